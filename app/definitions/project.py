@@ -1,0 +1,103 @@
+"""The loaded, validated definitions: lookups with did-you-mean, and the project hash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from app.definitions.problems import did_you_mean
+from app.definitions.spec import GRAINS, Entity, Metric, Table
+from app.errors import InvalidQuery, UnknownEntity, UnknownMetric
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a definition was written."""
+
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class BoundTable:
+    """A physical table of an entity, with what is known of it."""
+
+    entity: str
+    key: str  # the entity's name for this grain: current, history, daily, ...
+    spec: Table
+    finest_grain: str | None  # None: any grain (event tables or unknown)
+    columns: frozenset[str] | None  # None: not known (no database at hand)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def has(self, column: str) -> bool:
+        return self.columns is None or column.lower() in self.columns
+
+
+@dataclass(frozen=True)
+class MetricVersion:
+    """One served version of a metric, with its references resolved."""
+
+    spec: Metric  # for an older version: the current spec with that version's overrides
+    table: BoundTable | None  # None for derived metrics
+    grains: tuple[str, ...]
+    dimensions: tuple[str, ...]
+    depends_on: tuple[str, ...]  # metrics a derived metric reads
+    sunset_date: date | None = None  # of this version (previous versions only)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def version(self) -> int:
+        return self.spec.version
+
+
+@dataclass
+class Project:
+    """Every entity and metric (all served versions), validated and resolved."""
+
+    entities: dict[str, Entity]
+    metrics: dict[str, MetricVersion]  # current versions
+    previous: dict[str, dict[int, MetricVersion]] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)  # "metric:mrr", "entity:teams"
+    files: dict[str, str] = field(default_factory=dict)  # relative path -> text
+    hash: str = ""
+
+    def metric(self, name: str, version: int | None = None) -> MetricVersion:
+        """The metric ``name`` (current version unless ``version`` is given).
+
+        Raises UnknownMetric with suggestions, or InvalidQuery for a version not served.
+        """
+        current = self.metrics.get(name)
+        if current is None:
+            raise UnknownMetric(f"Unknown metric '{name}'. {did_you_mean(name, self.metrics)}")
+        if version is None or version == current.version:
+            return current
+        older = self.previous.get(name, {})
+        if version not in older:
+            served = sorted([current.version, *older])
+            raise InvalidQuery(
+                f"Metric '{name}' has no served version {version}. "
+                f"Served versions: {', '.join(map(str, served))}."
+            )
+        return older[version]
+
+    def entity(self, name: str) -> Entity:
+        try:
+            return self.entities[name]
+        except KeyError:
+            hint = did_you_mean(name, self.entities)
+            raise UnknownEntity(f"Unknown entity '{name}'. {hint}") from None
+
+    def versions(self, name: str) -> list[MetricVersion]:
+        """Every served version of a metric, oldest first."""
+        current = self.metric(name)
+        return [*sorted(self.previous.get(name, {}).values(), key=lambda m: m.version), current]
+
+
+def grain_rank(grain: str) -> int:
+    return GRAINS.index(grain)

@@ -1,0 +1,162 @@
+"""The definition language: pydantic models of metric and entity YAML (DESIGN 3)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Grain = Literal["hour", "day", "week", "month", "quarter", "year"]
+GRAINS: tuple[str, ...] = ("hour", "day", "week", "month", "quarter", "year")
+CalculationMethod = Literal[
+    "count", "count_distinct", "sum", "average", "min", "max", "median", "derived"
+]
+Operator = Literal[
+    "=", "!=", "<>", "<", "<=", ">", ">=", "in", "not in", "like", "ilike", "is", "is not"
+]
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Deprecation(Spec):
+    deprecated_at: date
+    sunset_date: date | None = None
+    replaced_by: str | None = None
+    reason: str | None = None
+    migration_guide: str | None = Field(None, description="Markdown, or a path to a .md file")
+
+
+class Filter(Spec):
+    field: str
+    operator: Operator
+    value: str | int | float | bool | None | list[str | int | float | bool] = None
+
+
+class NonAdditiveDimension(Spec):
+    name: str
+    window_choice: Literal["max", "min"] = "max"
+    window_groupings: tuple[str, ...] = ()
+
+
+class Window(Spec):
+    count: int = Field(ge=1, le=1000)
+    period: Grain
+
+
+class Meta(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+    owner: str | None = None
+    verified: bool = False
+    sla_hours: float | None = None
+    tags: tuple[str, ...] = ()
+
+
+class MetricBody(Spec):
+    """The fields that define a metric's values; previous versions override some of them."""
+
+    label: str | None = None
+    description: str = ""
+    model: str | None = None
+    entity: str | None = None
+    calculation_method: CalculationMethod | None = None
+    expression: str | int | None = None
+    timestamp: str | None = None
+    time_grains: tuple[Grain, ...] | None = None
+    dimensions: tuple[str, ...] | None = None
+    filters: tuple[Filter, ...] | None = None
+    non_additive_dimension: NonAdditiveDimension | None = None
+    window: Window | None = None
+
+    @field_validator("expression", mode="before")
+    @classmethod
+    def _expression_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+
+class PreviousVersion(MetricBody):
+    version: int = Field(ge=1)
+    sunset_date: date | None = None
+
+
+class Metric(MetricBody):
+    name: str = Field(pattern=NAME_PATTERN, max_length=64)
+    calculation_method: CalculationMethod  # type: ignore[assignment]
+    version: int = Field(1, ge=1)
+    previous_versions: tuple[PreviousVersion, ...] = ()
+    deprecation: Deprecation | None = None
+    meta: Meta = Meta()
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+DimensionType = Literal["string", "number", "integer", "boolean", "date", "timestamp"]
+
+
+class Dimension(Spec):
+    name: str = Field(pattern=NAME_PATTERN)
+    type: DimensionType = "string"
+    description: str = ""
+    accepted_values: tuple[str | int | float | bool, ...] | None = None
+
+
+class Column(Spec):
+    name: str = Field(pattern=NAME_PATTERN)
+    type: DimensionType = "number"
+    description: str = ""
+    semi_additive: bool = Field(
+        False,
+        description="A balance read from snapshots (such as MRR): metrics over it take the latest "
+        "snapshot in each period unless they declare their own non_additive_dimension.",
+    )
+
+
+class Relationship(Spec):
+    name: str = Field(pattern=NAME_PATTERN)
+    entity: str
+    type: Literal["many_to_one", "one_to_one", "one_to_many"]
+    foreign_key: str
+    description: str = ""
+
+
+TableGrain = Literal["hour", "day", "week", "month", "quarter", "year", "event", "none"]
+
+
+class Table(Spec):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+    grain: TableGrain | None = None
+    timestamp: str | None = None
+    description: str = ""
+    columns: tuple[str, ...] | None = Field(
+        None, description="This table's columns, where they differ from the entity's (used without a database)"
+    )
+    deprecation: Deprecation | None = None
+
+
+class Entity(Spec):
+    name: str = Field(pattern=NAME_PATTERN, max_length=64)
+    description: str = ""
+    primary_key: str
+    tables: dict[str, Table]
+    dimensions: tuple[Dimension, ...] = ()
+    columns: tuple[Column, ...] = ()
+    relationships: tuple[Relationship, ...] = ()
+    deprecation: Deprecation | None = None
+    meta: Meta = Meta()
+
+    @field_validator("tables", mode="before")
+    @classmethod
+    def _table_shorthand(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: {"name": t} if isinstance(t, str) else t for k, t in v.items()}
+        return v
+
+
+class DefinitionFile(Spec):
+    """One YAML file: ``version: 2`` and lists of metrics and/or entities."""
+
+    version: Literal[2] = 2
+    metrics: list[Any] = Field(default_factory=list)
+    entities: list[Any] = Field(default_factory=list)

@@ -1,0 +1,89 @@
+"""Fill the warehouse with the TapFlow demo company (deterministic; ``scale`` multiplies rows)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from importlib import resources
+
+import duckdb
+
+from app.errors import SeedError
+
+BASE_CUSTOMERS = 2000
+SEEDED_TABLES = (
+    "entity.entity_customers",
+    "entity.entity_customers_history",
+    "entity.entity_customers_daily",
+    "entity.entity_subscriptions",
+    "entity.entity_subscriptions_monthly",
+    "entity.entity_teams",
+    "entity.entity_teams_history",
+    "entity.entity_teams_daily",
+    "entity.entity_users",
+    "staging.stg_app__user_activities",
+    "entity.entity_locations",
+    "entity.entity_devices",
+    "entity.entity_devices_hourly",
+    "legacy.customer_facts",
+)
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    scale: float
+    customers: int
+    rows: dict[str, int]
+    elapsed_s: float
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+def statements() -> list[str]:
+    """The generator script, split on lines holding only ';'."""
+    text = resources.files("app.demo").joinpath("tapflow.sql").read_text(encoding="utf-8")
+    return [s.strip() for s in text.split("\n;\n") if s.strip() and not _only_comments(s)]
+
+
+def _only_comments(sql: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in sql.splitlines())
+
+
+def is_seeded(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM meta.seed_runs").fetchone()[0])
+
+
+def seed(con: duckdb.DuckDBPyConnection, scale: float = 1.0) -> SeedReport:
+    """Replace the demo data with the TapFlow company at ``scale`` (1 = about 2,000 customers)."""
+    if scale <= 0:
+        raise SeedError(f"scale must be positive, got {scale}")
+    customers = max(10, round(BASE_CUSTOMERS * scale))
+    started = time.perf_counter()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in SEEDED_TABLES:
+            con.execute(f"DELETE FROM {table}")  # trusted constant names
+        con.execute("CREATE OR REPLACE TEMP TABLE seed_params AS SELECT ?::INTEGER AS customers", [customers])
+        for sql in statements():
+            con.execute(sql)
+        rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in SEEDED_TABLES}
+        elapsed = time.perf_counter() - started
+        con.execute(
+            "INSERT INTO meta.seed_runs VALUES (now(), ?, ?, ?, ?)",
+            [scale, customers, sum(rows.values()), elapsed],
+        )
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        con.execute("ROLLBACK")
+        first = str(exc).split("\n\tCandidate functions")[0]
+        raise SeedError(f"Seeding failed and was rolled back: {first}") from exc
+    _drop_temp(con)
+    return SeedReport(scale, customers, rows, elapsed)
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    temp = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    for (name,) in temp:
+        con.execute(f'DROP TABLE IF EXISTS temp."{name}"')

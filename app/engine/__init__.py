@@ -1,0 +1,1 @@
+"""The engine: DuckDB connections, migrations, catalog and query execution (no HTTP)."""
