@@ -95,8 +95,19 @@ def _parse_file(file: str, text: str, entities: list[Located], metrics: list[Loc
                 spec = model.model_validate(raw)
             except ValidationError as err:
                 problems += _pydantic_problems(err, model, file, path, lines, label)
-                continue
+                spec = _without_bad_keys(model, raw, err)
+                if spec is None:
+                    continue
             out.append(Located(spec, file, path, lines))
+
+
+def _without_bad_keys(model: type[BaseModel], raw: dict[str, Any], err: ValidationError) -> Any:
+    """The item validated without its faulty keys, so the rest still gets cross-checked; or None."""
+    bad = {e["loc"][0] for e in err.errors() if e["loc"]}
+    try:
+        return model.model_validate({k: v for k, v in raw.items() if k not in bad})
+    except ValidationError:
+        return None
 
 
 def _pydantic_problems(
@@ -113,9 +124,11 @@ def _pydantic_problems(
 
 def _message(e: dict[str, Any], model: type[BaseModel], loc: tuple) -> str:
     kind, given = e["type"], e.get("input")
-    field = str(loc[-1]) if loc else ""
+    names = [p for p in loc if isinstance(p, str)]
+    field = names[-1] if names else ""
     if kind == "extra_forbidden":
         allowed = _fields_at(model, loc[:-1])
+        field = str(loc[-1])
         return f"unknown key '{field}'. {did_you_mean(field, allowed)}"
     if kind == "missing":
         return f"required key '{field}' is missing"

@@ -29,6 +29,8 @@ def did_you_mean(word: str, choices: Iterable[str], *, allowed: bool = True) -> 
     """
     pool = sorted(set(choices))
     close = difflib.get_close_matches(word, pool, n=3, cutoff=0.6)
+    if len(word) >= 3:
+        close += [c for c in pool if word.lower() in c.lower() and c not in close][: 3 - len(close)]
     parts = []
     if close:
         parts.append("Did you mean " + " or ".join(f"'{c}'" for c in close) + "?")

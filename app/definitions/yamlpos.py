@@ -28,7 +28,10 @@ def parse_yaml(text: str) -> tuple[Any, dict[Path_, int]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        raise YamlProblem(line, f"YAML syntax error: {exc.problem or exc}") from exc
+        context = ""
+        if exc.context and exc.context_mark and exc.context_mark is not mark:
+            context = f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
+        raise YamlProblem(line, f"YAML syntax error: {exc.problem or exc}{context}") from exc
     lines: dict[Path_, int] = {}
     if node is None:
         return None, lines
