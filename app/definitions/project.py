@@ -27,6 +27,7 @@ class BoundTable:
     spec: Table
     finest_grain: str | None  # None: any grain (event tables or unknown)
     columns: frozenset[str] | None  # None: not known (no database at hand)
+    types: dict[str, str] | None = None  # column -> database type, when a catalog was given
 
     @property
     def name(self) -> str:
@@ -66,6 +67,7 @@ class Project:
     sources: dict[str, Source] = field(default_factory=dict)  # "metric:mrr", "entity:teams"
     files: dict[str, str] = field(default_factory=dict)  # relative path -> text
     hash: str = ""
+    tables: dict[tuple[str, str], BoundTable] = field(default_factory=dict)  # (entity, key) -> table
 
     def metric(self, name: str, version: int | None = None) -> MetricVersion:
         """The metric ``name`` (current version unless ``version`` is given).
@@ -92,6 +94,12 @@ class Project:
         except KeyError:
             hint = did_you_mean(name, self.entities)
             raise UnknownEntity(f"Unknown entity '{name}'. {hint}") from None
+
+    def current_table(self, entity: str) -> BoundTable:
+        """The entity's current-state table (or its first table)."""
+        spec = self.entity(entity)
+        key = "current" if "current" in spec.tables else next(iter(spec.tables))
+        return self.tables[(entity, key)]
 
     def versions(self, name: str) -> list[MetricVersion]:
         """Every served version of a metric, oldest first."""

@@ -108,6 +108,7 @@ class Resolver:
         assert isinstance(entity, Entity)
         for key, table in entity.tables.items():
             columns: frozenset[str] | None
+            types: dict[str, str] | None = None
             if self.has_catalog:
                 known = self.catalog.get(_qualified(table.name))
                 if known is None:
@@ -118,13 +119,13 @@ class Resolver:
                     )
                     columns = None
                 else:
-                    columns = frozenset(known)
+                    columns, types = frozenset(known), dict(known)
             elif table.columns is not None:
                 columns = frozenset(c.lower() for c in table.columns)
             else:
                 columns = self._declared_columns(entity)
             grain = self._finest_grain(key, table)
-            self.tables[(entity.name, key)] = BoundTable(entity.name, key, table, grain, columns)
+            self.tables[(entity.name, key)] = BoundTable(entity.name, key, table, grain, columns, types)
 
     def _finest_grain(self, key: str, table: Table) -> str | None:
         if table.grain in GRAINS:
@@ -582,7 +583,7 @@ class Resolver:
         sources = {f"entity:{n}": Source(i.file, i.line()) for n, i in self.entities.items()}
         sources |= {f"metric:{n}": Source(i.file, i.line()) for n, i in self._located.items()}
         entities = {n: i.spec for n, i in self.entities.items() if isinstance(i.spec, Entity)}
-        return Project(entities, current, previous, sources, files, digest)
+        return Project(entities, current, previous, sources, files, digest, dict(self.tables))
 
 
 def allowed_grains(finest: str | None) -> tuple[str, ...]:

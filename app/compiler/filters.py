@@ -1,0 +1,126 @@
+"""The ``where`` allow-list: parse a caller's boolean expression and accept only safe nodes.
+
+Accepted: dimensions of the metric (by name or relationship path), literals (strings, numbers,
+booleans, NULL, ``DATE '...'``/``TIMESTAMP '...'``), comparisons, AND/OR/NOT, IN lists,
+BETWEEN, IS [NOT] NULL, LIKE/ILIKE. Anything else is an InvalidQuery naming the fragment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from app.definitions.problems import did_you_mean
+from app.errors import InvalidQuery
+
+MAX_WHERE_CHARS = 4000
+MAX_WHERE_DEPTH = 40
+
+CONNECTIVES = (exp.And, exp.Or, exp.Not, exp.Paren)
+COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike, exp.Is, exp.In, exp.Between)
+LITERALS = (exp.Literal, exp.Boolean, exp.Null)
+CAST_TYPES = {exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP}
+
+
+def dimension_name(column: exp.Column) -> str:
+    """``team.customer.sales_region`` from the Column sqlglot parses it into."""
+    return ".".join(part.name for part in column.parts)
+
+
+def parse_where(text: str, allowed: Collection[str]) -> exp.Expression:
+    """Parse and vet ``text``; return the tree (its columns still name dimensions)."""
+    if len(text) > MAX_WHERE_CHARS:
+        raise InvalidQuery(f"where is {len(text)} characters long; at most {MAX_WHERE_CHARS} are accepted.")
+    try:
+        statements = sqlglot.parse(text, dialect="duckdb")
+    except (ParseError, TokenError) as exc:
+        first = str(exc).splitlines()[0][:300]
+        raise InvalidQuery(f"where is not a valid SQL boolean expression: {first}") from None
+    statements = [s for s in statements if s is not None]
+    if len(statements) != 1:
+        raise InvalidQuery("where must be a single boolean expression, not several statements.")
+    tree = statements[0]
+    _vet(tree, allowed, depth=0)
+    if not isinstance(tree, CONNECTIVES + COMPARISONS) and not isinstance(tree, exp.Boolean):
+        raise InvalidQuery(
+            f"where must be a condition such as customer_tier = 'growth'; got {_frag(tree)}."
+        )
+    return tree
+
+
+def _vet(node: exp.Expression, allowed: Collection[str], depth: int) -> None:
+    if depth > MAX_WHERE_DEPTH:
+        raise InvalidQuery(f"where is nested more than {MAX_WHERE_DEPTH} levels deep; simplify it.")
+    if node.comments:
+        raise InvalidQuery("where must not contain comments.")
+    if isinstance(node, exp.Column):
+        if isinstance(node.this, exp.Star):
+            raise InvalidQuery("where must not use '*'.")
+        name = dimension_name(node)
+        if name not in allowed:
+            raise InvalidQuery(
+                f"where refers to '{name}', which is not a dimension of the requested metric(s). "
+                + did_you_mean(name, allowed)
+            )
+        return
+    if isinstance(node, LITERALS):
+        return
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and node.this.is_number:
+        return
+    if isinstance(node, exp.Cast):
+        to = node.args.get("to")
+        if isinstance(node.this, exp.Literal) and node.this.is_string and to is not None and to.this in CAST_TYPES:
+            return
+        raise InvalidQuery(f"where may only write typed literals as DATE '...' or TIMESTAMP '...'; got {_frag(node)}.")
+    if isinstance(node, exp.In):
+        if node.args.get("query") or node.args.get("unnest") or node.args.get("field"):
+            raise InvalidQuery(f"IN takes a list of literals, not a subquery; got {_frag(node)}.")
+        if not node.expressions:
+            raise InvalidQuery("IN needs at least one value, e.g. customer_tier IN ('growth', 'enterprise').")
+        for value in node.expressions:
+            if not _is_value(value):
+                raise InvalidQuery(f"IN lists may hold only literals; got {_frag(value)}.")
+        _vet(node.this, allowed, depth + 1)
+        return
+    if isinstance(node, exp.Is):
+        if not isinstance(node.expression, exp.Null | exp.Boolean):
+            raise InvalidQuery(f"IS takes NULL, TRUE or FALSE; got {_frag(node)}.")
+    elif isinstance(node, exp.Like | exp.ILike):
+        if node.args.get("escape"):
+            raise InvalidQuery("LIKE ... ESCAPE is not supported in where.")
+    elif not isinstance(node, CONNECTIVES + COMPARISONS):
+        raise InvalidQuery(
+            f"where may not contain {_frag(node)}: only dimensions, literals, comparisons, AND/OR/NOT, "
+            "IN lists, BETWEEN, IS [NOT] NULL and LIKE/ILIKE are allowed."
+        )
+    for child in node.iter_expressions():
+        _vet(child, allowed, depth + 1)
+
+
+def _is_value(node: exp.Expression) -> bool:
+    if isinstance(node, LITERALS):
+        return True
+    if isinstance(node, exp.Neg):
+        return isinstance(node.this, exp.Literal) and node.this.is_number
+    if isinstance(node, exp.Cast):
+        return isinstance(node.this, exp.Literal) and node.args.get("to") is not None and node.args["to"].this in CAST_TYPES
+    return False
+
+
+def _frag(node: exp.Expression) -> str:
+    text = node.sql(dialect="duckdb")
+    return repr(text if len(text) <= 120 else text[:117] + "...")
+
+
+def resolve_where(tree: exp.Expression, column_of: Callable[[str], exp.Expression]) -> exp.Expression:
+    """A copy of a vetted tree with each dimension replaced by its SQL column."""
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column):
+            return column_of(dimension_name(node))
+        return node
+
+    return tree.copy().transform(swap, copy=False)

@@ -1,0 +1,114 @@
+"""MetricQuery: what a caller asks for, normalized and checked for shape (not yet against definitions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from app.definitions.spec import GRAINS
+from app.errors import InvalidQuery
+
+Compare = Literal["prior_period", "prior_year"]
+Fill = Literal["none", "null", "zero"]
+MAX_NAMES = 200
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    column: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    metrics: tuple[str, ...]
+    grain: str | None = None
+    dimensions: tuple[str, ...] = ()
+    start: date | datetime | None = None
+    end: date | datetime | None = None
+    where: str | None = None
+    order: tuple[OrderItem, ...] = ()
+    limit: int = 10_000
+    offset: int = 0
+    compare: Compare | None = None
+    fill: Fill = "none"
+    version: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.metrics:
+            raise InvalidQuery("No metric requested. Name at least one metric.")
+        if self.grain is not None and self.grain not in GRAINS:
+            raise InvalidQuery(f"Unknown grain '{self.grain}'. Allowed: {', '.join(GRAINS)}.")
+        if len(set(self.metrics)) != len(self.metrics):
+            raise InvalidQuery("A metric is listed twice; name each metric once.")
+        if len(set(self.dimensions)) != len(self.dimensions):
+            raise InvalidQuery("A dimension is listed twice; name each dimension once.")
+        if self.start and self.end and _as_datetime(self.start) > _as_datetime(self.end):
+            raise InvalidQuery(f"start ({self.start.isoformat()}) is after end ({self.end.isoformat()}).")
+        if self.limit < 0 or self.offset < 0:
+            raise InvalidQuery("limit and offset must not be negative.")
+        if self.compare and not self.grain:
+            raise InvalidQuery(f"compare={self.compare} needs a grain (e.g. grain=month).")
+        if self.fill != "none" and not self.grain:
+            raise InvalidQuery(f"fill={self.fill} needs a grain (e.g. grain=month).")
+        if self.version is not None and len(self.metrics) != 1:
+            raise InvalidQuery("version applies to a single metric; query one metric or drop version.")
+
+    @property
+    def end_exclusive(self) -> date | datetime | None:
+        """The first instant after ``end`` (``end`` is inclusive; a date includes its whole day)."""
+        if self.end is None:
+            return None
+        if isinstance(self.end, datetime):
+            return None
+        return self.end + timedelta(days=1)
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+
+
+def parse_time(value: str, name: str) -> date | datetime:
+    """An ISO date or timestamp (UTC); anything else is a clear 400.
+
+    >>> parse_time("2025-12-31", "end")
+    datetime.date(2025, 12, 31)
+    """
+    text = value.strip()
+    if len(text) > 40:
+        raise InvalidQuery(f"{name} is too long to be a date; write an ISO date such as 2025-01-31.")
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidQuery(
+            f"{name}={value!r} is not an ISO date or timestamp; write e.g. 2025-01-31 or 2025-01-31T08:00:00."
+        ) from None
+    if parsed.tzinfo is not None:
+        from datetime import UTC
+
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def parse_order(items: list[str]) -> tuple[OrderItem, ...]:
+    out = []
+    for raw in items:
+        item = raw.strip()
+        if not item:
+            continue
+        desc = item.startswith("-")
+        out.append(OrderItem(item.lstrip("-+").strip(), desc))
+    return tuple(out)
+
+
+def split_list(value: str | None) -> list[str]:
+    """Comma-separated URL values: ``"a, b,,c"`` -> ``["a", "b", "c"]``."""
+    if not value:
+        return []
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if len(items) > MAX_NAMES:
+        raise InvalidQuery(f"Too many items ({len(items)}); at most {MAX_NAMES}.")
+    return items
