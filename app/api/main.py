@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.api import problems
-from app.api.routes import health
+from app.api.routes import entities, health, metrics, query
 from app.api.state import ServiceState
 from app.settings import Settings, get_settings
 
@@ -32,5 +32,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    app.include_router(health.router)
+    for module in (health, metrics, query, entities):
+        app.include_router(module.router)
     return app

@@ -11,6 +11,7 @@ import duckdb
 from app.definitions.loader import load_project
 from app.definitions.project import Project
 from app.engine.database import connect, read_catalog
+from app.engine.executor import harden
 from app.settings import Settings
 
 log = logging.getLogger("tapflow")
@@ -30,6 +31,7 @@ class ServiceState:
         con = connect(settings.database, settings=settings)
         try:
             project = load_project(settings.project_dir, read_catalog(con))
+            harden(con)
         except Exception:
             con.close()
             raise

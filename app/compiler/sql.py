@@ -443,7 +443,9 @@ class _Compiler:
         kind = "TIMESTAMP" if grain == "hour" else "DATE"
         lo = _time_literal(_truncate(self.q.start, grain)) if self.q.start else exp.Min(this=_col("period"))
         hi = _time_literal(_truncate(self.q.end, grain)) if self.q.end else exp.Max(this=_col("period"))
-        bounds = exp.select(exp.cast(lo, "TIMESTAMP").as_("lo"), exp.cast(hi, "TIMESTAMP").as_("hi")).from_(source)
+        bounds = exp.select(exp.cast(lo, "TIMESTAMP").as_("lo"), exp.cast(hi, "TIMESTAMP").as_("hi"))
+        if not (self.q.start and self.q.end):  # a bound from the data: one aggregate row
+            bounds = bounds.from_(source)
         self.ctes.append(("bounds", bounds))
         series = exp.Unnest(expressions=[exp.GenerateSeries(start=_col("lo"), end=_col("hi"), step=_interval(1, grain))])
         spine = exp.select(exp.cast(series, kind).as_("period")).from_("bounds")

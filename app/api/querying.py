@@ -1,0 +1,169 @@
+"""Request parameters -> MetricQuery, and MetricResult -> JSON or CSV responses."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any, Literal
+
+from fastapi import Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.compiler.query import MetricQuery, parse_order, parse_time, split_list
+from app.definitions.project import MetricVersion
+from app.engine.metrics import MetricResult
+from app.errors import InvalidQuery
+from app.settings import Settings
+
+FORMATS = ("json", "csv")
+
+
+class QueryParams(BaseModel):
+    """The query parameters of GET /metrics/{name} (DESIGN 4), as typed by a person."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grain: str | None = Field(None, description="hour, day, week, month, quarter or year; omit for one total")
+    dimensions: str | None = Field(None, description="Comma-separated dimensions, e.g. customer_tier,customer.sales_region")
+    start: str | None = Field(None, description="Inclusive ISO date or timestamp (UTC)")
+    end: str | None = Field(None, description="Inclusive ISO date or timestamp; a date includes its whole day")
+    where: str | None = Field(None, description="Boolean SQL over the metric's dimensions, e.g. customer_tier IN ('growth','enterprise')")
+    order: str | None = Field(None, description="Comma-separated columns, '-' for descending, e.g. -mrr,period")
+    limit: int | None = Field(None, ge=0, description="Rows to return (default TAPFLOW_DEFAULT_LIMIT)")
+    offset: int = Field(0, ge=0, description="Rows to skip")
+    compare: Literal["prior_period", "prior_year"] | None = Field(None, description="Add <metric>_prior, _change, _change_pct")
+    fill: Literal["none", "null", "zero"] = Field("none", description="Produce missing periods with null or zero")
+    version: int | None = Field(None, ge=1, description="Answer with this served version of the metric")
+    format: str | None = Field(None, description="json (default) or csv; Accept: text/csv works too")
+
+
+class SqlParams(QueryParams):
+    dialect: str = Field("duckdb", description="duckdb, snowflake, bigquery, postgres, spark, trino, databricks or redshift")
+
+
+QueryParamsDep = Annotated[QueryParams, Query()]
+SqlParamsDep = Annotated[SqlParams, Query()]
+
+
+class QueryRequest(BaseModel):
+    """POST /query: several metrics sharing grain, dimensions and filters."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "metrics": ["mrr", "arpa"], "grain": "month", "dimensions": ["customer_tier"],
+        "where": "sales_region <> 'EMEA'", "start": "2025-01-01", "end": "2025-12-31",
+        "order": ["-mrr"], "limit": 100, "compare": "prior_year", "fill": "zero",
+    }]})
+
+    metrics: list[str] = Field(min_length=1, max_length=200)
+    grain: str | None = None
+    dimensions: list[str] = Field(default_factory=list, max_length=50)
+    start: str | None = None
+    end: str | None = None
+    where: str | None = None
+    order: list[str] = Field(default_factory=list, max_length=50)
+    limit: int | None = Field(None, ge=0)
+    offset: int = Field(0, ge=0)
+    compare: Literal["prior_period", "prior_year"] | None = None
+    fill: Literal["none", "null", "zero"] = "none"
+    version: int | None = Field(None, ge=1)
+    format: str | None = None
+
+
+def build_query(settings: Settings, metrics: list[str], *, grain: str | None, dimensions: list[str],
+                start: str | None, end: str | None, where: str | None, order: list[str], limit: int | None,
+                offset: int, compare: str | None, fill: str, version: int | None) -> MetricQuery:
+    if limit is not None and limit > settings.max_rows:
+        raise InvalidQuery(f"limit={limit} is above the maximum of {settings.max_rows} rows; page with offset.")
+    return MetricQuery(
+        metrics=tuple(metrics),
+        grain=(grain.strip().lower() or None) if grain else None,
+        dimensions=tuple(d.strip() for d in dimensions if d.strip()),
+        start=parse_time(start, "start") if start else None,
+        end=parse_time(end, "end") if end else None,
+        where=where if where and where.strip() else None,
+        order=parse_order(order),
+        limit=settings.default_limit if limit is None else limit,
+        offset=offset,
+        compare=compare,  # type: ignore[arg-type]
+        fill=fill,  # type: ignore[arg-type]
+        version=version,
+    )
+
+
+def query_from_params(settings: Settings, name: str, p: QueryParams) -> MetricQuery:
+    return build_query(
+        settings, [name], grain=p.grain, dimensions=split_list(p.dimensions), start=p.start, end=p.end,
+        where=p.where, order=split_list(p.order), limit=p.limit, offset=p.offset, compare=p.compare,
+        fill=p.fill, version=p.version,
+    )
+
+
+def query_from_body(settings: Settings, body: QueryRequest) -> MetricQuery:
+    return build_query(
+        settings, body.metrics, grain=body.grain, dimensions=body.dimensions, start=body.start, end=body.end,
+        where=body.where, order=body.order, limit=body.limit, offset=body.offset, compare=body.compare,
+        fill=body.fill, version=body.version,
+    )
+
+
+def wants_csv(request: Request, fmt: str | None) -> bool:
+    if fmt is not None:
+        value = fmt.strip().lower()
+        if value not in FORMATS:
+            raise InvalidQuery(f"Unknown format '{fmt[:40]}'. Allowed: json, csv.")
+        return value == "csv"
+    return "text/csv" in request.headers.get("accept", "")
+
+
+def metric_payload(result: MetricResult) -> dict[str, Any]:
+    q = result.query
+    return {
+        "columns": [{"name": c.name, "type": c.type} for c in result.columns],
+        "rows": result.rows,
+        "meta": {
+            "row_count": len(result.rows),
+            "truncated": result.truncated,
+            "limit": q.limit,
+            "offset": q.offset,
+            "elapsed_ms": round(result.elapsed_ms, 3),
+            "cached": False,
+            "sql": result.sql,
+            "warnings": result.warnings,
+            "deprecation": None,
+        },
+    }
+
+
+def single_metric_body(result: MetricResult, metric: MetricVersion) -> dict[str, Any]:
+    q = result.query
+    return {
+        "metric": metric.name, "label": metric.spec.label or metric.name, "version": metric.version,
+        "grain": q.grain, "dimensions": list(q.dimensions), **metric_payload(result),
+    }
+
+
+def multi_metric_body(result: MetricResult) -> dict[str, Any]:
+    q = result.query
+    return {
+        "metrics": [{"name": m.name, "label": m.spec.label or m.name, "version": m.version}
+                    for m in result.compiled.metrics],
+        "grain": q.grain, "dimensions": list(q.dimensions), **metric_payload(result),
+    }
+
+
+def respond(request: Request, fmt: str | None, result: MetricResult, body: dict[str, Any]) -> Response:
+    if wants_csv(request, fmt):
+        return csv_response(result)
+    return JSONResponse(body)
+
+
+def csv_response(result: MetricResult) -> Response:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    names = [c.name for c in result.columns]
+    writer.writerow(names)
+    for row in result.rows:
+        writer.writerow(["" if row[n] is None else row[n] for n in names])
+    headers = {"X-Truncated": "true" if result.truncated else "false"}
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)

@@ -1,0 +1,84 @@
+"""/metrics: the catalog, a metric's data, its definition and its SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from app.api.deps import StateDep
+from app.api.querying import QueryParamsDep, SqlParamsDep, query_from_params, respond, single_metric_body
+from app.compiler.sql import DIALECTS, compile_query
+from app.definitions.project import MetricVersion, Project
+from app.engine.metrics import run_metric_query
+
+router = APIRouter(prefix="/metrics", tags=["metrics"])
+
+
+def catalog_entry(project: Project, m: MetricVersion) -> dict[str, Any]:
+    spec = m.spec
+    dep = spec.deprecation
+    return {
+        "name": m.name,
+        "label": spec.label or m.name,
+        "description": spec.description.strip(),
+        "calculation_method": spec.calculation_method,
+        "version": m.version,
+        "versions": [v.version for v in project.versions(m.name)],
+        "owner": spec.meta.owner,
+        "verified": spec.meta.verified,
+        "tags": list(spec.meta.tags),
+        "grains": list(m.grains),
+        "dimensions": list(m.dimensions),
+        "table": m.table.name if m.table else None,
+        "entity": m.table.entity if m.table else None,
+        "depends_on": list(m.depends_on),
+        "deprecation": dep.model_dump(mode="json") if dep else None,
+    }
+
+
+@router.get("", summary="The metric catalog")
+def list_metrics(state: StateDep) -> dict[str, Any]:
+    project = state.project
+    items = [catalog_entry(project, m) for m in sorted(project.metrics.values(), key=lambda m: m.name)]
+    return {"metrics": items, "count": len(items), "definitions_hash": project.hash}
+
+
+@router.get("/{name}", summary="A metric's data by grain and dimensions (JSON or CSV)")
+def metric_data(name: str, params: QueryParamsDep, request: Request, state: StateDep) -> Response:
+    query = query_from_params(state.settings, name, params)
+    result = run_metric_query(state.con, state.project, query, timeout_s=state.settings.query_timeout_s)
+    metric = result.compiled.metrics[0]
+    return respond(request, params.format, result, single_metric_body(result, metric))
+
+
+@router.get("/{name}/sql", summary="The compiled SQL of a metric query", response_class=PlainTextResponse)
+def metric_sql(name: str, params: SqlParamsDep, state: StateDep) -> PlainTextResponse:
+    query = query_from_params(state.settings, name, params)
+    compiled = compile_query(state.project, query)
+    return PlainTextResponse(compiled.sql(params.dialect.strip().lower(), pretty=True) + "\n")
+
+
+@router.get("/{name}/definition", summary="The definition, its versions, lineage and deprecation")
+def metric_definition(name: str, state: StateDep) -> dict[str, Any]:
+    project = state.project
+    m = project.metric(name)
+    source = project.sources.get(f"metric:{name}")
+    downstream = sorted(d.name for d in project.metrics.values() if name in d.depends_on)
+    return {
+        **catalog_entry(project, m),
+        "definition": m.spec.model_dump(mode="json", exclude_none=True),
+        "source": {"file": source.file, "line": source.line} if source else None,
+        "served_versions": [
+            {"version": v.version, "sunset_date": v.sunset_date.isoformat() if v.sunset_date else None,
+             "definition": v.spec.model_dump(mode="json", exclude_none=True, exclude={"previous_versions"})}
+            for v in project.versions(name)
+        ],
+        "lineage": {
+            "upstream": {"table": m.table.name if m.table else None, "entity": m.table.entity if m.table else None,
+                         "metrics": list(m.depends_on)},
+            "downstream": {"metrics": downstream},
+        },
+        "dialects": list(DIALECTS),
+    }

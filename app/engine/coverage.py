@@ -1,0 +1,28 @@
+"""Grain coverage of entity tables: row counts and the timestamp range (what a backfill plan needs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from app.compiler.joins import table_expr
+from app.definitions.project import BoundTable
+from app.engine.executor import run_select
+
+
+def table_coverage(con: duckdb.DuckDBPyConnection, table: BoundTable, *, timeout_s: float) -> dict[str, Any]:
+    fields: list[exp.Expression] = [exp.Count(this=exp.Star()).as_("row_count")]
+    ts = table.spec.timestamp
+    if ts:
+        col = exp.column(ts, table="t", quoted=True)
+        fields += [exp.Min(this=col).as_("min"), exp.Max(this=col).as_("max")]
+    sql = exp.select(*fields).from_(table_expr(table.name, "t")).sql("duckdb")
+    row = run_select(con, sql, timeout_s=timeout_s).rows[0]
+    out: dict[str, Any] = {"row_count": row[0]}
+    if ts:
+        out["timestamp"] = ts
+        out["min"] = row[1].isoformat() if row[1] is not None else None
+        out["max"] = row[2].isoformat() if row[2] is not None else None
+    return out
