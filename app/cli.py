@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,8 +10,9 @@ import typer
 from app.errors import DefinitionError, TapflowError
 from app.settings import Settings
 
-cli = typer.Typer(help="TapFlow Metrics: a semantic metrics layer served over HTTP.", no_args_is_help=True,
-                  add_completion=False)
+cli = typer.Typer(
+    help="TapFlow Metrics: a semantic metrics layer served over HTTP.", no_args_is_help=True, add_completion=False
+)
 
 
 def _settings() -> Settings:
@@ -47,8 +47,10 @@ def validate(
     except TapflowError as exc:
         _fail(exc)
     against = "the database catalog" if catalog is not None else "the declared columns (no database)"
-    typer.echo(f"OK: {len(project.entities)} entities, {len(project.metrics)} metrics, checked against {against}. "
-               f"Definitions hash {project.hash[:12]}.")
+    typer.echo(
+        f"OK: {len(project.entities)} entities, {len(project.metrics)} metrics, checked against {against}. "
+        f"Definitions hash {project.hash[:12]}."
+    )
 
 
 @cli.command()
@@ -93,8 +95,10 @@ def seed(
         _fail(exc)
     for table, rows in report.rows.items():
         typer.echo(f"{table:45s} {rows:>12,}")
-    typer.echo(f"seeded {report.customers:,} customers, {report.total_rows:,} rows in {report.elapsed_s:.1f}s "
-               f"(scale {report.scale:g})")
+    typer.echo(
+        f"seeded {report.customers:,} customers, {report.total_rows:,} rows in {report.elapsed_s:.1f}s "
+        f"(scale {report.scale:g})"
+    )
 
 
 @cli.command()
@@ -110,8 +114,9 @@ def serve(
     settings = _settings()
     try:
         app = create_app(settings)
-        config = uvicorn.Config(app, host=host or settings.host, port=port or settings.port,
-                                log_level=settings.log_level)
+        config = uvicorn.Config(
+            app, host=host or settings.host, port=port or settings.port, log_level=settings.log_level
+        )
         uvicorn.Server(config).run()
     except DefinitionError as exc:
         typer.echo(exc.detail, err=True)

@@ -15,21 +15,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAPFLOW_", env_ignore_empty=True, extra="ignore")
 
     database: Path = Field(Path("tapflow.duckdb"), description="Path of the DuckDB file.")
-    project_dir: Path = Field(
-        Path("."), description="Folder holding `metrics/`, `entities/` and `migrations/`."
-    )
+    project_dir: Path = Field(Path("."), description="Folder holding `metrics/`, `entities/` and `migrations/`.")
     host: str = Field("127.0.0.1", description="Address `tapflow serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `tapflow serve` listens on.")
-    query_timeout_s: float = Field(
-        30.0, gt=0, description="A query running longer is interrupted (answer 504)."
-    )
+    query_timeout_s: float = Field(30.0, gt=0, description="A query running longer is interrupted (answer 504).")
     max_rows: int = Field(100_000, ge=1, description="Upper bound on `limit` for one query.")
     default_limit: int = Field(10_000, ge=1, description="Rows returned when no `limit` is given.")
     threads: int = Field(0, ge=0, description="DuckDB worker threads; 0 lets DuckDB decide.")
     memory_limit: str = Field("", description="DuckDB memory limit such as `4GB`; empty: default.")
-    api_keys_file: Path | None = Field(
-        None, description="YAML file of API keys; unset means auth is off (demo mode)."
-    )
+    api_keys_file: Path | None = Field(None, description="YAML file of API keys; unset means auth is off (demo mode).")
     log_level: str = Field("info", description="Log level of the server.")
 
     @property

@@ -25,21 +25,29 @@ class QueryParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     grain: str | None = Field(None, description="hour, day, week, month, quarter or year; omit for one total")
-    dimensions: str | None = Field(None, description="Comma-separated dimensions, e.g. customer_tier,customer.sales_region")
+    dimensions: str | None = Field(
+        None, description="Comma-separated dimensions, e.g. customer_tier,customer.sales_region"
+    )
     start: str | None = Field(None, description="Inclusive ISO date or timestamp (UTC)")
     end: str | None = Field(None, description="Inclusive ISO date or timestamp; a date includes its whole day")
-    where: str | None = Field(None, description="Boolean SQL over the metric's dimensions, e.g. customer_tier IN ('growth','enterprise')")
+    where: str | None = Field(
+        None, description="Boolean SQL over the metric's dimensions, e.g. customer_tier IN ('growth','enterprise')"
+    )
     order: str | None = Field(None, description="Comma-separated columns, '-' for descending, e.g. -mrr,period")
     limit: int | None = Field(None, ge=0, description="Rows to return (default TAPFLOW_DEFAULT_LIMIT)")
     offset: int = Field(0, ge=0, description="Rows to skip")
-    compare: Literal["prior_period", "prior_year"] | None = Field(None, description="Add <metric>_prior, _change, _change_pct")
+    compare: Literal["prior_period", "prior_year"] | None = Field(
+        None, description="Add <metric>_prior, _change, _change_pct"
+    )
     fill: Literal["none", "null", "zero"] = Field("none", description="Produce missing periods with null or zero")
     version: int | None = Field(None, ge=1, description="Answer with this served version of the metric")
     format: str | None = Field(None, description="json (default) or csv; Accept: text/csv works too")
 
 
 class SqlParams(QueryParams):
-    dialect: str = Field("duckdb", description="duckdb, snowflake, bigquery, postgres, spark, trino, databricks or redshift")
+    dialect: str = Field(
+        "duckdb", description="duckdb, snowflake, bigquery, postgres, spark, trino, databricks or redshift"
+    )
 
 
 QueryParamsDep = Annotated[QueryParams, Query()]
@@ -49,11 +57,25 @@ SqlParamsDep = Annotated[SqlParams, Query()]
 class QueryRequest(BaseModel):
     """POST /query: several metrics sharing grain, dimensions and filters."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "metrics": ["mrr", "arpa"], "grain": "month", "dimensions": ["customer_tier"],
-        "where": "sales_region <> 'EMEA'", "start": "2025-01-01", "end": "2025-12-31",
-        "order": ["-mrr"], "limit": 100, "compare": "prior_year", "fill": "zero",
-    }]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "metrics": ["mrr", "arpa"],
+                    "grain": "month",
+                    "dimensions": ["customer_tier"],
+                    "where": "sales_region <> 'EMEA'",
+                    "start": "2025-01-01",
+                    "end": "2025-12-31",
+                    "order": ["-mrr"],
+                    "limit": 100,
+                    "compare": "prior_year",
+                    "fill": "zero",
+                }
+            ]
+        },
+    )
 
     metrics: list[str] = Field(min_length=1, max_length=200)
     grain: str | None = None
@@ -70,9 +92,22 @@ class QueryRequest(BaseModel):
     format: str | None = None
 
 
-def build_query(settings: Settings, metrics: list[str], *, grain: str | None, dimensions: list[str],
-                start: str | None, end: str | None, where: str | None, order: list[str], limit: int | None,
-                offset: int, compare: str | None, fill: str, version: int | None) -> MetricQuery:
+def build_query(
+    settings: Settings,
+    metrics: list[str],
+    *,
+    grain: str | None,
+    dimensions: list[str],
+    start: str | None,
+    end: str | None,
+    where: str | None,
+    order: list[str],
+    limit: int | None,
+    offset: int,
+    compare: str | None,
+    fill: str,
+    version: int | None,
+) -> MetricQuery:
     if limit is not None and limit > settings.max_rows:
         raise InvalidQuery(f"limit={limit} is above the maximum of {settings.max_rows} rows; page with offset.")
     return MetricQuery(
@@ -93,17 +128,37 @@ def build_query(settings: Settings, metrics: list[str], *, grain: str | None, di
 
 def query_from_params(settings: Settings, name: str, p: QueryParams) -> MetricQuery:
     return build_query(
-        settings, [name], grain=p.grain, dimensions=split_list(p.dimensions), start=p.start, end=p.end,
-        where=p.where, order=split_list(p.order), limit=p.limit, offset=p.offset, compare=p.compare,
-        fill=p.fill, version=p.version,
+        settings,
+        [name],
+        grain=p.grain,
+        dimensions=split_list(p.dimensions),
+        start=p.start,
+        end=p.end,
+        where=p.where,
+        order=split_list(p.order),
+        limit=p.limit,
+        offset=p.offset,
+        compare=p.compare,
+        fill=p.fill,
+        version=p.version,
     )
 
 
 def query_from_body(settings: Settings, body: QueryRequest) -> MetricQuery:
     return build_query(
-        settings, body.metrics, grain=body.grain, dimensions=body.dimensions, start=body.start, end=body.end,
-        where=body.where, order=body.order, limit=body.limit, offset=body.offset, compare=body.compare,
-        fill=body.fill, version=body.version,
+        settings,
+        body.metrics,
+        grain=body.grain,
+        dimensions=body.dimensions,
+        start=body.start,
+        end=body.end,
+        where=body.where,
+        order=body.order,
+        limit=body.limit,
+        offset=body.offset,
+        compare=body.compare,
+        fill=body.fill,
+        version=body.version,
     )
 
 
@@ -138,17 +193,24 @@ def metric_payload(result: MetricResult) -> dict[str, Any]:
 def single_metric_body(result: MetricResult, metric: MetricVersion) -> dict[str, Any]:
     q = result.query
     return {
-        "metric": metric.name, "label": metric.spec.label or metric.name, "version": metric.version,
-        "grain": q.grain, "dimensions": list(q.dimensions), **metric_payload(result),
+        "metric": metric.name,
+        "label": metric.spec.label or metric.name,
+        "version": metric.version,
+        "grain": q.grain,
+        "dimensions": list(q.dimensions),
+        **metric_payload(result),
     }
 
 
 def multi_metric_body(result: MetricResult) -> dict[str, Any]:
     q = result.query
     return {
-        "metrics": [{"name": m.name, "label": m.spec.label or m.name, "version": m.version}
-                    for m in result.compiled.metrics],
-        "grain": q.grain, "dimensions": list(q.dimensions), **metric_payload(result),
+        "metrics": [
+            {"name": m.name, "label": m.spec.label or m.name, "version": m.version} for m in result.compiled.metrics
+        ],
+        "grain": q.grain,
+        "dimensions": list(q.dimensions),
+        **metric_payload(result),
     }
 
 

@@ -34,8 +34,12 @@ def parse_where(text: str, allowed: Collection[str]) -> exp.Expression:
     """Parse and vet ``text``; return the tree (its columns still name dimensions)."""
     if len(text) > MAX_WHERE_CHARS:
         raise InvalidQuery(f"where is {len(text)} characters long; at most {MAX_WHERE_CHARS} are accepted.")
+    if _paren_depth(text) > MAX_WHERE_DEPTH // 2:
+        raise InvalidQuery(f"where is nested more than {MAX_WHERE_DEPTH // 2} parentheses deep; simplify it.")
     try:
         statements = sqlglot.parse(text, dialect="duckdb")
+    except RecursionError:
+        raise InvalidQuery("where is nested too deeply; simplify it.") from None
     except (ParseError, TokenError) as exc:
         first = str(exc).splitlines()[0][:300]
         raise InvalidQuery(f"where is not a valid SQL boolean expression: {first}") from None
@@ -45,10 +49,19 @@ def parse_where(text: str, allowed: Collection[str]) -> exp.Expression:
     tree = statements[0]
     _vet(tree, allowed, depth=0)
     if not isinstance(tree, CONNECTIVES + COMPARISONS) and not isinstance(tree, exp.Boolean):
-        raise InvalidQuery(
-            f"where must be a condition such as customer_tier = 'growth'; got {_frag(tree)}."
-        )
+        raise InvalidQuery(f"where must be a condition such as customer_tier = 'growth'; got {_frag(tree)}.")
     return tree
+
+
+def _paren_depth(text: str) -> int:
+    depth = deepest = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
 
 
 def _vet(node: exp.Expression, allowed: Collection[str], depth: int) -> None:
@@ -106,7 +119,11 @@ def _is_value(node: exp.Expression) -> bool:
     if isinstance(node, exp.Neg):
         return isinstance(node.this, exp.Literal) and node.this.is_number
     if isinstance(node, exp.Cast):
-        return isinstance(node.this, exp.Literal) and node.args.get("to") is not None and node.args["to"].this in CAST_TYPES
+        return (
+            isinstance(node.this, exp.Literal)
+            and node.args.get("to") is not None
+            and node.args["to"].this in CAST_TYPES
+        )
     return False
 
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from sqlglot import exp
 
 from app.compiler.filters import parse_where, resolve_where
-from app.compiler.joins import BASE_ALIAS, JoinPlan, fan_out_problem
+from app.compiler.joins import JoinPlan, fan_out_problem
 from app.compiler.query import MetricQuery
 from app.definitions.problems import did_you_mean
 from app.definitions.project import MetricVersion, Project, grain_rank
@@ -37,13 +37,28 @@ AGGREGATES = {
 }
 WINDOW_COMBINE = {"sum": exp.Sum, "count": exp.Sum, "min": exp.Min, "max": exp.Max}
 JSON_TYPES = {
-    "VARCHAR": "string", "BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "timestamp",
-    "INTEGER": "number", "BIGINT": "number", "DOUBLE": "number", "FLOAT": "number", "SMALLINT": "number",
-    "TINYINT": "number", "HUGEINT": "number",
+    "VARCHAR": "string",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "INTEGER": "number",
+    "BIGINT": "number",
+    "DOUBLE": "number",
+    "FLOAT": "number",
+    "SMALLINT": "number",
+    "TINYINT": "number",
+    "HUGEINT": "number",
 }
 OPERATORS = {
-    "=": exp.EQ, "!=": exp.NEQ, "<>": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE,
-    "like": exp.Like, "ilike": exp.ILike,
+    "=": exp.EQ,
+    "!=": exp.NEQ,
+    "<>": exp.NEQ,
+    "<": exp.LT,
+    "<=": exp.LTE,
+    ">": exp.GT,
+    ">=": exp.GTE,
+    "like": exp.Like,
+    "ilike": exp.ILike,
 }
 DIALECTS = ("duckdb", "snowflake", "bigquery", "postgres", "spark", "trino", "databricks", "redshift")
 
@@ -234,11 +249,13 @@ class _Compiler:
         self.ctes.append((f"{name}_last", last))
         on = [_col(p, "r").eq(_col(p, "l")) for p in part] + [_col("__snap", "r").eq(_col("__snap", "l"))]
         key_cols = (["period"] if grain else []) + self.dims
-        select = exp.select(
-            *[_col(k, "r").as_(k) for k in key_cols],
-            *[self._aggregate(m, _col(f"__v_{m.name}", "r")).as_(m.name) for m, _ in values],
-        ).from_(exp.to_table(f"{name}_rows").as_("r")).join(
-            exp.to_table(f"{name}_last").as_("l"), on=exp.and_(*on), join_type="inner"
+        select = (
+            exp.select(
+                *[_col(k, "r").as_(k) for k in key_cols],
+                *[self._aggregate(m, _col(f"__v_{m.name}", "r")).as_(m.name) for m, _ in values],
+            )
+            .from_(exp.to_table(f"{name}_rows").as_("r"))
+            .join(exp.to_table(f"{name}_last").as_("l"), on=exp.and_(*on), join_type="inner")
         )
         if key_cols:
             select = select.group_by(*[_col(k, "r") for k in key_cols])
@@ -265,7 +282,11 @@ class _Compiler:
         rolled_values = []
         for m, _ in values:
             combine = WINDOW_COMBINE[m.spec.calculation_method]
-            rolled_values.append(exp.Window(this=combine(this=_col(m.name)), **{k: v for k, v in spec.args.items() if k != "this"}).as_(m.name))
+            rolled_values.append(
+                exp.Window(this=combine(this=_col(m.name)), **{k: v for k, v in spec.args.items() if k != "this"}).as_(
+                    m.name
+                )
+            )
         rolled = exp.select(_col("__p"), *[_col(d) for d in self.dims], *rolled_values).from_(f"{name}_per")
         self.ctes.append((f"{name}_rolled", rolled))
         keys = ([_period(_col("__p"), grain).as_("period")] if grain else []) + [_col(d).as_(d) for d in self.dims]
@@ -275,7 +296,9 @@ class _Compiler:
             select = select.where(_col("__p") >= _time_literal(lower))
         if grain != step:  # the window's value at the last sub-period of each coarser period
             part = [_period(_col("__p"), grain)] if grain else []
-            last = exp.Window(this=exp.Max(this=_col("__p")), partition_by=(part + [_col(d) for d in self.dims]) or None)
+            last = exp.Window(
+                this=exp.Max(this=_col("__p")), partition_by=(part + [_col(d) for d in self.dims]) or None
+            )
             select = select.qualify(_col("__p").eq(last))
         self.ctes.append((name, select))
         return name
@@ -341,10 +364,12 @@ class _Compiler:
         parts = []
         for name, scan in zip(scan_names, scans, strict=True):
             own = {m.name for m in scan.metrics}
-            parts.append(exp.select(
-                *self._keys(),
-                *[(_col(n) if n in own else exp.cast(exp.Null(), "DOUBLE")).as_(n) for n in metric_names],
-            ).from_(name))
+            parts.append(
+                exp.select(
+                    *self._keys(),
+                    *[(_col(n) if n in own else exp.cast(exp.Null(), "DOUBLE")).as_(n) for n in metric_names],
+                ).from_(name)
+            )
         stacked = parts[0]
         for part in parts[1:]:
             stacked = exp.union(stacked, part, distinct=False)
@@ -356,9 +381,9 @@ class _Compiler:
         return "combined"
 
     def _result(self, source: str, requested: list[MetricVersion]) -> str:
-        select = exp.select(*self._keys(), *[
-            exp.cast(self._metric_expr(m), "DOUBLE").as_(m.name) for m in requested
-        ]).from_(source)
+        select = exp.select(
+            *self._keys(), *[exp.cast(self._metric_expr(m), "DOUBLE").as_(m.name) for m in requested]
+        ).from_(source)
         self.ctes.append(("result", select))
         return "result"
 
@@ -371,7 +396,9 @@ class _Compiler:
             if isinstance(node, exp.Column):
                 return exp.paren(self._metric_expr(self.project.metric(node.name)))
             if isinstance(node, exp.Div):  # a zero denominator yields NULL, never an error
-                return exp.Div(this=node.this, expression=exp.Nullif(this=node.expression, expression=exp.Literal.number(0)))
+                return exp.Div(
+                    this=node.this, expression=exp.Nullif(this=node.expression, expression=exp.Literal.number(0))
+                )
             return node
 
         return exp.paren(tree.transform(swap))
@@ -396,7 +423,9 @@ class _Compiler:
                     table = self.project.current_table(entity)
                 for t in (table, self.project.current_table(entity)):
                     if t.types and col in t.types:
-                        return JSON_TYPES.get(t.types[col].split("(")[0], "number" if "DECIMAL" in t.types[col] else "string")
+                        return JSON_TYPES.get(
+                            t.types[col].split("(")[0], "number" if "DECIMAL" in t.types[col] else "string"
+                        )
                 for d in self.project.entities[entity].dimensions:
                     if d.name == col:
                         return {"integer": "number"}.get(d.type, d.type)
@@ -414,22 +443,39 @@ class _Compiler:
             back = _interval(52, "week") if grain == "week" else _interval(1, "year")
         else:
             back = _interval(1, grain)
-        prior_period = exp.cast(exp.Sub(this=_col("period", "cur"), expression=back), "TIMESTAMP" if grain == "hour" else "DATE")
-        on = [_col("period", "prev").eq(prior_period)] + [_null_safe_eq(_col(d, "cur"), _col(d, "prev")) for d in self.dims]
+        prior_period = exp.cast(
+            exp.Sub(this=_col("period", "cur"), expression=back), "TIMESTAMP" if grain == "hour" else "DATE"
+        )
+        on = [_col("period", "prev").eq(prior_period)] + [
+            _null_safe_eq(_col(d, "cur"), _col(d, "prev")) for d in self.dims
+        ]
         fields: list[exp.Expression] = [*self._keys("cur")]
         extra: list[OutputColumn] = []
         for m in requested:
             cur, prev = _col(m.name, "cur"), _col(m.name, "prev")
             change = exp.Sub(this=cur, expression=prev)
             pct = exp.Mul(
-                this=exp.Div(this=exp.paren(change.copy()), expression=exp.Nullif(this=exp.Abs(this=prev.copy()), expression=exp.Literal.number(0))),
+                this=exp.Div(
+                    this=exp.paren(change.copy()),
+                    expression=exp.Nullif(this=exp.Abs(this=prev.copy()), expression=exp.Literal.number(0)),
+                ),
                 expression=exp.Literal.number(100),
             )
-            fields += [cur.as_(m.name), prev.as_(f"{m.name}_prior"), change.as_(f"{m.name}_change"), pct.as_(f"{m.name}_change_pct")]
-            extra += [OutputColumn(f"{m.name}_prior", "number"), OutputColumn(f"{m.name}_change", "number"),
-                      OutputColumn(f"{m.name}_change_pct", "number")]
-        select = exp.select(*fields).from_(exp.to_table(source).as_("cur")).join(
-            exp.to_table(source).as_("prev"), on=exp.and_(*on), join_type="left"
+            fields += [
+                cur.as_(m.name),
+                prev.as_(f"{m.name}_prior"),
+                change.as_(f"{m.name}_change"),
+                pct.as_(f"{m.name}_change_pct"),
+            ]
+            extra += [
+                OutputColumn(f"{m.name}_prior", "number"),
+                OutputColumn(f"{m.name}_change", "number"),
+                OutputColumn(f"{m.name}_change_pct", "number"),
+            ]
+        select = (
+            exp.select(*fields)
+            .from_(exp.to_table(source).as_("cur"))
+            .join(exp.to_table(source).as_("prev"), on=exp.and_(*on), join_type="left")
         )
         lower = self._lower_bound()
         if lower is not None:
@@ -447,18 +493,30 @@ class _Compiler:
         if not (self.q.start and self.q.end):  # a bound from the data: one aggregate row
             bounds = bounds.from_(source)
         self.ctes.append(("bounds", bounds))
-        series = exp.Unnest(expressions=[exp.GenerateSeries(start=_col("lo"), end=_col("hi"), step=_interval(1, grain))])
+        series = exp.Unnest(
+            expressions=[exp.GenerateSeries(start=_col("lo"), end=_col("hi"), step=_interval(1, grain))]
+        )
         spine = exp.select(exp.cast(series, kind).as_("period")).from_("bounds")
         self.ctes.append(("spine", spine))
         if self.dims:
             self.ctes.append(("combos", exp.select(*[_col(d) for d in self.dims]).distinct().from_(source)))
-        select = exp.select(_col("period", "s"), *[_col(d, "c") for d in self.dims], *[
-            (exp.Coalesce(this=_col(m, "r"), expressions=[exp.Literal.number(0)]) if self.q.fill == "zero" else _col(m, "r")).as_(m)
-            for m in metrics
-        ]).from_(exp.to_table("spine").as_("s"))
+        select = exp.select(
+            _col("period", "s"),
+            *[_col(d, "c") for d in self.dims],
+            *[
+                (
+                    exp.Coalesce(this=_col(m, "r"), expressions=[exp.Literal.number(0)])
+                    if self.q.fill == "zero"
+                    else _col(m, "r")
+                ).as_(m)
+                for m in metrics
+            ],
+        ).from_(exp.to_table("spine").as_("s"))
         if self.dims:
             select = select.join(exp.to_table("combos").as_("c"), join_type="cross")
-        on = [_col("period", "r").eq(_col("period", "s"))] + [_null_safe_eq(_col(d, "r"), _col(d, "c")) for d in self.dims]
+        on = [_col("period", "r").eq(_col("period", "s"))] + [
+            _null_safe_eq(_col(d, "r"), _col(d, "c")) for d in self.dims
+        ]
         select = select.join(exp.to_table(source).as_("r"), on=exp.and_(*on), join_type="left")
         self.ctes.append(("filled", select))
         return "filled"
@@ -478,7 +536,9 @@ class _Compiler:
                 raise InvalidQuery(
                     f"Cannot order by '{item.column}': not a column of the result. {did_you_mean(item.column, names)}"
                 )
-            order.append(exp.Ordered(this=_col(internal.get(item.column, item.column)), desc=item.descending, nulls_first=False))
+            order.append(
+                exp.Ordered(this=_col(internal.get(item.column, item.column)), desc=item.descending, nulls_first=False)
+            )
         for key in self._keys():
             if not any(o.this == key for o in order):
                 order.append(exp.Ordered(this=key, nulls_first=False))

@@ -76,7 +76,9 @@ def _parse_file(file: str, text: str, entities: list[Located], metrics: list[Loc
     if data is None:
         return
     if not isinstance(data, dict):
-        problems.append(Problem(file, 1, "(file)", "expected a mapping with `version: 2` and `metrics:` or `entities:`"))
+        problems.append(
+            Problem(file, 1, "(file)", "expected a mapping with `version: 2` and `metrics:` or `entities:`")
+        )
         return
     try:
         DefinitionFile.model_validate(data)
@@ -116,7 +118,9 @@ def _pydantic_problems(
     out = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-union"))))
-        loc = tuple(p for p in loc if p not in ("str", "int", "float", "bool", "list[union[str,int,float,bool]]", "none"))
+        loc = tuple(
+            p for p in loc if p not in ("str", "int", "float", "bool", "list[union[str,int,float,bool]]", "none")
+        )
         key = label + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
         out.append(Problem(file, line_of(lines, (*path, *loc)), key, _message(e, model, loc)))
     return out
@@ -137,7 +141,10 @@ def _message(e: dict[str, Any], model: type[BaseModel], loc: tuple) -> str:
         return f"{given!r} is not a valid {field}. {did_you_mean(str(given), choices)}"
     if kind == "string_pattern_mismatch":
         if field == "name":
-            return f"{given!r} is not a valid name: use snake_case (lowercase letters, digits and underscores, starting with a letter)"
+            return (
+                f"{given!r} is not a valid name: use snake_case "
+                "(lowercase letters, digits and underscores, starting with a letter)"
+            )
         return f"{given!r} does not have the expected form ({e['ctx'].get('pattern')})"
     return f"{e['msg']} (got {given!r})"
 
@@ -182,7 +189,13 @@ def _check_guides(project: Project, base: Path, metrics: list[Located]) -> list[
         guide = dep.migration_guide if dep else None
         if guide and guide.strip().endswith(".md") and "\n" not in guide.strip():
             if not (base / guide.strip()).is_file():
-                out.append(Problem(item.file, item.line("deprecation", "migration_guide"),
-                                   f"metrics.{item.spec.name}.deprecation.migration_guide",
-                                   f"migration guide file '{guide.strip()}' does not exist (path is relative to the project folder)"))
+                out.append(
+                    Problem(
+                        item.file,
+                        item.line("deprecation", "migration_guide"),
+                        f"metrics.{item.spec.name}.deprecation.migration_guide",
+                        f"migration guide file '{guide.strip()}' does not exist "
+                        "(the path is relative to the project folder)",
+                    )
+                )
     return out

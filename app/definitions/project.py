@@ -83,8 +83,7 @@ class Project:
         if version not in older:
             served = sorted([current.version, *older])
             raise InvalidQuery(
-                f"Metric '{name}' has no served version {version}. "
-                f"Served versions: {', '.join(map(str, served))}."
+                f"Metric '{name}' has no served version {version}. Served versions: {', '.join(map(str, served))}."
             )
         return older[version]
 

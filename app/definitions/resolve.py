@@ -85,7 +85,8 @@ class Resolver:
             if name in self.entities:
                 first = self.entities[name]
                 self.report(
-                    item, ("name",),
+                    item,
+                    ("name",),
                     f"duplicate entity name '{name}' (first defined in {first.file}:{first.line()}); "
                     "entity names must be unique: rename one",
                 )
@@ -113,7 +114,8 @@ class Resolver:
                 known = self.catalog.get(_qualified(table.name))
                 if known is None:
                     self.report(
-                        item, ("tables", key),
+                        item,
+                        ("tables", key),
                         f"table '{table.name}' does not exist in the database. "
                         + did_you_mean(_qualified(table.name), self.catalog, allowed=False),
                     )
@@ -151,7 +153,8 @@ class Resolver:
         current = self.current_table(entity.name)
         if current and not current.has(entity.primary_key):
             self.report(
-                item, ("primary_key",),
+                item,
+                ("primary_key",),
                 f"primary key '{entity.primary_key}' is not a column of {current.name}. "
                 + self._columns_hint(current, entity.primary_key),
             )
@@ -160,13 +163,15 @@ class Resolver:
             ts = bound.spec.timestamp
             if ts and not bound.has(ts):
                 self.report(
-                    item, ("tables", key, "timestamp"),
+                    item,
+                    ("tables", key, "timestamp"),
                     f"timestamp '{ts}' is not a column of {bound.name}. " + self._columns_hint(bound, ts),
                 )
         for i, dim in enumerate(entity.dimensions):
             if current and not current.has(dim.name):
                 self.report(
-                    item, ("dimensions", i, "name"),
+                    item,
+                    ("dimensions", i, "name"),
                     f"dimension '{dim.name}' is not a column of {current.name}. "
                     + self._columns_hint(current, dim.name),
                 )
@@ -177,7 +182,8 @@ class Resolver:
             seen.add(rel.name)
             if rel.entity not in self.entities:
                 self.report(
-                    item, ("relationships", i, "entity"),
+                    item,
+                    ("relationships", i, "entity"),
                     f"relationship '{rel.name}' points to unknown entity '{rel.entity}'. "
                     + did_you_mean(rel.entity, self.entities),
                 )
@@ -185,7 +191,8 @@ class Resolver:
             holder = self.current_table(rel.entity if rel.type == "one_to_many" else entity.name)
             if holder and not holder.has(rel.foreign_key):
                 self.report(
-                    item, ("relationships", i, "foreign_key"),
+                    item,
+                    ("relationships", i, "foreign_key"),
                     f"foreign key '{rel.foreign_key}' of relationship '{rel.name}' is not a column of "
                     f"{holder.name} (a {rel.type} key lives on "
                     f"{'the related' if rel.type == 'one_to_many' else 'this'} entity's table). "
@@ -202,14 +209,17 @@ class Resolver:
         return self.tables.get((entity, key)) if key else None
 
     # -- metrics -----------------------------------------------------------------------------
-    def resolve_metrics(self, items: list[Located]) -> tuple[dict[str, MetricVersion], dict[str, dict[int, MetricVersion]]]:
+    def resolve_metrics(
+        self, items: list[Located]
+    ) -> tuple[dict[str, MetricVersion], dict[str, dict[int, MetricVersion]]]:
         located: dict[str, Located] = {}
         for item in items:
             name = item.spec.name
             if name in located:
                 first = located[name]
                 self.report(
-                    item, ("name",),
+                    item,
+                    ("name",),
                     f"duplicate metric name '{name}' (first defined in {first.file}:{first.line()}); "
                     "metric names must be unique across the project: rename one or bump its version",
                 )
@@ -236,12 +246,12 @@ class Resolver:
         if name in self._resolved:
             return self._resolved[name]
         if name in self._visiting:
-            cycle = self._visiting[self._visiting.index(name):] + [name]
+            cycle = self._visiting[self._visiting.index(name) :] + [name]
             item = self._located[name]
             self.report(
-                item, ("expression",),
-                "derived metrics form a cycle: " + " -> ".join(cycle)
-                + "; a derived metric cannot depend on itself",
+                item,
+                ("expression",),
+                "derived metrics form a cycle: " + " -> ".join(cycle) + "; a derived metric cannot depend on itself",
             )
             for n in cycle:
                 self._resolved.setdefault(n, None)
@@ -263,7 +273,8 @@ class Resolver:
             sub = ("previous_versions", i)
             if prev.version >= spec.version:
                 self.report(
-                    item, (*sub, "version"),
+                    item,
+                    (*sub, "version"),
                     f"previous version {prev.version} must be lower than the current version {spec.version}",
                 )
                 continue
@@ -295,7 +306,8 @@ class Resolver:
         spec = self._inherit_semi_additivity(spec, bound)
         if spec.expression is None and spec.calculation_method != "count":
             self.report(
-                item, (*sub, "calculation_method"),
+                item,
+                (*sub, "calculation_method"),
                 f"calculation_method '{spec.calculation_method}' needs an expression (a column or SQL over "
                 f"columns of {bound.name})",
             )
@@ -304,7 +316,8 @@ class Resolver:
             if tree is not None:
                 if any(isinstance(n, exp.AggFunc) for n in tree.walk()):
                     self.report(
-                        item, (*sub, "expression"),
+                        item,
+                        (*sub, "expression"),
                         "expression must not aggregate: calculation_method applies the aggregation; "
                         "write the per-row expression, e.g. quantity * unit_price",
                     )
@@ -322,13 +335,18 @@ class Resolver:
         if nad is not None:
             check(nad.name, (*sub, "non_additive_dimension", "name"), "non_additive_dimension")
             if spec.calculation_method not in ("sum", "count", "count_distinct", "average", "min", "max"):
-                self.report(item, (*sub, "non_additive_dimension"), "non_additive_dimension needs an aggregating calculation_method")
+                self.report(
+                    item,
+                    (*sub, "non_additive_dimension"),
+                    "non_additive_dimension needs an aggregating calculation_method",
+                )
         if spec.window is not None:
             if not ts:
                 self.report(item, (*sub, "window"), "window needs a timestamp: add `timestamp: <date column>`")
             if spec.calculation_method not in WINDOWED:
                 self.report(
-                    item, (*sub, "window"),
+                    item,
+                    (*sub, "window"),
                     f"a rolling window works with calculation_method {', '.join(sorted(WINDOWED))}, "
                     f"not '{spec.calculation_method}'",
                 )
@@ -354,11 +372,16 @@ class Resolver:
         for key in ("model", "entity", "filters", "non_additive_dimension", "window", "timestamp"):
             if getattr(spec, key):
                 self.report(
-                    item, (*sub, key),
+                    item,
+                    (*sub, key),
                     f"a derived metric takes no '{key}': set it on the metrics it is computed from",
                 )
         if spec.expression is None:
-            self.report(item, (*sub, "expression"), "a derived metric needs an expression over other metrics, e.g. {{ metric('mrr') }} * 12")
+            self.report(
+                item,
+                (*sub, "expression"),
+                "a derived metric needs an expression over other metrics, e.g. {{ metric('mrr') }} * 12",
+            )
             return None
         tree = self._parse(item, (*sub, "expression"), derived_sql(str(spec.expression)))
         if tree is None:
@@ -372,7 +395,8 @@ class Resolver:
         for ref in names:
             if ref not in self._located:
                 self.report(
-                    item, (*sub, "expression"),
+                    item,
+                    (*sub, "expression"),
                     f"unknown metric '{ref}' in derived expression. {did_you_mean(ref, self._located)}",
                 )
                 continue
@@ -396,7 +420,8 @@ class Resolver:
         for i, value in enumerate(declared):
             if value not in available:
                 self.report(
-                    item, (*sub, i),
+                    item,
+                    (*sub, i),
                     f"{what} '{value}' is not available on every metric this derived metric uses. "
                     + did_you_mean(value, available),
                 )
@@ -413,29 +438,41 @@ class Resolver:
                 self.report(item, (*sub, "model"), f"model must be ref('<table>') or a table name, not {spec.model!r}")
                 return None
             matches = [
-                t for t in self.tables.values()
-                if ref.lower() in (t.name.lower(), t.name.lower().rsplit(".", 1)[-1])
+                t for t in self.tables.values() if ref.lower() in (t.name.lower(), t.name.lower().rsplit(".", 1)[-1])
             ]
             if not matches:
                 names = {t.name.rsplit(".", 1)[-1] for t in self.tables.values()}
                 self.report(
-                    item, (*sub, "model"),
+                    item,
+                    (*sub, "model"),
                     f"model {spec.model} matches no table of any entity. {did_you_mean(ref, names)}",
                 )
                 return None
             return self._prefer_timestamp(matches[0], spec.timestamp)
         if spec.entity:
             if spec.entity not in self.entities:
-                self.report(item, (*sub, "entity"), f"unknown entity '{spec.entity}'. {did_you_mean(spec.entity, self.entities)}")
+                self.report(
+                    item,
+                    (*sub, "entity"),
+                    f"unknown entity '{spec.entity}'. {did_you_mean(spec.entity, self.entities)}",
+                )
                 return None
             start = self.current_table(spec.entity)
             return self._prefer_timestamp(start, spec.timestamp) if start else None
-        self.report(item, (*sub, "model"), "a metric needs `model: ref('<table>')` or `entity: <name>` (or calculation_method: derived)")
+        self.report(
+            item,
+            (*sub, "model"),
+            "a metric needs `model: ref('<table>')` or `entity: <name>` (or calculation_method: derived)",
+        )
         return None
 
     def _prefer_timestamp(self, table: BoundTable, ts: str | None) -> BoundTable:
         """The table of the same entity that carries the timestamp column, when ``table`` lacks it."""
-        if not ts or (table.spec.timestamp == ts) or (table.columns is not None and ts.lower() in table.columns and self.has_catalog):
+        if (
+            not ts
+            or (table.spec.timestamp == ts)
+            or (table.columns is not None and ts.lower() in table.columns and self.has_catalog)
+        ):
             return table
         siblings = [t for (e, _), t in self.tables.items() if e == table.entity]
         for t in siblings:
@@ -450,10 +487,12 @@ class Resolver:
         def check(column: str, sub: tuple[str | int, ...], what: str) -> None:
             if not bound.has(column):
                 self.report(
-                    item, sub,
+                    item,
+                    sub,
                     f"unknown column '{column}' in {what}: not a column of {bound.name}. "
                     + self._columns_hint(bound, column),
                 )
+
         return check
 
     def _grains(self, item: Located, spec: Metric, sub: tuple[str | int, ...], bound: BoundTable) -> tuple[str, ...]:
@@ -467,13 +506,16 @@ class Resolver:
         for i, grain in enumerate(spec.time_grains):
             if grain not in allowed:
                 self.report(
-                    item, (*sub, "time_grains", i),
+                    item,
+                    (*sub, "time_grains", i),
                     f"time grain '{grain}' is finer than {bound.name} allows (its grain is "
                     f"{bound.finest_grain}). Allowed: {', '.join(allowed)}.",
                 )
         return tuple(g for g in GRAINS if g in spec.time_grains and g in allowed)
 
-    def _dimensions(self, item: Located, spec: Metric, sub: tuple[str | int, ...], bound: BoundTable) -> tuple[str, ...]:
+    def _dimensions(
+        self, item: Located, spec: Metric, sub: tuple[str | int, ...], bound: BoundTable
+    ) -> tuple[str, ...]:
         out = []
         for i, dim in enumerate(spec.dimensions or ()):
             problem = self.dimension_problem(bound, dim)
@@ -494,9 +536,8 @@ class Resolver:
             assert isinstance(spec, Entity)
             rels = {r.name: r for r in spec.relationships}
             if hop not in rels:
-                return (
-                    f"dimension '{dim}': entity '{entity_name}' has no relationship '{hop}'. "
-                    + did_you_mean(hop, rels)
+                return f"dimension '{dim}': entity '{entity_name}' has no relationship '{hop}'. " + did_you_mean(
+                    hop, rels
                 )
             rel = rels[hop]
             if rel.type == "one_to_many":
@@ -520,7 +561,9 @@ class Resolver:
         entity = self.entities[entity_name].spec
         assert isinstance(entity, Entity)
         choices = {d.name for d in entity.dimensions} | set(target.columns or ())
-        return f"unknown dimension '{dim}': '{column}' is not a column of {target.name}. " + did_you_mean(column, choices)
+        return f"unknown dimension '{dim}': '{column}' is not a column of {target.name}. " + did_you_mean(
+            column, choices
+        )
 
     def _pk(self, entity: str) -> str:
         spec = self.entities[entity].spec
@@ -548,7 +591,8 @@ class Resolver:
                 return
             if not _is_literal(tree):
                 self.report(
-                    item, sub,
+                    item,
+                    sub,
                     f"filter value {v!r} is SQL that is not a literal (it reads as "
                     f"{'a column name' if isinstance(tree, exp.Column) else 'an expression'}); "
                     f"quote strings as SQL literals, e.g. value: \"'{str(v).strip()}'\"",
@@ -572,7 +616,8 @@ class Resolver:
             return
         if dep.replaced_by and dep.replaced_by not in self._located:
             self.report(
-                item, ("deprecation", "replaced_by"),
+                item,
+                ("deprecation", "replaced_by"),
                 f"replaced_by names unknown metric '{dep.replaced_by}'. {did_you_mean(dep.replaced_by, self._located)}",
             )
         if dep.sunset_date and dep.sunset_date < dep.deprecated_at:
@@ -599,9 +644,7 @@ def allowed_grains(finest: str | None) -> tuple[str, ...]:
     if finest == "week":
         return ("week",)
     rank = grain_rank(finest)
-    return tuple(
-        g for g in GRAINS if grain_rank(g) >= rank and not (g == "week" and rank > grain_rank("day"))
-    )
+    return tuple(g for g in GRAINS if grain_rank(g) >= rank and not (g == "week" and rank > grain_rank("day")))
 
 
 def _is_literal(tree: exp.Expression) -> bool:

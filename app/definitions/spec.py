@@ -9,12 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Grain = Literal["hour", "day", "week", "month", "quarter", "year"]
 GRAINS: tuple[str, ...] = ("hour", "day", "week", "month", "quarter", "year")
-CalculationMethod = Literal[
-    "count", "count_distinct", "sum", "average", "min", "max", "median", "derived"
-]
-Operator = Literal[
-    "=", "!=", "<>", "<", "<=", ">", ">=", "in", "not in", "like", "ilike", "is", "is not"
-]
+CalculationMethod = Literal["count", "count_distinct", "sum", "average", "min", "max", "median", "derived"]
+Operator = Literal["=", "!=", "<>", "<", "<=", ">", ">=", "in", "not in", "like", "ilike", "is", "is not"]
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 

@@ -23,9 +23,7 @@ def connect(path: Path, *, read_only: bool = False, settings: Settings | None = 
         if settings.memory_limit:
             config["memory_limit"] = settings.memory_limit
     if read_only and not path.exists():
-        raise DatabaseError(
-            f"Database file '{path}' does not exist. Run `tapflow migrate` and `tapflow seed` first."
-        )
+        raise DatabaseError(f"Database file '{path}' does not exist. Run `tapflow migrate` and `tapflow seed` first.")
     try:
         return duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
@@ -38,7 +36,9 @@ def connect(path: Path, *, read_only: bool = False, settings: Settings | None = 
 
 
 @contextmanager
-def connection(path: Path, *, read_only: bool = False, settings: Settings | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def connection(
+    path: Path, *, read_only: bool = False, settings: Settings | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect(path, read_only=read_only, settings=settings)
     try:
         yield con

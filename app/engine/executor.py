@@ -45,6 +45,13 @@ def run_select(con: duckdb.DuckDBPyConnection, sql: str, *, timeout_s: float) ->
         ) from None
     except CALLER_ERRORS as exc:
         raise InvalidQuery(f"The database could not evaluate this query: {_first_line(exc)}") from None
+    except duckdb.BinderException as exc:
+        if "compare" not in str(exc) and "cast" not in str(exc):
+            raise DatabaseError(f"The query failed in the database: {_first_line(exc)}") from exc
+        raise InvalidQuery(
+            f"A value in the query does not fit the column's type: {_first_line(exc)}. Quote strings "
+            "('growth'), write dates as DATE '2025-01-31'."
+        ) from None
     except duckdb.Error as exc:
         raise DatabaseError(f"The query failed in the database: {_first_line(exc)}") from exc
     finally:

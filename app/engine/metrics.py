@@ -27,8 +27,9 @@ class MetricResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def run_metric_query(con: duckdb.DuckDBPyConnection, project: Project, query: MetricQuery, *,
-                     timeout_s: float) -> MetricResult:
+def run_metric_query(
+    con: duckdb.DuckDBPyConnection, project: Project, query: MetricQuery, *, timeout_s: float
+) -> MetricResult:
     compiled = compile_query(project, query)
     sql = compiled.sql("duckdb")
     result = run_select(con, sql, timeout_s=timeout_s)

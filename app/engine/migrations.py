@@ -46,7 +46,9 @@ def discover(folder: Path) -> list[Migration]:
             )
         version = int(m.group(1))
         if version in found:
-            raise MigrationError(f"Migrations '{found[version].path.name}' and '{path.name}' share number {version:04d}.")
+            raise MigrationError(
+                f"Migrations '{found[version].path.name}' and '{path.name}' share number {version:04d}."
+            )
         found[version] = Migration(version, m.group(2), path)
     return [found[v] for v in sorted(found)]
 

@@ -32,8 +32,12 @@ def test_server_refuses_to_start_on_invalid_definitions(project_copy: Path, demo
     db = tmp_path / "served.duckdb"
     shutil.copy(demo_db, db)
     proc = subprocess.run(
-        [sys.executable, "-m", "app.cli", "serve", "--port", "1"], cwd=ROOT,
-        env=env_for(db, project_copy), capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "app.cli", "serve", "--port", "1"],
+        cwd=ROOT,
+        env=env_for(db, project_copy),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode != 0
     assert "metrics/zz.yml:11" in proc.stderr + proc.stdout

@@ -110,13 +110,18 @@ def test_derived_across_tables_net_new_mrr_is_the_change_in_mrr(client) -> None:
 
 
 def test_rolling_three_month_window(client, oracle) -> None:
-    got = by_period(rows(client, "/metrics/new_mrr_rolling_3m", grain="month", start="2025-01-01"), "new_mrr_rolling_3m")
-    expected = oracle_map(oracle, """
+    got = by_period(
+        rows(client, "/metrics/new_mrr_rolling_3m", grain="month", start="2025-01-01"), "new_mrr_rolling_3m"
+    )
+    expected = oracle_map(
+        oracle,
+        """
         WITH m AS (SELECT month_start, sum(new_mrr) AS v FROM entity.entity_subscriptions_monthly GROUP BY 1)
         SELECT a.month_start, sum(b.v) FROM m a JOIN m b
           ON b.month_start BETWEEN a.month_start - INTERVAL 2 MONTH AND a.month_start
         WHERE a.month_start >= DATE '2025-01-01' GROUP BY 1
-    """)
+    """,
+    )
     assert got == pytest.approx(expected)
 
 
@@ -134,8 +139,11 @@ def test_compare_prior_year(client) -> None:
 def test_fill_zero_produces_missing_periods(client, oracle) -> None:
     data = rows(client, "/metrics/device_events", grain="day", start="2026-10-10", end="2026-10-31", fill="zero")
     assert [r["period"] for r in data][0] == "2026-10-10" and len(data) == 22
-    expected = oracle_map(oracle, """
-        SELECT grain_timestamp::DATE, sum(event_count) FROM entity.entity_devices_hourly GROUP BY 1""")
+    expected = oracle_map(
+        oracle,
+        """
+        SELECT grain_timestamp::DATE, sum(event_count) FROM entity.entity_devices_hourly GROUP BY 1""",
+    )
     for r in data:
         assert r["device_events"] == pytest.approx(expected.get(r["period"], 0.0)), r["period"]
     assert data[0]["device_events"] == 0  # the hourly grain starts 2026-10-18
@@ -146,16 +154,20 @@ def test_where_in_like_between_is_null(client, oracle) -> None:
         return rows(client, "/metrics/mrr", end="2025-12-31", where=where)[0]["mrr"]
 
     def oracle_total(cond: str) -> float:
-        return float(oracle.execute(f"""
+        return float(
+            oracle.execute(f"""
             SELECT sum(monthly_recurring_revenue)
             FROM (SELECT d.*, c.country FROM entity.entity_customers_daily d
                   LEFT JOIN entity.entity_customers c ON c.customer_id = d.customer_id)
-            WHERE customer_status = 'active' AND snapshot_date = DATE '2025-12-31' AND ({cond})""").fetchone()[0])
+            WHERE customer_status = 'active' AND snapshot_date = DATE '2025-12-31' AND ({cond})""").fetchone()[0]
+        )
 
     assert total("customer_tier IN ('growth', 'enterprise')") == pytest.approx(
-        oracle_total("customer_tier IN ('growth', 'enterprise')"))
+        oracle_total("customer_tier IN ('growth', 'enterprise')")
+    )
     assert total("sales_region LIKE 'E%' AND NOT customer_segment = 'SMB'") == pytest.approx(
-        oracle_total("sales_region = 'EMEA' AND customer_segment <> 'SMB'"))
+        oracle_total("sales_region = 'EMEA' AND customer_segment <> 'SMB'")
+    )
     assert total("country BETWEEN 'AR' AND 'DE'") == pytest.approx(oracle_total("country >= 'AR' AND country <= 'DE'"))
     everything = total("customer_tier IS NOT NULL")
     assert everything == pytest.approx(oracle_total("true"))
@@ -169,15 +181,24 @@ def test_governance_example_answers_like_mrr(client, oracle) -> None:
 
 
 def test_multi_metric_query_across_entities(client, oracle) -> None:
-    body = client.post("/query", json={
-        "metrics": ["mrr", "new_mrr", "daily_active_users"], "grain": "month", "start": "2025-01-01", "end": "2025-12-31",
-    }).json()
+    body = client.post(
+        "/query",
+        json={
+            "metrics": ["mrr", "new_mrr", "daily_active_users"],
+            "grain": "month",
+            "start": "2025-01-01",
+            "end": "2025-12-31",
+        },
+    ).json()
     got = {r["period"]: r for r in body["rows"]}
     assert len(got) == 12
     mrr = oracle_map(oracle, MRR_BY_MONTH)
     new = oracle_map(oracle, "SELECT month_start, sum(new_mrr) FROM entity.entity_subscriptions_monthly GROUP BY 1")
-    dau = oracle_map(oracle, """SELECT date_trunc('month', activity_timestamp)::DATE, count(DISTINCT user_id)
-                                FROM staging.stg_app__user_activities GROUP BY 1""")
+    dau = oracle_map(
+        oracle,
+        """SELECT date_trunc('month', activity_timestamp)::DATE, count(DISTINCT user_id)
+                                FROM staging.stg_app__user_activities GROUP BY 1""",
+    )
     for period, r in got.items():
         assert r["mrr"] == pytest.approx(mrr[period])
         assert r["new_mrr"] == pytest.approx(new[period])
@@ -186,8 +207,11 @@ def test_multi_metric_query_across_entities(client, oracle) -> None:
 
 def test_hour_grain_on_the_device_table(client, oracle) -> None:
     data = rows(client, "/metrics/device_errors", grain="hour", start="2026-10-31T10:00:00", end="2026-10-31T12:00:00")
-    expected = oracle_map(oracle, """SELECT grain_timestamp, sum(error_count) FROM entity.entity_devices_hourly
-        WHERE grain_timestamp BETWEEN TIMESTAMP '2026-10-31 10:00:00' AND TIMESTAMP '2026-10-31 12:00:00' GROUP BY 1""")
+    expected = oracle_map(
+        oracle,
+        """SELECT grain_timestamp, sum(error_count) FROM entity.entity_devices_hourly
+        WHERE grain_timestamp BETWEEN TIMESTAMP '2026-10-31 10:00:00' AND TIMESTAMP '2026-10-31 12:00:00' GROUP BY 1""",
+    )
     assert {r["period"].replace("T", " "): r["device_errors"] for r in data} == pytest.approx(expected)
 
 
@@ -200,9 +224,13 @@ def test_start_and_end_are_inclusive_days(client, oracle) -> None:
 
 @pytest.mark.parametrize("dialect", [d for d in DIALECTS if d != "duckdb"])
 def test_other_dialects_parse_back(client, dialect: str) -> None:
-    for url, params in (("/metrics/arpa/sql", {"grain": "week", "dimensions": "customer_tier"}),
-                        ("/metrics/daily_active_users/sql", {"grain": "month", "dimensions": "team.customer.sales_region",
-                                                             "where": "user_role IN ('admin')"})):
+    for url, params in (
+        ("/metrics/arpa/sql", {"grain": "week", "dimensions": "customer_tier"}),
+        (
+            "/metrics/daily_active_users/sql",
+            {"grain": "month", "dimensions": "team.customer.sales_region", "where": "user_role IN ('admin')"},
+        ),
+    ):
         response = client.get(url, params={**params, "dialect": dialect})
         assert response.status_code == 200, response.text
         parsed = sqlglot.parse_one(response.text, read=dialect)

@@ -45,10 +45,24 @@ def test_shipped_definitions_load_against_the_catalog(root: Path, catalog) -> No
     project = load_project(root, catalog)
     assert {"customers", "subscriptions", "users", "teams", "devices", "locations"} <= set(project.entities)
     required = {
-        "mrr", "monthly_recurring_revenue", "arr", "new_mrr", "expansion_mrr", "contraction_mrr",
-        "churned_mrr", "net_new_mrr", "active_customers", "arpa", "daily_active_users", "sessions",
-        "actions_per_session", "team_size", "active_user_percentage", "feature_adoption_score",
-        "collaboration_index", "team_health_score",
+        "mrr",
+        "monthly_recurring_revenue",
+        "arr",
+        "new_mrr",
+        "expansion_mrr",
+        "contraction_mrr",
+        "churned_mrr",
+        "net_new_mrr",
+        "active_customers",
+        "arpa",
+        "daily_active_users",
+        "sessions",
+        "actions_per_session",
+        "team_size",
+        "active_user_percentage",
+        "feature_adoption_score",
+        "collaboration_index",
+        "team_health_score",
     }
     assert required <= set(project.metrics)
     legacy = [m for m in project.metrics.values() if m.table and m.table.name == "legacy.customer_facts"]

@@ -20,7 +20,10 @@ def describe(state: ServiceState, name: str, *, coverage: bool) -> dict[str, Any
     for key, spec in entity.tables.items():
         bound = project.tables[(name, key)]
         item: dict[str, Any] = {
-            "key": key, "name": spec.name, "grain": bound.finest_grain, "timestamp": spec.timestamp,
+            "key": key,
+            "name": spec.name,
+            "grain": bound.finest_grain,
+            "timestamp": spec.timestamp,
             "description": spec.description,
             "deprecation": spec.deprecation.model_dump(mode="json") if spec.deprecation else None,
         }

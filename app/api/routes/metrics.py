@@ -71,13 +71,19 @@ def metric_definition(name: str, state: StateDep) -> dict[str, Any]:
         "definition": m.spec.model_dump(mode="json", exclude_none=True),
         "source": {"file": source.file, "line": source.line} if source else None,
         "served_versions": [
-            {"version": v.version, "sunset_date": v.sunset_date.isoformat() if v.sunset_date else None,
-             "definition": v.spec.model_dump(mode="json", exclude_none=True, exclude={"previous_versions"})}
+            {
+                "version": v.version,
+                "sunset_date": v.sunset_date.isoformat() if v.sunset_date else None,
+                "definition": v.spec.model_dump(mode="json", exclude_none=True, exclude={"previous_versions"}),
+            }
             for v in project.versions(name)
         ],
         "lineage": {
-            "upstream": {"table": m.table.name if m.table else None, "entity": m.table.entity if m.table else None,
-                         "metrics": list(m.depends_on)},
+            "upstream": {
+                "table": m.table.name if m.table else None,
+                "entity": m.table.entity if m.table else None,
+                "metrics": list(m.depends_on),
+            },
             "downstream": {"metrics": downstream},
         },
         "dialects": list(DIALECTS),
