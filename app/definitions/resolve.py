@@ -386,7 +386,7 @@ class Resolver:
         tree = self._parse(item, (*sub, "expression"), derived_sql(str(spec.expression)))
         if tree is None:
             return None
-        names = list(dict.fromkeys(c.name for c in tree.find_all(exp.Column)))
+        names = list(dict.fromkeys(c.name for c in tree.find_all(exp.Column, bfs=False)))
         if any(isinstance(n, exp.AggFunc) for n in tree.walk()):
             self.report(item, (*sub, "expression"), "a derived expression combines metrics; it must not aggregate")
         if not names:
