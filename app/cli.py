@@ -1,4 +1,4 @@
-"""The ``tapflow`` command line: validate, migrate, seed, serve."""
+"""The ``tapflow`` command line: validate, migrate, seed, compile, query, serve."""
 
 from __future__ import annotations
 
@@ -99,6 +99,78 @@ def seed(
         f"seeded {report.customers:,} customers, {report.total_rows:,} rows in {report.elapsed_s:.1f}s "
         f"(scale {report.scale:g})"
     )
+
+
+def _query_options(metrics: str, grain, dimensions, start, end, where, order, limit, compare, fill, version):
+    from app.compiler.query import build_query, split_list
+
+    return build_query(
+        _settings(), split_list(metrics), grain=grain, dimensions=split_list(dimensions), start=start, end=end,
+        where=where, order=split_list(order), limit=limit, offset=0, compare=compare, fill=fill or "none",
+        version=version,
+    )
+
+
+Metrics = Annotated[str, typer.Argument(help="Metric name(s), comma-separated.")]
+GrainOpt = Annotated[str | None, typer.Option(help="hour, day, week, month, quarter or year.")]
+DimsOpt = Annotated[str | None, typer.Option(help="Comma-separated dimensions.")]
+StartOpt = Annotated[str | None, typer.Option(help="Inclusive ISO date or timestamp.")]
+EndOpt = Annotated[str | None, typer.Option(help="Inclusive ISO date or timestamp.")]
+WhereOpt = Annotated[str | None, typer.Option(help="Allow-listed boolean SQL over dimensions.")]
+OrderOpt = Annotated[str | None, typer.Option(help="Comma-separated columns, '-' for descending.")]
+LimitOpt = Annotated[int | None, typer.Option(help="Rows to return.")]
+CompareOpt = Annotated[str | None, typer.Option(help="prior_period or prior_year.")]
+FillOpt = Annotated[str | None, typer.Option(help="none, null or zero.")]
+VersionOpt = Annotated[int | None, typer.Option(help="A served version of the metric.")]
+
+
+@cli.command()
+def compile(
+    metrics: Metrics, grain: GrainOpt = None, dimensions: DimsOpt = None, start: StartOpt = None,
+    end: EndOpt = None, where: WhereOpt = None, order: OrderOpt = None, limit: LimitOpt = None,
+    compare: CompareOpt = None, fill: FillOpt = None, version: VersionOpt = None,
+    dialect: Annotated[str, typer.Option(help="duckdb, snowflake, bigquery, postgres, spark, trino, ...")] = "duckdb",
+) -> None:
+    """Print the SQL of a metric query (no database needed)."""
+    from app.compiler.sql import compile_query
+    from app.definitions.loader import load_project
+
+    try:
+        query = _query_options(metrics, grain, dimensions, start, end, where, order, limit, compare, fill, version)
+        project = load_project(_settings().project_dir)
+        typer.echo(compile_query(project, query).sql(dialect, pretty=True))
+    except TapflowError as exc:
+        _fail(exc)
+
+
+@cli.command()
+def query(
+    metrics: Metrics, grain: GrainOpt = None, dimensions: DimsOpt = None, start: StartOpt = None,
+    end: EndOpt = None, where: WhereOpt = None, order: OrderOpt = None, limit: LimitOpt = None,
+    compare: CompareOpt = None, fill: FillOpt = None, version: VersionOpt = None,
+) -> None:
+    """Run a metric query against the database and print CSV."""
+    import csv
+
+    from app.definitions.loader import load_project
+    from app.engine.database import connection, read_catalog
+    from app.engine.metrics import run_metric_query
+
+    settings = _settings()
+    try:
+        q = _query_options(metrics, grain, dimensions, start, end, where, order, limit, compare, fill, version)
+        with connection(settings.database, read_only=True, settings=settings) as con:
+            project = load_project(settings.project_dir, read_catalog(con))
+            result = run_metric_query(con, project, q, timeout_s=settings.query_timeout_s)
+    except TapflowError as exc:
+        _fail(exc)
+    names = [c.name for c in result.columns]
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(names)
+    for row in result.rows:
+        writer.writerow(["" if row[n] is None else row[n] for n in names])
+    if result.truncated:
+        typer.echo(f"(truncated at {q.limit} rows; raise --limit)", err=True)
 
 
 @cli.command()

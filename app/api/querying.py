@@ -10,7 +10,7 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.compiler.query import MetricQuery, parse_order, parse_time, split_list
+from app.compiler.query import MetricQuery, build_query, split_list
 from app.definitions.project import MetricVersion
 from app.engine.metrics import MetricResult
 from app.errors import InvalidQuery
@@ -90,40 +90,6 @@ class QueryRequest(BaseModel):
     fill: Literal["none", "null", "zero"] = "none"
     version: int | None = Field(None, ge=1)
     format: str | None = None
-
-
-def build_query(
-    settings: Settings,
-    metrics: list[str],
-    *,
-    grain: str | None,
-    dimensions: list[str],
-    start: str | None,
-    end: str | None,
-    where: str | None,
-    order: list[str],
-    limit: int | None,
-    offset: int,
-    compare: str | None,
-    fill: str,
-    version: int | None,
-) -> MetricQuery:
-    if limit is not None and limit > settings.max_rows:
-        raise InvalidQuery(f"limit={limit} is above the maximum of {settings.max_rows} rows; page with offset.")
-    return MetricQuery(
-        metrics=tuple(metrics),
-        grain=(grain.strip().lower() or None) if grain else None,
-        dimensions=tuple(d.strip() for d in dimensions if d.strip()),
-        start=parse_time(start, "start") if start else None,
-        end=parse_time(end, "end") if end else None,
-        where=where if where and where.strip() else None,
-        order=parse_order(order),
-        limit=settings.default_limit if limit is None else limit,
-        offset=offset,
-        compare=compare,  # type: ignore[arg-type]
-        fill=fill,  # type: ignore[arg-type]
-        version=version,
-    )
 
 
 def query_from_params(settings: Settings, name: str, p: QueryParams) -> MetricQuery:

@@ -8,6 +8,7 @@ from typing import Literal
 
 from app.definitions.spec import GRAINS
 from app.errors import InvalidQuery
+from app.settings import Settings
 
 Compare = Literal["prior_period", "prior_year"]
 Fill = Literal["none", "null", "zero"]
@@ -112,3 +113,37 @@ def split_list(value: str | None) -> list[str]:
     if len(items) > MAX_NAMES:
         raise InvalidQuery(f"Too many items ({len(items)}); at most {MAX_NAMES}.")
     return items
+
+
+def build_query(
+    settings: Settings,
+    metrics: list[str],
+    *,
+    grain: str | None,
+    dimensions: list[str],
+    start: str | None,
+    end: str | None,
+    where: str | None,
+    order: list[str],
+    limit: int | None,
+    offset: int,
+    compare: str | None,
+    fill: str,
+    version: int | None,
+) -> MetricQuery:
+    if limit is not None and limit > settings.max_rows:
+        raise InvalidQuery(f"limit={limit} is above the maximum of {settings.max_rows} rows; page with offset.")
+    return MetricQuery(
+        metrics=tuple(metrics),
+        grain=(grain.strip().lower() or None) if grain else None,
+        dimensions=tuple(d.strip() for d in dimensions if d.strip()),
+        start=parse_time(start, "start") if start else None,
+        end=parse_time(end, "end") if end else None,
+        where=where if where and where.strip() else None,
+        order=parse_order(order),
+        limit=settings.default_limit if limit is None else limit,
+        offset=offset,
+        compare=compare,  # type: ignore[arg-type]
+        fill=fill,  # type: ignore[arg-type]
+        version=version,
+    )
