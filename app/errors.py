@@ -31,6 +31,7 @@ class TapflowError(Exception):
         self.detail = detail
         self.errors = errors or []
         self.extra = extra
+        self.headers: dict[str, str] = {}
 
     @property
     def type_slug(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +26,17 @@ class Settings(BaseSettings):
     memory_limit: str = Field("", description="DuckDB memory limit such as `4GB`; empty: default.")
     api_keys_file: Path | None = Field(None, description="YAML file of API keys; unset means auth is off (demo mode).")
     log_level: str = Field("info", description="Log level of the server.")
+    now: datetime | None = Field(
+        None, description="Pretend the current UTC time is this (tests and demos of sunsets); unset: the real clock."
+    )
+    usage_flush_s: float = Field(0.5, gt=0, description="How often buffered usage events are written.")
+    usage_batch: int = Field(500, ge=1, description="Buffered usage events that trigger an early write.")
+
+    def clock(self) -> datetime:
+        """The current UTC time (naive), or the pinned ``now``."""
+        if self.now is not None:
+            return self.now.astimezone(UTC).replace(tzinfo=None) if self.now.tzinfo else self.now
+        return datetime.now(UTC).replace(tzinfo=None)
 
     @property
     def metrics_dir(self) -> Path:

@@ -9,8 +9,9 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.api import problems
-from app.api.routes import entities, health, metrics, query
+from app.api.routes import deprecations, entities, health, lineage, metrics, query, usage
 from app.api.state import ServiceState
+from app.api.usage import UsageMiddleware
 from app.settings import Settings, get_settings
 
 
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, metrics, query, entities):
+    for module in (health, metrics, query, entities, deprecations, usage, lineage):
         app.include_router(module.router)
+    app.add_middleware(UsageMiddleware)
     return app

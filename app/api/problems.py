@@ -50,6 +50,7 @@ def install(app: FastAPI) -> None:
             slug=exc.type_slug,
             instance=request.url.path,
             errors=exc.errors,
+            headers=exc.headers or None,
             **exc.extra,
         )
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.state import ServiceState
+from app.api.usage import UsageContext
 from app.compiler.query import MetricQuery, build_query, split_list
-from app.definitions.project import MetricVersion
-from app.engine.metrics import MetricResult
+from app.compiler.sql import CompiledQuery, compile_query
+from app.engine.metrics import MetricResult, run_compiled, tables_read
 from app.errors import InvalidQuery
+from app.governance.deprecation import Signal, signal, touched
 from app.settings import Settings
 
 FORMATS = ("json", "csv")
@@ -137,27 +141,69 @@ def wants_csv(request: Request, fmt: str | None) -> bool:
     return "text/csv" in request.headers.get("accept", "")
 
 
-def metric_payload(result: MetricResult) -> dict[str, Any]:
+def usage(request: Request) -> UsageContext | None:
+    return getattr(request.state, "usage", None)
+
+
+def note_query(request: Request, query: MetricQuery) -> None:
+    ctx = usage(request)
+    if ctx is not None:
+        ctx.metrics, ctx.grain, ctx.dimensions = list(query.metrics), query.grain, list(query.dimensions)
+
+
+def check_deprecations(state: ServiceState, request: Request, compiled: CompiledQuery) -> Signal:
+    """Deprecation signal of a compiled query (410 past a sunset); noted for usage either way."""
+    objects = touched(state.project, list(compiled.metrics) + list(compiled.base_metrics), tables_read(compiled))
+    ctx = usage(request)
+    if ctx is not None:
+        ctx.versions = [m.version for m in compiled.metrics]
+        ctx.deprecated = [o.name for o in objects]
+        ctx.entities = sorted({m.table.entity for m in compiled.base_metrics if m.table})
+    return signal(state.project, objects, state.settings.clock())
+
+
+def answer(state: ServiceState, request: Request, query: MetricQuery, fmt: str | None,
+           shape: Callable[[MetricResult], dict[str, Any]]) -> Response:
+    """Compile, check deprecations, run, and respond (JSON or CSV) with the deprecation headers."""
+    note_query(request, query)
+    wants = wants_csv(request, fmt)
+    compiled = compile_query(state.project, query)
+    sig = check_deprecations(state, request, compiled)
+    result = run_compiled(state.con, compiled, query, timeout_s=state.settings.query_timeout_s)
+    result.warnings.extend(sig.warnings)
+    ctx = usage(request)
+    if ctx is not None:
+        ctx.row_count = len(result.rows)
+    response = csv_response(result) if wants else JSONResponse(shape(result) | {"meta": meta(result, sig)})
+    response.headers.update(sig.headers)
+    return response
+
+
+def meta(result: MetricResult, sig: Signal) -> dict[str, Any]:
     q = result.query
     return {
-        "columns": [{"name": c.name, "type": c.type} for c in result.columns],
-        "rows": result.rows,
-        "meta": {
-            "row_count": len(result.rows),
-            "truncated": result.truncated,
-            "limit": q.limit,
-            "offset": q.offset,
-            "elapsed_ms": round(result.elapsed_ms, 3),
-            "cached": False,
-            "sql": result.sql,
-            "warnings": result.warnings,
-            "deprecation": None,
-        },
+        "row_count": len(result.rows),
+        "truncated": result.truncated,
+        "limit": q.limit,
+        "offset": q.offset,
+        "elapsed_ms": round(result.elapsed_ms, 3),
+        "cached": False,
+        "sql": result.sql,
+        "warnings": result.warnings,
+        "deprecation": sig.meta,
     }
 
 
-def single_metric_body(result: MetricResult, metric: MetricVersion) -> dict[str, Any]:
+def metric_payload(result: MetricResult) -> dict[str, Any]:
+    return {
+        "columns": [{"name": c.name, "type": c.type} for c in result.columns],
+        "rows": result.rows,
+    }
+
+
+def single_metric_body(result: MetricResult) -> dict[str, Any]:
     q = result.query
+    metric = result.compiled.metrics[0]
     return {
         "metric": metric.name,
         "label": metric.spec.label or metric.name,
@@ -178,12 +224,6 @@ def multi_metric_body(result: MetricResult) -> dict[str, Any]:
         "dimensions": list(q.dimensions),
         **metric_payload(result),
     }
-
-
-def respond(request: Request, fmt: str | None, result: MetricResult, body: dict[str, Any]) -> Response:
-    if wants_csv(request, fmt):
-        return csv_response(result)
-    return JSONResponse(body)
 
 
 def csv_response(result: MetricResult) -> Response:

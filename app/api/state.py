@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 
 import duckdb
@@ -12,6 +11,7 @@ from app.definitions.loader import load_project
 from app.definitions.project import Project
 from app.engine.database import connect, read_catalog
 from app.engine.executor import harden
+from app.governance.usage import UsageRecorder
 from app.settings import Settings
 
 log = logging.getLogger("tapflow")
@@ -22,8 +22,8 @@ class ServiceState:
     settings: Settings
     con: duckdb.DuckDBPyConnection
     project: Project
+    recorder: UsageRecorder
     warnings: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, settings: Settings) -> ServiceState:
@@ -40,7 +40,10 @@ class ServiceState:
             warnings.append("Authentication is off (TAPFLOW_API_KEYS_FILE is not set): every request is served.")
         for w in warnings:
             log.warning(w)
-        return cls(settings, con, project, warnings)
+        recorder = UsageRecorder(con, flush_s=settings.usage_flush_s, batch=settings.usage_batch)
+        recorder.start()
+        return cls(settings, con, project, recorder, warnings)
 
     def close(self) -> None:
+        self.recorder.close()
         self.con.close()

@@ -137,15 +137,15 @@ FROM (
 )
 GROUP BY ALL
 ;
-INSERT INTO entity.entity_customers_daily
+CREATE OR REPLACE TEMP TABLE cust_days AS
 SELECT d.day, c.customer_id,
        CASE WHEN c.churn_date IS NOT NULL AND d.day >= c.churn_date THEN 'churned'
             WHEN coalesce(m.mrr, 0) > 0 THEN 'active'
             WHEN d.day < c.signup_date + 14 THEN 'trialing'
-            ELSE 'inactive' END,
+            ELSE 'inactive' END AS customer_status,
        h.customer_tier, h.customer_segment, h.sales_region,
-       coalesce(m.active_subscriptions, 0),
-       coalesce(m.mrr, 0), coalesce(m.mrr, 0) * 12
+       coalesce(m.active_subscriptions, 0) AS active_subscriptions,
+       coalesce(m.mrr, 0) AS mrr
 FROM c0 c
 CROSS JOIN LATERAL (
     SELECT CAST(day AS DATE) AS day
@@ -155,6 +155,24 @@ CROSS JOIN LATERAL (
 ) d
 JOIN hist h ON h.customer_id = c.customer_id AND h.valid_from <= d.day AND (h.valid_to IS NULL OR d.day < h.valid_to)
 LEFT JOIN cust_day_mrr m ON m.customer_id = c.customer_id AND m.day = d.day
+;
+-- revenue of all earlier months, each at its month-end MRR
+CREATE OR REPLACE TEMP TABLE cust_month_revenue AS
+SELECT customer_id, month_start,
+       coalesce(sum(month_end_mrr) OVER (PARTITION BY customer_id ORDER BY month_start
+                                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS earlier_revenue
+FROM (
+    SELECT customer_id, CAST(date_trunc('month', day) AS DATE) AS month_start, arg_max(mrr, day) AS month_end_mrr
+    FROM cust_days GROUP BY ALL
+)
+;
+INSERT INTO entity.entity_customers_daily
+    (snapshot_date, customer_id, customer_status, customer_tier, customer_segment, sales_region,
+     active_subscriptions, monthly_recurring_revenue, annual_recurring_revenue, lifetime_revenue)
+SELECT d.day, d.customer_id, d.customer_status, d.customer_tier, d.customer_segment, d.sales_region,
+       d.active_subscriptions, d.mrr, d.mrr * 12, r.earlier_revenue + d.mrr
+FROM cust_days d
+JOIN cust_month_revenue r ON r.customer_id = d.customer_id AND r.month_start = CAST(date_trunc('month', d.day) AS DATE)
 ;
 INSERT INTO entity.entity_customers_history
 SELECT customer_id, valid_from, valid_to, customer_tier, customer_segment, sales_region, is_current FROM hist

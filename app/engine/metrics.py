@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 import duckdb
+from sqlglot import exp
 
 from app.compiler.query import MetricQuery
 from app.compiler.sql import CompiledQuery, OutputColumn, compile_query
@@ -30,7 +31,17 @@ class MetricResult:
 def run_metric_query(
     con: duckdb.DuckDBPyConnection, project: Project, query: MetricQuery, *, timeout_s: float
 ) -> MetricResult:
-    compiled = compile_query(project, query)
+    return run_compiled(con, compile_query(project, query), query, timeout_s=timeout_s)
+
+
+def tables_read(compiled: CompiledQuery) -> set[str]:
+    """``schema.table`` of every physical table the query reads."""
+    return {f"{t.db}.{t.name}".lower() for t in compiled.tree.find_all(exp.Table) if t.db}
+
+
+def run_compiled(
+    con: duckdb.DuckDBPyConnection, compiled: CompiledQuery, query: MetricQuery, *, timeout_s: float
+) -> MetricResult:
     sql = compiled.sql("duckdb")
     result = run_select(con, sql, timeout_s=timeout_s)
     rows = result.rows

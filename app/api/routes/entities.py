@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from app.api.deps import StateDep
 from app.api.state import ServiceState
 from app.engine.coverage import table_coverage
+from app.governance.deprecation import DeprecatedObject, signal
 
 router = APIRouter(prefix="/entities", tags=["entities"])
 
@@ -50,6 +52,15 @@ def list_entities(state: StateDep, coverage: bool = False) -> dict[str, Any]:
     return {"entities": items, "count": len(items)}
 
 
-@router.get("/{name}", summary="One entity, with row counts and date coverage of each table")
-def entity_detail(name: str, state: StateDep) -> dict[str, Any]:
-    return describe(state, name, coverage=True)
+@router.get("/{name}", summary="One entity, with row counts and date coverage of each table",
+            response_class=JSONResponse)
+def entity_detail(name: str, request: Request, state: StateDep) -> JSONResponse:
+    body = describe(state, name, coverage=True)
+    entity = state.project.entity(name)
+    objects = [DeprecatedObject("entity", name, entity.deprecation)] if entity.deprecation else []
+    objects += [DeprecatedObject("table", t.name, t.deprecation) for t in entity.tables.values() if t.deprecation]
+    sig = signal(state.project, objects, state.settings.clock(), enforce=False)
+    ctx = getattr(request.state, "usage", None)
+    if ctx is not None:
+        ctx.deprecated = sig.names
+    return JSONResponse(body | {"deprecation_signal": sig.meta}, headers=sig.headers)

@@ -5,20 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from app.api.deps import StateDep
-from app.api.querying import QueryParamsDep, SqlParamsDep, query_from_params, respond, single_metric_body
+from app.api.querying import (
+    QueryParamsDep,
+    SqlParamsDep,
+    answer,
+    check_deprecations,
+    note_query,
+    query_from_params,
+    single_metric_body,
+    usage,
+)
 from app.compiler.sql import DIALECTS, compile_query
 from app.definitions.project import MetricVersion, Project
-from app.engine.metrics import run_metric_query
+from app.governance.deprecation import all_objects, metric_objects, signal
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
 
 def catalog_entry(project: Project, m: MetricVersion) -> dict[str, Any]:
     spec = m.spec
-    dep = spec.deprecation
+    effective = [o for o in all_objects(project) if o.kind == "metric" and o.name == m.name]
+    dep = effective[0] if effective else None
     return {
         "name": m.name,
         "label": spec.label or m.name,
@@ -34,7 +44,8 @@ def catalog_entry(project: Project, m: MetricVersion) -> dict[str, Any]:
         "table": m.table.name if m.table else None,
         "entity": m.table.entity if m.table else None,
         "depends_on": list(m.depends_on),
-        "deprecation": dep.model_dump(mode="json") if dep else None,
+        "deprecation": (dep.deprecation.model_dump(mode="json") | {"inherited_from": dep.inherited_from})
+        if dep else None,
     }
 
 
@@ -48,25 +59,32 @@ def list_metrics(state: StateDep) -> dict[str, Any]:
 @router.get("/{name}", summary="A metric's data by grain and dimensions (JSON or CSV)")
 def metric_data(name: str, params: QueryParamsDep, request: Request, state: StateDep) -> Response:
     query = query_from_params(state.settings, name, params)
-    result = run_metric_query(state.con, state.project, query, timeout_s=state.settings.query_timeout_s)
-    metric = result.compiled.metrics[0]
-    return respond(request, params.format, result, single_metric_body(result, metric))
+    return answer(state, request, query, params.format, single_metric_body)
 
 
 @router.get("/{name}/sql", summary="The compiled SQL of a metric query", response_class=PlainTextResponse)
-def metric_sql(name: str, params: SqlParamsDep, state: StateDep) -> PlainTextResponse:
+def metric_sql(name: str, params: SqlParamsDep, request: Request, state: StateDep) -> PlainTextResponse:
     query = query_from_params(state.settings, name, params)
+    note_query(request, query)
     compiled = compile_query(state.project, query)
-    return PlainTextResponse(compiled.sql(params.dialect.strip().lower(), pretty=True) + "\n")
+    sig = check_deprecations(state, request, compiled)
+    text = compiled.sql(params.dialect.strip().lower(), pretty=True) + "\n"
+    return PlainTextResponse(text, headers=sig.headers)
 
 
-@router.get("/{name}/definition", summary="The definition, its versions, lineage and deprecation")
-def metric_definition(name: str, state: StateDep) -> dict[str, Any]:
+@router.get("/{name}/definition", summary="The definition, its versions, lineage and deprecation",
+            response_class=JSONResponse)
+def metric_definition(name: str, request: Request, state: StateDep) -> JSONResponse:
     project = state.project
     m = project.metric(name)
     source = project.sources.get(f"metric:{name}")
     downstream = sorted(d.name for d in project.metrics.values() if name in d.depends_on)
-    return {
+    objects = metric_objects(project, m)
+    sig = signal(project, objects, state.settings.clock(), enforce=False)
+    ctx = usage(request)
+    if ctx is not None:
+        ctx.versions, ctx.deprecated = [m.version], sig.names
+    body = {
         **catalog_entry(project, m),
         "definition": m.spec.model_dump(mode="json", exclude_none=True),
         "source": {"file": source.file, "line": source.line} if source else None,
@@ -87,4 +105,6 @@ def metric_definition(name: str, state: StateDep) -> dict[str, Any]:
             "downstream": {"metrics": downstream},
         },
         "dialects": list(DIALECTS),
+        "deprecation": sig.meta,
     }
+    return JSONResponse(body, headers=sig.headers)

@@ -6,21 +6,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from app.api.deps import StateDep
-from app.api.querying import QueryRequest, multi_metric_body, query_from_body, respond
+from app.api.querying import QueryRequest, answer, check_deprecations, multi_metric_body, note_query, query_from_body
 from app.compiler.sql import compile_query
-from app.engine.metrics import run_metric_query
 
 router = APIRouter(prefix="/query", tags=["query"])
 
 
 @router.post("", summary="Query several metrics at once, joined on period and dimensions")
 def query(body: QueryRequest, request: Request, state: StateDep) -> Response:
-    q = query_from_body(state.settings, body)
-    result = run_metric_query(state.con, state.project, q, timeout_s=state.settings.query_timeout_s)
-    return respond(request, body.format, result, multi_metric_body(result))
+    return answer(state, request, query_from_body(state.settings, body), body.format, multi_metric_body)
 
 
 @router.post("/sql", summary="The SQL of a multi-metric query", response_class=PlainTextResponse)
-def query_sql(body: QueryRequest, state: StateDep, dialect: str = "duckdb") -> PlainTextResponse:
-    compiled = compile_query(state.project, query_from_body(state.settings, body))
-    return PlainTextResponse(compiled.sql(dialect.lower(), pretty=True) + "\n")
+def query_sql(body: QueryRequest, request: Request, state: StateDep, dialect: str = "duckdb") -> PlainTextResponse:
+    q = query_from_body(state.settings, body)
+    note_query(request, q)
+    compiled = compile_query(state.project, q)
+    sig = check_deprecations(state, request, compiled)
+    return PlainTextResponse(compiled.sql(dialect.strip().lower(), pretty=True) + "\n", headers=sig.headers)

@@ -1,0 +1,43 @@
+"""GET /lineage (json or mermaid) and /lineage/{node} (upstream and downstream)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from app.api.deps import StateDep
+from app.governance.deprecation import all_objects
+from app.governance.lineage import Lineage, build_lineage
+
+router = APIRouter(prefix="/lineage", tags=["governance"])
+
+
+def _graph(state) -> Lineage:
+    return build_lineage(state.project, {o.name for o in all_objects(state.project)})
+
+
+def _render(graph: Lineage, fmt: str, extra: dict[str, Any] | None = None) -> Response:
+    if fmt == "mermaid":
+        return PlainTextResponse(graph.mermaid(), media_type="text/vnd.mermaid")
+    return JSONResponse((extra or {}) | graph.as_json())
+
+
+@router.get("", summary="Tables -> entities -> metrics -> derived metrics", response_class=JSONResponse)
+def lineage(state: StateDep, format: Literal["json", "mermaid"] = "json") -> Response:
+    return _render(_graph(state), format)
+
+
+@router.get("/{node}", summary="Upstream and downstream of one table, entity or metric", response_class=JSONResponse)
+def lineage_of(node: str, state: StateDep, format: Literal["json", "mermaid"] = "json") -> Response:
+    graph = _graph(state)
+    node_id = graph.resolve(node)
+    up, down = graph.upstream(node_id), graph.downstream(node_id)
+    sub = graph.subgraph({node_id, *up, *down})
+    extra = {
+        "node": vars(graph.nodes[node_id]),
+        "upstream": [vars(graph.nodes[n]) for n in up],
+        "downstream": [vars(graph.nodes[n]) for n in down],
+    }
+    return _render(sub, format, extra)

@@ -1,0 +1,152 @@
+"""The lineage graph: tables -> entities -> metrics -> derived metrics, upstream and downstream.
+
+Edges:
+    table  -part_of->  entity     a table is one grain of an entity
+    table  -reads->    metric     the metric aggregates rows of the table
+    table  -joins->    metric     a dimension of the metric is read from the table through a join
+    entity -models->   metric     the metric is defined on one of the entity's tables
+    metric -derives->  metric     a derived metric reads another metric
+Downstream of a table follows reads/joins (not part_of: a table does not feed its entity's
+other metrics); downstream of an entity follows models.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+
+from app.definitions.problems import did_you_mean
+from app.definitions.project import Project
+from app.errors import NotFound
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str  # "table:legacy.customer_facts", "entity:customers", "metric:mrr"
+    kind: str
+    name: str
+    deprecated: bool = False
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    kind: str
+
+
+@dataclass
+class Lineage:
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+
+    def add(self, kind: str, name: str, deprecated: bool = False) -> str:
+        node_id = f"{kind}:{name}"
+        if node_id not in self.nodes or deprecated:
+            self.nodes[node_id] = Node(node_id, kind, name, deprecated)
+        return node_id
+
+    def link(self, source: str, target: str, kind: str) -> None:
+        edge = Edge(source, target, kind)
+        if edge not in self.edges:
+            self.edges.append(edge)
+
+    def resolve(self, name: str) -> str:
+        """A node id from ``mrr``, ``metric:mrr``, ``customer_facts`` or ``legacy.customer_facts``."""
+        if name in self.nodes:
+            return name
+        for prefix in ("metric", "entity", "table"):
+            if f"{prefix}:{name}" in self.nodes:
+                return f"{prefix}:{name}"
+        for node in self.nodes.values():
+            if node.kind == "table" and node.name.rsplit(".", 1)[-1] == name:
+                return node.id
+        names = {n.name for n in self.nodes.values()}
+        raise NotFound(f"No lineage node named '{name}'. {did_you_mean(name, names)}")
+
+    def downstream(self, node_id: str) -> list[str]:
+        follow = {"reads", "joins", "models", "derives"}
+        return self._walk(node_id, lambda e: e.source, lambda e: e.target, follow)
+
+    def upstream(self, node_id: str) -> list[str]:
+        follow = {"reads", "joins", "models", "derives", "part_of"}
+        return self._walk(node_id, lambda e: e.target, lambda e: e.source, follow)
+
+    def _walk(self, start: str, here, there, follow: set[str]) -> list[str]:
+        seen: list[str] = []
+        queue = deque([start])
+        while queue:
+            current = queue.popleft()
+            for edge in self.edges:
+                if edge.kind in follow and here(edge) == current and there(edge) not in seen and there(edge) != start:
+                    seen.append(there(edge))
+                    queue.append(there(edge))
+        return seen
+
+    def subgraph(self, ids: set[str]) -> Lineage:
+        sub = Lineage({i: n for i, n in self.nodes.items() if i in ids})
+        sub.edges = [e for e in self.edges if e.source in ids and e.target in ids]
+        return sub
+
+    def as_json(self) -> dict:
+        return {
+            "nodes": [vars(n) for n in self.nodes.values()],
+            "edges": [vars(e) for e in self.edges],
+        }
+
+    def mermaid(self) -> str:
+        """A mermaid flowchart; deprecated nodes are styled."""
+        lines = ["flowchart LR"]
+        shapes = {"table": ('[("', '")]'), "entity": ('(["', '"])'), "metric": ('["', '"]')}
+        for node in self.nodes.values():
+            left, right = shapes[node.kind]
+            label = node.name.replace('"', "'") + (" (deprecated)" if node.deprecated else "")
+            lines.append(f"    {_mermaid_id(node.id)}{left}{label}{right}")
+        arrows = {"part_of": "-.->", "joins": "-.->", "reads": "-->", "models": "-->", "derives": "==>"}
+        for edge in self.edges:
+            lines.append(f"    {_mermaid_id(edge.source)} {arrows[edge.kind]}|{edge.kind}| {_mermaid_id(edge.target)}")
+        lines.append("    classDef deprecated fill:#fde2e1,stroke:#c0392b,color:#7b241c")
+        deprecated = [_mermaid_id(n.id) for n in self.nodes.values() if n.deprecated]
+        if deprecated:
+            lines.append(f"    class {','.join(deprecated)} deprecated")
+        return "\n".join(lines) + "\n"
+
+
+def _mermaid_id(node_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", node_id)
+
+
+def build_lineage(project: Project, deprecated: set[str] | None = None) -> Lineage:
+    """The project's lineage; ``deprecated`` names objects to mark (from governance.deprecation)."""
+    marked = deprecated or set()
+    g = Lineage()
+    for (entity_name, _), bound in project.tables.items():
+        t = g.add("table", bound.name, bound.name in marked)
+        e = g.add("entity", entity_name, entity_name in marked)
+        g.link(t, e, "part_of")
+    for m in project.metrics.values():
+        mid = g.add("metric", m.name, m.name in marked)
+        if m.table is not None:
+            g.link(g.add("table", m.table.name), mid, "reads")
+            g.link(g.add("entity", m.table.entity), mid, "models")
+            for table in _joined_tables(project, m.table.entity, m.dimensions):
+                if table != m.table.name:
+                    g.link(g.add("table", table), mid, "joins")
+        for parent in m.depends_on:
+            g.link(g.add("metric", parent), mid, "derives")
+    return g
+
+
+def _joined_tables(project: Project, entity: str, dimensions: tuple[str, ...]) -> list[str]:
+    """Current tables of the entities a metric's dimension paths pass through."""
+    out = []
+    for dim in dimensions:
+        here = entity
+        for hop in dim.split(".")[:-1]:
+            rel = next((r for r in project.entities[here].relationships if r.name == hop), None)
+            if rel is None:
+                break
+            here = rel.entity
+            out.append(project.current_table(here).name)
+    return out

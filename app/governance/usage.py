@@ -1,0 +1,170 @@
+"""Usage events: recorded off the request path in batches, never lost on a clean shutdown.
+
+``UsageRecorder.record`` appends to an in-memory buffer (a lock and a list append); a writer
+thread inserts the buffer every ``flush_s`` seconds or as soon as ``batch`` events wait.
+``close()`` writes whatever is left, so a SIGTERM (uvicorn's graceful shutdown runs the
+lifespan exit) loses nothing. A failed write keeps the events for the next attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import astuple, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+
+log = logging.getLogger("tapflow.usage")
+COLUMNS = (
+    "event_time", "consumer", "method", "endpoint", "path", "metrics", "versions", "entities", "grain",
+    "dimensions", "status", "row_count", "elapsed_ms", "deprecated",
+)
+ROWS_PER_INSERT = 200
+GROUPS = {  # group_by -> (key, how requests are counted once the metric list is unnested)
+    "metric": ("m.metric", "count(*)"),
+    "consumer": ("e.consumer", "count(DISTINCT e.rowid)"),
+    "day": ("CAST(date_trunc('day', e.event_time) AS DATE)", "count(DISTINCT e.rowid)"),
+}
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    event_time: datetime
+    consumer: str
+    method: str
+    endpoint: str
+    path: str
+    metrics: list[str]
+    versions: list[int | None]
+    entities: list[str]
+    grain: str | None
+    dimensions: list[str]
+    status: int
+    row_count: int | None
+    elapsed_ms: float
+    deprecated: list[str]
+
+
+class UsageRecorder:
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, flush_s: float = 0.5, batch: int = 500):
+        self.con = con
+        self.flush_s = flush_s
+        self.batch = batch
+        self._buffer: list[UsageEvent] = []
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tapflow-usage-writer", daemon=True)
+        self.written = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def record(self, event: UsageEvent) -> None:
+        with self._lock:
+            self._buffer.append(event)
+            full = len(self._buffer) >= self.batch
+        if full:
+            self._wake.set()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._buffer)
+
+    def flush(self) -> int:
+        """Write every buffered event now; returns how many were written."""
+        with self._write_lock:
+            with self._lock:
+                events, self._buffer = self._buffer, []
+            if not events:
+                return 0
+            try:
+                _insert(self.con, events)
+            except duckdb.Error:
+                log.exception("writing %d usage events failed; they are kept for the next attempt", len(events))
+                with self._lock:
+                    self._buffer[:0] = events
+                return 0
+            self.written += len(events)
+            return len(events)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_s)
+            self._wake.clear()
+            self.flush()
+
+
+def _insert(con: duckdb.DuckDBPyConnection, events: list[UsageEvent]) -> None:
+    cur = con.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        for start in range(0, len(events), ROWS_PER_INSERT):
+            chunk = events[start : start + ROWS_PER_INSERT]
+            row = "(" + ", ".join("?" * len(COLUMNS)) + ")"
+            sql = f"INSERT INTO meta.usage_events ({', '.join(COLUMNS)}) VALUES " + ", ".join([row] * len(chunk))
+            cur.execute(sql, [value for e in chunk for value in astuple(e)])
+        cur.execute("COMMIT")
+    except duckdb.Error:
+        cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.close()
+
+
+def summarize(con: duckdb.DuckDBPyConnection, *, group_by: str, metric: str | None = None,
+              consumer: str | None = None, since: datetime | None = None,
+              until: datetime | None = None) -> list[dict[str, Any]]:
+    """Requests, errors, rows and latency per metric, consumer or day (values bound as parameters)."""
+    key, requests = GROUPS[group_by]  # code constants, chosen by an allow-listed name
+    sql = f"""
+        SELECT {key} AS key, {requests} AS requests, count(*) FILTER (WHERE e.status >= 400) AS errors,
+               coalesce(sum(e.row_count), 0) AS rows, round(avg(e.elapsed_ms), 3) AS avg_elapsed_ms,
+               count(DISTINCT e.consumer) AS consumers, max(e.event_time) AS last_seen
+        FROM meta.usage_events e, unnest(CASE WHEN len(e.metrics) = 0 THEN [NULL] ELSE e.metrics END) AS m(metric)
+        WHERE (? IS NULL OR m.metric = ?) AND (? IS NULL OR e.consumer = ?)
+          AND (? IS NULL OR e.event_time >= ?) AND (? IS NULL OR e.event_time < ?)
+        GROUP BY 1 ORDER BY requests DESC, key
+    """
+    params = [metric, metric, consumer, consumer, since, since, until, until]
+    cur = con.cursor()
+    try:
+        rows = cur.execute(sql, params).fetchall()
+    finally:
+        cur.close()
+    names = ("key", "requests", "errors", "rows", "avg_elapsed_ms", "consumers", "last_seen")
+    return [dict(zip(names, r, strict=True)) | {"last_seen": r[-1].isoformat() if r[-1] else None} for r in rows]
+
+
+def consumers_of(con: duckdb.DuckDBPyConnection, name: str, now: datetime) -> list[dict[str, Any]]:
+    """Who touched a (deprecated) object: requests in the last 7 and 30 days, and last seen."""
+    sql = """
+        SELECT consumer,
+               count(*) FILTER (WHERE event_time >= ?) AS requests_7d,
+               count(*) FILTER (WHERE event_time >= ?) AS requests_30d,
+               count(*) AS requests_total, max(event_time) AS last_seen,
+               list_distinct(flatten(list(metrics))) AS metrics
+        FROM meta.usage_events
+        WHERE list_contains(deprecated, ?) OR list_contains(metrics, ?)
+        GROUP BY consumer ORDER BY requests_30d DESC, consumer
+    """
+    cur = con.cursor()
+    try:
+        rows = cur.execute(sql, [now - timedelta(days=7), now - timedelta(days=30), name, name]).fetchall()
+    finally:
+        cur.close()
+    return [
+        {"consumer": c, "requests_7d": r7, "requests_30d": r30, "requests_total": total,
+         "last_seen": last.isoformat() if last else None, "metrics": sorted(ms or [])}
+        for c, r7, r30, total, last, ms in rows
+    ]
