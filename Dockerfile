@@ -14,6 +14,7 @@ RUN pip install --no-cache-dir .
 COPY metrics ./metrics
 COPY entities ./entities
 COPY migrations ./migrations
+COPY docs ./docs
 
 RUN mkdir -p /data && tapflow migrate && tapflow seed && tapflow validate
 VOLUME ["/data"]

@@ -58,6 +58,6 @@ def demo_copy(demo_db: Path, tmp_path: Path) -> Path:
 def project_copy(tmp_path: Path) -> Path:
     """A private copy of the shipped definitions and migrations."""
     target = tmp_path / "project"
-    for folder in ("metrics", "entities", "migrations"):
+    for folder in ("metrics", "entities", "migrations", "docs"):
         shutil.copytree(ROOT / folder, target / folder)
     return target

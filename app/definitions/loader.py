@@ -182,20 +182,27 @@ def _digest(entities: list[Located], metrics: list[Located]) -> str:
 
 
 def _check_guides(project: Project, base: Path, metrics: list[Located]) -> list[Problem]:
-    """A migration_guide that names a .md file must point to an existing file."""
+    """A migration_guide that names a .md file must point to an existing file in the project."""
     out = []
+    for name, entity in project.entities.items():
+        source = project.sources[f"entity:{name}"]
+        blocks = [("deprecation", entity.deprecation)]
+        blocks += [(f"tables.{key}.deprecation", t.deprecation) for key, t in entity.tables.items()]
+        for key, dep in blocks:
+            out += _guide_problem(base, dep, source.file, source.line, f"entities.{name}.{key}.migration_guide")
     for item in metrics:
         dep = item.spec.deprecation if isinstance(item.spec, Metric) else None
-        guide = dep.migration_guide if dep else None
-        if guide and guide.strip().endswith(".md") and "\n" not in guide.strip():
-            if not (base / guide.strip()).is_file():
-                out.append(
-                    Problem(
-                        item.file,
-                        item.line("deprecation", "migration_guide"),
-                        f"metrics.{item.spec.name}.deprecation.migration_guide",
-                        f"migration guide file '{guide.strip()}' does not exist "
-                        "(the path is relative to the project folder)",
-                    )
-                )
+        out += _guide_problem(base, dep, item.file, item.line("deprecation", "migration_guide"),
+                              f"metrics.{item.spec.name}.deprecation.migration_guide")
     return out
+
+
+def _guide_problem(base: Path, dep: Any, file: str, line: int, key: str) -> list[Problem]:
+    guide = (dep.migration_guide or "").strip() if dep else ""
+    if not guide.endswith(".md") or "\n" in guide:
+        return []
+    path = (base / guide).resolve()
+    if path.is_file() and base.resolve() in path.parents:
+        return []
+    message = f"migration guide file '{guide}' does not exist in the project folder (paths are relative to it)"
+    return [Problem(file, line, key, message)]

@@ -74,7 +74,17 @@ def explicit_objects(project: Project) -> list[DeprecatedObject]:
     for m in project.metrics.values():
         if m.spec.deprecation:
             out.append(DeprecatedObject("metric", m.name, m.spec.deprecation))
+        for older in project.previous.get(m.name, {}).values():
+            if older.sunset_date is not None:
+                out.append(_version_object(project, older))
     return out
+
+
+def _version_object(project: Project, m: MetricVersion) -> DeprecatedObject:
+    current = project.metrics[m.name]
+    return DeprecatedObject("version", f"{m.name}@v{m.version}", Deprecation(
+        deprecated_at=_version_deprecated_at(m), sunset_date=m.sunset_date, replaced_by=m.name,
+        reason=f"Version {m.version} of '{m.name}' is superseded by version {current.version}."))
 
 
 def metric_objects(project: Project, m: MetricVersion) -> list[DeprecatedObject]:
@@ -83,11 +93,7 @@ def metric_objects(project: Project, m: MetricVersion) -> list[DeprecatedObject]
     if m.spec.deprecation and m.version == project.metrics[m.name].version:
         out.append(DeprecatedObject("metric", m.name, m.spec.deprecation))
     if m.sunset_date is not None:  # an older version still served
-        current = project.metrics[m.name]
-        out.append(DeprecatedObject("version", f"{m.name}@v{m.version}", Deprecation(
-            deprecated_at=_version_deprecated_at(m),
-            sunset_date=m.sunset_date, replaced_by=m.name,
-            reason=f"Version {m.version} of '{m.name}' is superseded by version {current.version}.")))
+        out.append(_version_object(project, m))
     if m.table is not None:
         entity = project.entities[m.table.entity]
         if m.table.spec.deprecation:
@@ -179,20 +185,15 @@ def signal(project: Project, objects: list[DeprecatedObject], now: datetime, *, 
         return Signal()
     gone = [o for o in objects if o.is_past_sunset(now)]
     if gone and enforce:
-        raise _gone(project, _most_urgent(gone))
+        raise _gone(project, _most_urgent(gone), now)
     primary = _most_urgent(objects)
     dep = primary.deprecation
     headers = {"Deprecation": f"@{int(datetime.combine(dep.deprecated_at, time.min, UTC).timestamp())}"}
     sunset = primary.sunset_at()
     if sunset is not None:
         headers["Sunset"] = format_datetime(sunset.replace(tzinfo=UTC), usegmt=True)
-    links = []
-    successor = successor_url(project, primary)
-    if successor:
-        links.append(f'<{successor}>; rel="successor-version"')
-    links.append(f'<{guide_url(primary)}>; rel="deprecation"; type="text/markdown"')
-    headers["Link"] = ", ".join(links)
-    warnings = [describe(project, o, now) for o in objects]
+    headers["Link"] = _links(project, primary)
+    warnings = [describe(o, now) for o in objects]
     meta = {
         **as_dict(project, primary, now),
         "objects": [as_dict(project, o, now) for o in objects],
@@ -200,12 +201,25 @@ def signal(project: Project, objects: list[DeprecatedObject], now: datetime, *, 
     return Signal(objects, headers, meta, warnings)
 
 
-def describe(project: Project, obj: DeprecatedObject, now: datetime) -> str:
+def _links(project: Project, obj: DeprecatedObject) -> str:
+    """RFC 8288 links: the successor (when known) and the migration guide."""
+    links = [f'<{guide_url(obj)}>; rel="deprecation"; type="text/markdown"']
+    successor = successor_url(project, obj)
+    if successor:
+        links.insert(0, f'<{successor}>; rel="successor-version"')
+    return ", ".join(links)
+
+
+def describe(obj: DeprecatedObject, now: datetime) -> str:
+    """One sentence for people: what, until when, instead of what, and where the guide is."""
     dep = obj.deprecation
-    text = f"{obj.kind.capitalize()} '{obj.name}' is deprecated"
+    past = obj.is_past_sunset(now)
+    text = f"{obj.kind.capitalize()} '{obj.name}' " + ("was sunset" if past else "is deprecated")
+    if past:
+        text += f" on {dep.sunset_date.isoformat()}"
     if obj.inherited_from:
         text += f" (through '{obj.inherited_from}')"
-    if dep.sunset_date:
+    if dep.sunset_date and not past:
         text += f" and will be removed on {dep.sunset_date.isoformat()} ({obj.days_to_sunset(now)} days)"
     if dep.replaced_by:
         text += f"; use '{dep.replaced_by}' instead"
@@ -228,21 +242,11 @@ def as_dict(project: Project, obj: DeprecatedObject, now: datetime) -> dict[str,
     }
 
 
-def _gone(project: Project, obj: DeprecatedObject) -> Gone:
+def _gone(project: Project, obj: DeprecatedObject, now: datetime) -> Gone:
     dep = obj.deprecation
-    detail = f"{obj.kind.capitalize()} '{obj.name}' was sunset on {dep.sunset_date.isoformat()}"
-    if obj.inherited_from:
-        detail += f" (through '{obj.inherited_from}')"
-    if dep.replaced_by:
-        detail += f". Use '{dep.replaced_by}' instead"
-    detail += f". Migration guide: {guide_url(obj)}"
-    links = [f'<{guide_url(obj)}>; rel="deprecation"; type="text/markdown"']
-    successor = successor_url(project, obj)
-    if successor:
-        links.insert(0, f'<{successor}>; rel="successor-version"')
-    error = Gone(detail, replaced_by=dep.replaced_by, successor_url=successor,
+    error = Gone(describe(obj, now), replaced_by=dep.replaced_by, successor_url=successor_url(project, obj),
                  migration_guide_url=guide_url(obj), sunset_date=dep.sunset_date.isoformat())
-    error.headers = {"Link": ", ".join(links)}
+    error.headers = {"Link": _links(project, obj)}
     return error
 
 

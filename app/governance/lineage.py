@@ -125,8 +125,11 @@ def build_lineage(project: Project, deprecated: set[str] | None = None) -> Linea
         t = g.add("table", bound.name, bound.name in marked)
         e = g.add("entity", entity_name, entity_name in marked)
         g.link(t, e, "part_of")
-    for m in project.metrics.values():
-        mid = g.add("metric", m.name, m.name in marked)
+    versions = [*project.metrics.values()]
+    versions += [v for older in project.previous.values() for v in older.values()]
+    for m in versions:
+        name = m.name if m is project.metrics[m.name] else f"{m.name}@v{m.version}"
+        mid = g.add("metric", name, name in marked)
         if m.table is not None:
             g.link(g.add("table", m.table.name), mid, "reads")
             g.link(g.add("entity", m.table.entity), mid, "models")

@@ -65,8 +65,14 @@ def test_shipped_definitions_load_against_the_catalog(root: Path, catalog) -> No
         "team_health_score",
     }
     assert required <= set(project.metrics)
+    # three metrics were built on legacy.customer_facts: two are deprecated for replacements,
+    # one moved to the customers entity as version 2 (version 1 still served until the sunset)
     legacy = [m for m in project.metrics.values() if m.table and m.table.name == "legacy.customer_facts"]
-    assert len(legacy) >= 3
+    assert {m.name for m in legacy} == {"arr_by_customer", "legacy_paying_customers"}
+    assert all(m.spec.deprecation and m.spec.deprecation.replaced_by for m in legacy)
+    clv = project.metric("customer_lifetime_value")
+    assert clv.version == 2 and clv.table.name == "entity.entity_customers_daily"
+    assert project.metric("customer_lifetime_value", 1).table.name == "legacy.customer_facts"
     hourly = [m for m in project.metrics.values() if m.table and m.table.name == "entity.entity_devices_hourly"]
     assert hourly and all("hour" in m.grains for m in hourly)
 
@@ -97,7 +103,7 @@ def test_the_corpus_is_large_enough() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_broken_definition_is_reported_with_file_line_and_hint(case: Path, root: Path, tmp_path: Path, catalog) -> None:
     kind = "entities" if case.name.startswith("e") else "metrics"
-    for folder in ("metrics", "entities"):
+    for folder in ("metrics", "entities", "docs"):
         shutil.copytree(root / folder, tmp_path / folder)
     target = tmp_path / kind / "zz_broken" / case.name
     target.parent.mkdir()

@@ -19,9 +19,8 @@ router = APIRouter(prefix="/deprecations", tags=["governance"])
 def dashboard_entry(state: ServiceState, obj: DeprecatedObject, *, guide: bool) -> dict[str, Any]:
     project, now = state.project, state.settings.clock()
     lineage = build_lineage(project)
-    node = {"metric": f"metric:{obj.name}", "entity": f"entity:{obj.name}", "table": f"table:{obj.name}",
-            "version": f"metric:{obj.name.split('@')[0]}"}[obj.kind]
-    dependents = [lineage.nodes[n] for n in lineage.downstream(node)] if node in lineage.nodes else []
+    kind = "metric" if obj.kind == "version" else obj.kind
+    dependents = [lineage.nodes[n] for n in lineage.downstream(f"{kind}:{obj.name}")]
     consumers = consumers_of(state.con, obj.name, now)
     entry = as_dict(project, obj, now) | {
         "dependents": [{"kind": d.kind, "name": d.name} for d in dependents],
