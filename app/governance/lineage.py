@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from app.definitions.problems import did_you_mean
-from app.definitions.project import Project
+from app.definitions.project import BoundTable, Project
 from app.errors import NotFound
 
 
@@ -70,8 +70,12 @@ class Lineage:
         return self._walk(node_id, lambda e: e.source, lambda e: e.target, follow)
 
     def upstream(self, node_id: str) -> list[str]:
-        follow = {"reads", "joins", "models", "derives", "part_of"}
-        return self._walk(node_id, lambda e: e.target, lambda e: e.source, follow)
+        """What feeds a node; an entity's own tables count only when the entity itself is asked about."""
+        follow = {"reads", "joins", "models", "derives"}
+        found = self._walk(node_id, lambda e: e.target, lambda e: e.source, follow)
+        if self.nodes[node_id].kind == "entity":
+            found += [e.source for e in self.edges if e.kind == "part_of" and e.target == node_id]
+        return found
 
     def _walk(self, start: str, here, there, follow: set[str]) -> list[str]:
         seen: list[str] = []
@@ -133,7 +137,7 @@ def build_lineage(project: Project, deprecated: set[str] | None = None) -> Linea
         if m.table is not None:
             g.link(g.add("table", m.table.name), mid, "reads")
             g.link(g.add("entity", m.table.entity), mid, "models")
-            for table in _joined_tables(project, m.table.entity, m.dimensions):
+            for table in _joined_tables(project, m.table, m.dimensions):
                 if table != m.table.name:
                     g.link(g.add("table", table), mid, "joins")
         for parent in m.depends_on:
@@ -141,11 +145,13 @@ def build_lineage(project: Project, deprecated: set[str] | None = None) -> Linea
     return g
 
 
-def _joined_tables(project: Project, entity: str, dimensions: tuple[str, ...]) -> list[str]:
-    """Current tables of the entities a metric's dimension paths pass through."""
+def _joined_tables(project: Project, table: BoundTable, dimensions: tuple[str, ...]) -> list[str]:
+    """Tables a metric's dimensions are read from through joins (entity current tables)."""
     out = []
     for dim in dimensions:
-        here = entity
+        here = table.entity
+        if "." not in dim and not table.has(dim):  # the entity's own attribute, one key join away
+            out.append(project.current_table(here).name)
         for hop in dim.split(".")[:-1]:
             rel = next((r for r in project.entities[here].relationships if r.name == hop), None)
             if rel is None:
