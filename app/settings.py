@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     now: datetime | None = Field(
         None, description="Pretend the current UTC time is this (tests and demos of sunsets); unset: the real clock."
     )
+    usage_tracking: bool = Field(
+        True, description="Record usage events; turning it off blinds /usage and /deprecations (for benchmarks)."
+    )
     usage_flush_s: float = Field(0.5, gt=0, description="How often buffered usage events are written.")
     usage_batch: int = Field(500, ge=1, description="Buffered usage events that trigger an early write.")
 

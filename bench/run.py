@@ -5,7 +5,8 @@
 Measured side by side in one run on the same machine:
 - compile latency of distinct single-metric queries (every query new: no cache can answer);
 - a metric query through the engine (compile + execute + shape rows) against the same SQL
-  run directly in DuckDB, median ratio.
+  run directly in DuckDB, median ratio;
+- usage recording: two real servers (recording on / off) queried alternately, median ratio.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import duckdb
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from app.compiler.query import MetricQuery  # noqa: E402
 from app.compiler.sql import compile_query  # noqa: E402
@@ -91,6 +93,11 @@ def main() -> None:
         raw_ms.append(b)
         ratios.append(a / b)
 
+    con.close()
+    from usage_overhead import measure  # noqa: PLC0415
+
+    usage = measure(db)
+
     results = {
         "scale": args.scale,
         "rows": rows,
@@ -99,6 +106,7 @@ def main() -> None:
         "engine_query_p50_ms": round(statistics.median(engine_ms), 3),
         "raw_duckdb_p50_ms": round(statistics.median(raw_ms), 3),
         "engine_over_raw_ratio": round(statistics.median(ratios), 3),
+        **usage,
     }
     out = ROOT / "bench" / "results" / "latest.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -35,5 +35,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for module in (health, metrics, query, entities, deprecations, usage, lineage):
         app.include_router(module.router)
-    app.add_middleware(UsageMiddleware)
+    if settings.usage_tracking:
+        app.add_middleware(UsageMiddleware)
     return app
