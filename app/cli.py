@@ -105,8 +105,18 @@ def _query_options(metrics: str, grain, dimensions, start, end, where, order, li
     from app.compiler.query import build_query, split_list
 
     return build_query(
-        _settings(), split_list(metrics), grain=grain, dimensions=split_list(dimensions), start=start, end=end,
-        where=where, order=split_list(order), limit=limit, offset=0, compare=compare, fill=fill or "none",
+        _settings(),
+        split_list(metrics),
+        grain=grain,
+        dimensions=split_list(dimensions),
+        start=start,
+        end=end,
+        where=where,
+        order=split_list(order),
+        limit=limit,
+        offset=0,
+        compare=compare,
+        fill=fill or "none",
         version=version,
     )
 
@@ -126,9 +136,17 @@ VersionOpt = Annotated[int | None, typer.Option(help="A served version of the me
 
 @cli.command()
 def compile(
-    metrics: Metrics, grain: GrainOpt = None, dimensions: DimsOpt = None, start: StartOpt = None,
-    end: EndOpt = None, where: WhereOpt = None, order: OrderOpt = None, limit: LimitOpt = None,
-    compare: CompareOpt = None, fill: FillOpt = None, version: VersionOpt = None,
+    metrics: Metrics,
+    grain: GrainOpt = None,
+    dimensions: DimsOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    where: WhereOpt = None,
+    order: OrderOpt = None,
+    limit: LimitOpt = None,
+    compare: CompareOpt = None,
+    fill: FillOpt = None,
+    version: VersionOpt = None,
     dialect: Annotated[str, typer.Option(help="duckdb, snowflake, bigquery, postgres, spark, trino, ...")] = "duckdb",
 ) -> None:
     """Print the SQL of a metric query (no database needed)."""
@@ -145,9 +163,17 @@ def compile(
 
 @cli.command()
 def query(
-    metrics: Metrics, grain: GrainOpt = None, dimensions: DimsOpt = None, start: StartOpt = None,
-    end: EndOpt = None, where: WhereOpt = None, order: OrderOpt = None, limit: LimitOpt = None,
-    compare: CompareOpt = None, fill: FillOpt = None, version: VersionOpt = None,
+    metrics: Metrics,
+    grain: GrainOpt = None,
+    dimensions: DimsOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    where: WhereOpt = None,
+    order: OrderOpt = None,
+    limit: LimitOpt = None,
+    compare: CompareOpt = None,
+    fill: FillOpt = None,
+    version: VersionOpt = None,
 ) -> None:
     """Run a metric query against the database and print CSV."""
     import csv
@@ -195,9 +221,17 @@ def deprecations() -> None:
                 consumers = consumers_of(con, obj.name, now)
                 used = ", ".join(f"{c['consumer']} ({c['requests_30d']})" for c in consumers if c["requests_30d"])
                 days = obj.days_to_sunset(now)
-                rows.append((obj.kind, obj.name, obj.deprecation.sunset_date.isoformat() if obj.deprecation.sunset_date
-                             else "-", "-" if days is None else str(days), obj.deprecation.replaced_by or "-",
-                             ", ".join(dependents) or "-", used or "-"))
+                rows.append(
+                    (
+                        obj.kind,
+                        obj.name,
+                        obj.deprecation.sunset_date.isoformat() if obj.deprecation.sunset_date else "-",
+                        "-" if days is None else str(days),
+                        obj.deprecation.replaced_by or "-",
+                        ", ".join(dependents) or "-",
+                        used or "-",
+                    )
+                )
     except TapflowError as exc:
         _fail(exc)
     header = ("kind", "name", "sunset", "days", "replaced by", "dependents", "consumers, requests in 30 days")

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.api import problems
-from app.api.routes import deprecations, entities, health, lineage, metrics, query, usage
+from app.api.routes import deprecations, entities, health, impact, lineage, metrics, query, usage
 from app.api.state import ServiceState
 from app.api.usage import UsageMiddleware
 from app.settings import Settings, get_settings
@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, metrics, query, entities, deprecations, usage, lineage):
+    for module in (health, metrics, query, entities, deprecations, usage, lineage, impact):
         app.include_router(module.router)
     if settings.usage_tracking:
         app.add_middleware(UsageMiddleware)

@@ -162,8 +162,13 @@ def check_deprecations(state: ServiceState, request: Request, compiled: Compiled
     return signal(state.project, objects, state.settings.clock())
 
 
-def answer(state: ServiceState, request: Request, query: MetricQuery, fmt: str | None,
-           shape: Callable[[MetricResult], dict[str, Any]]) -> Response:
+def answer(
+    state: ServiceState,
+    request: Request,
+    query: MetricQuery,
+    fmt: str | None,
+    shape: Callable[[MetricResult], dict[str, Any]],
+) -> Response:
     """Compile, check deprecations, run, and respond (JSON or CSV) with the deprecation headers."""
     note_query(request, query)
     wants = wants_csv(request, fmt)

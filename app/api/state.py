@@ -12,6 +12,7 @@ from app.definitions.project import Project
 from app.engine.database import connect, read_catalog
 from app.engine.executor import harden
 from app.governance.usage import UsageRecorder
+from app.governance.versions import sync_registry
 from app.settings import Settings
 
 log = logging.getLogger("tapflow")
@@ -23,6 +24,7 @@ class ServiceState:
     con: duckdb.DuckDBPyConnection
     project: Project
     recorder: UsageRecorder
+    catalog: dict[str, dict[str, str]]
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
@@ -30,19 +32,21 @@ class ServiceState:
         """Open the database and load the definitions; invalid definitions refuse to start."""
         con = connect(settings.database, settings=settings)
         try:
-            project = load_project(settings.project_dir, read_catalog(con))
+            catalog = read_catalog(con)
+            project = load_project(settings.project_dir, catalog)
+            in_place = sync_registry(con, project, settings.clock())
             harden(con)
         except Exception:
             con.close()
             raise
-        warnings = []
+        warnings = [change.message() for change in in_place]
         if settings.api_keys_file is None:
             warnings.append("Authentication is off (TAPFLOW_API_KEYS_FILE is not set): every request is served.")
         for w in warnings:
             log.warning(w)
         recorder = UsageRecorder(con, flush_s=settings.usage_flush_s, batch=settings.usage_batch)
         recorder.start()
-        return cls(settings, con, project, recorder, warnings)
+        return cls(settings, con, project, recorder, catalog, warnings)
 
     def close(self) -> None:
         self.recorder.close()

@@ -77,10 +77,21 @@ class UsageMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             state = scope["app"].state.tapflow
-            state.recorder.record(UsageEvent(
-                event_time=state.settings.clock(), consumer=consumer_of(scope, ctx), method=scope["method"],
-                endpoint=ctx.endpoint, path=scope["path"][:500], metrics=ctx.metrics,
-                versions=ctx.versions or [None] * len(ctx.metrics), entities=ctx.entities, grain=ctx.grain,
-                dimensions=ctx.dimensions, status=status, row_count=ctx.row_count,
-                elapsed_ms=(time.perf_counter() - started) * 1000, deprecated=ctx.deprecated,
-            ))
+            state.recorder.record(
+                UsageEvent(
+                    event_time=state.settings.clock(),
+                    consumer=consumer_of(scope, ctx),
+                    method=scope["method"],
+                    endpoint=ctx.endpoint,
+                    path=scope["path"][:500],
+                    metrics=ctx.metrics,
+                    versions=ctx.versions or [None] * len(ctx.metrics),
+                    entities=ctx.entities,
+                    grain=ctx.grain,
+                    dimensions=ctx.dimensions,
+                    status=status,
+                    row_count=ctx.row_count,
+                    elapsed_ms=(time.perf_counter() - started) * 1000,
+                    deprecated=ctx.deprecated,
+                )
+            )

@@ -192,8 +192,13 @@ def _check_guides(project: Project, base: Path, metrics: list[Located]) -> list[
             out += _guide_problem(base, dep, source.file, source.line, f"entities.{name}.{key}.migration_guide")
     for item in metrics:
         dep = item.spec.deprecation if isinstance(item.spec, Metric) else None
-        out += _guide_problem(base, dep, item.file, item.line("deprecation", "migration_guide"),
-                              f"metrics.{item.spec.name}.deprecation.migration_guide")
+        out += _guide_problem(
+            base,
+            dep,
+            item.file,
+            item.line("deprecation", "migration_guide"),
+            f"metrics.{item.spec.name}.deprecation.migration_guide",
+        )
     return out
 
 

@@ -82,9 +82,16 @@ def explicit_objects(project: Project) -> list[DeprecatedObject]:
 
 def _version_object(project: Project, m: MetricVersion) -> DeprecatedObject:
     current = project.metrics[m.name]
-    return DeprecatedObject("version", f"{m.name}@v{m.version}", Deprecation(
-        deprecated_at=_version_deprecated_at(m), sunset_date=m.sunset_date, replaced_by=m.name,
-        reason=f"Version {m.version} of '{m.name}' is superseded by version {current.version}."))
+    return DeprecatedObject(
+        "version",
+        f"{m.name}@v{m.version}",
+        Deprecation(
+            deprecated_at=_version_deprecated_at(m),
+            sunset_date=m.sunset_date,
+            replaced_by=m.name,
+            reason=f"Version {m.version} of '{m.name}' is superseded by version {current.version}.",
+        ),
+    )
 
 
 def metric_objects(project: Project, m: MetricVersion) -> list[DeprecatedObject]:
@@ -244,8 +251,13 @@ def as_dict(project: Project, obj: DeprecatedObject, now: datetime) -> dict[str,
 
 def _gone(project: Project, obj: DeprecatedObject, now: datetime) -> Gone:
     dep = obj.deprecation
-    error = Gone(describe(obj, now), replaced_by=dep.replaced_by, successor_url=successor_url(project, obj),
-                 migration_guide_url=guide_url(obj), sunset_date=dep.sunset_date.isoformat())
+    error = Gone(
+        describe(obj, now),
+        replaced_by=dep.replaced_by,
+        successor_url=successor_url(project, obj),
+        migration_guide_url=guide_url(obj),
+        sunset_date=dep.sunset_date.isoformat(),
+    )
     error.headers = {"Link": _links(project, obj)}
     return error
 

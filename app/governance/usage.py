@@ -18,8 +18,20 @@ import duckdb
 
 log = logging.getLogger("tapflow.usage")
 COLUMNS = (
-    "event_time", "consumer", "method", "endpoint", "path", "metrics", "versions", "entities", "grain",
-    "dimensions", "status", "row_count", "elapsed_ms", "deprecated",
+    "event_time",
+    "consumer",
+    "method",
+    "endpoint",
+    "path",
+    "metrics",
+    "versions",
+    "entities",
+    "grain",
+    "dimensions",
+    "status",
+    "row_count",
+    "elapsed_ms",
+    "deprecated",
 )
 ROWS_PER_INSERT = 200
 GROUPS = {  # group_by -> (key, how requests are counted once the metric list is unnested)
@@ -122,9 +134,15 @@ def _insert(con: duckdb.DuckDBPyConnection, events: list[UsageEvent]) -> None:
         cur.close()
 
 
-def summarize(con: duckdb.DuckDBPyConnection, *, group_by: str, metric: str | None = None,
-              consumer: str | None = None, since: datetime | None = None,
-              until: datetime | None = None) -> list[dict[str, Any]]:
+def summarize(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    group_by: str,
+    metric: str | None = None,
+    consumer: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[dict[str, Any]]:
     """Requests, errors, rows and latency per metric, consumer or day (values bound as parameters)."""
     key, requests = GROUPS[group_by]  # code constants, chosen by an allow-listed name
     sql = f"""
@@ -164,7 +182,34 @@ def consumers_of(con: duckdb.DuckDBPyConnection, name: str, now: datetime) -> li
     finally:
         cur.close()
     return [
-        {"consumer": c, "requests_7d": r7, "requests_30d": r30, "requests_total": total,
-         "last_seen": last.isoformat() if last else None, "metrics": sorted(ms or [])}
+        {
+            "consumer": c,
+            "requests_7d": r7,
+            "requests_30d": r30,
+            "requests_total": total,
+            "last_seen": last.isoformat() if last else None,
+            "metrics": sorted(ms or []),
+        }
         for c, r7, r30, total, last, ms in rows
+    ]
+
+
+def metric_consumers(con: duckdb.DuckDBPyConnection, metric: str, since: datetime) -> list[dict[str, Any]]:
+    """Consumers of one metric since a time: requests, last seen, and the versions they got."""
+    sql = """
+        SELECT consumer, count(*) AS requests, max(event_time) AS last_seen,
+               list_sort(list_distinct(list(version) FILTER (WHERE version IS NOT NULL))) AS versions
+        FROM (SELECT consumer, event_time, unnest(metrics) AS metric, unnest(versions) AS version
+              FROM meta.usage_events WHERE event_time >= ? AND list_contains(metrics, ?))
+        WHERE metric = ?
+        GROUP BY consumer ORDER BY requests DESC, consumer
+    """
+    cur = con.cursor()
+    try:
+        rows = cur.execute(sql, [since, metric, metric]).fetchall()
+    finally:
+        cur.close()
+    return [
+        {"consumer": c, "requests": n, "last_seen": last.isoformat(), "versions": list(v or [])}
+        for c, n, last, v in rows
     ]

@@ -52,8 +52,9 @@ def list_entities(state: StateDep, coverage: bool = False) -> dict[str, Any]:
     return {"entities": items, "count": len(items)}
 
 
-@router.get("/{name}", summary="One entity, with row counts and date coverage of each table",
-            response_class=JSONResponse)
+@router.get(
+    "/{name}", summary="One entity, with row counts and date coverage of each table", response_class=JSONResponse
+)
 def entity_detail(name: str, request: Request, state: StateDep) -> JSONResponse:
     body = describe(state, name, coverage=True)
     entity = state.project.entity(name)

@@ -21,6 +21,7 @@ from app.api.querying import (
 from app.compiler.sql import DIALECTS, compile_query
 from app.definitions.project import MetricVersion, Project
 from app.governance.deprecation import all_objects, metric_objects, signal
+from app.governance.versions import version_history
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
@@ -45,7 +46,8 @@ def catalog_entry(project: Project, m: MetricVersion) -> dict[str, Any]:
         "entity": m.table.entity if m.table else None,
         "depends_on": list(m.depends_on),
         "deprecation": (dep.deprecation.model_dump(mode="json") | {"inherited_from": dep.inherited_from})
-        if dep else None,
+        if dep
+        else None,
     }
 
 
@@ -72,8 +74,22 @@ def metric_sql(name: str, params: SqlParamsDep, request: Request, state: StateDe
     return PlainTextResponse(text, headers=sig.headers)
 
 
-@router.get("/{name}/definition", summary="The definition, its versions, lineage and deprecation",
-            response_class=JSONResponse)
+@router.get("/{name}/versions", summary="Every served version: hash, deployments, diff to the previous one")
+def metric_versions(name: str, request: Request, state: StateDep) -> dict[str, Any]:
+    state.project.metric(name)
+    versions = version_history(state.con, state.project, name)
+    warnings = [w for w in state.warnings if f"Metric '{name}' " in w]
+    return {
+        "metric": name,
+        "current_version": state.project.metrics[name].version,
+        "versions": versions,
+        "warnings": warnings,
+    }
+
+
+@router.get(
+    "/{name}/definition", summary="The definition, its versions, lineage and deprecation", response_class=JSONResponse
+)
 def metric_definition(name: str, request: Request, state: StateDep) -> JSONResponse:
     project = state.project
     m = project.metric(name)

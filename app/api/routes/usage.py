@@ -14,9 +14,14 @@ router = APIRouter(prefix="/usage", tags=["governance"])
 
 
 @router.get("", summary="Usage events aggregated by metric, consumer or day")
-def usage_summary(state: StateDep, group_by: Literal["metric", "consumer", "day"] = "metric",
-                  metric: str | None = None, consumer: str | None = None, since: str | None = None,
-                  until: str | None = None) -> dict[str, Any]:
+def usage_summary(
+    state: StateDep,
+    group_by: Literal["metric", "consumer", "day"] = "metric",
+    metric: str | None = None,
+    consumer: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> dict[str, Any]:
     state.recorder.flush()
     start = parse_time(since, "since") if since else None
     end = parse_time(until, "until") if until else None

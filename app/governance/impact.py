@@ -1,0 +1,203 @@
+"""Impact analysis of proposed definitions: what changes, for whom, and by how much (DESIGN 6).
+
+``analyze`` validates the proposal, classifies every change, and for each change adds its
+downstream dependents (lineage), its consumers over the last 30 days (usage log) and a value
+diff: old and new definitions run on the real data at the metric's coarsest grain up to
+month, over the last 12 periods. The verdict is ``fail`` when the proposal does not validate,
+when a breaking change lacks a version bump, or when a removed or renamed metric still has
+consumers and was not deprecated.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from app.compiler.query import MetricQuery
+from app.compiler.sql import compile_query
+from app.definitions.loader import DEFINITION_DIRS, load_texts
+from app.definitions.project import Project
+from app.engine.executor import run_select
+from app.errors import DefinitionError, TapflowError
+from app.governance.changes import BREAKING, INDIRECT, Change, classify
+from app.governance.lineage import build_lineage
+from app.governance.usage import metric_consumers
+
+VALUE_GRAINS = ("month", "week", "day", "hour")  # the coarsest grain up to month, in order of preference
+PERIODS = 12
+
+
+@dataclass
+class ImpactItem:
+    change: Change
+    dependents: list[str] = field(default_factory=list)
+    consumers: list[dict[str, Any]] = field(default_factory=list)
+    value_diff: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.change
+        return {
+            "kind": c.kind,
+            "name": c.name,
+            "status": c.status,
+            "classification": c.classification,
+            "reasons": c.reasons,
+            "renamed_to": c.renamed_to,
+            "fields": [vars(f) for f in c.fields],
+            "old_version": c.old_version,
+            "declared_version": c.declared_version,
+            "required_version": c.required_version,
+            "version_ok": c.version_ok,
+            "caused_by": c.caused_by,
+            "dependents": self.dependents,
+            "consumers": self.consumers,
+            "value_diff": self.value_diff,
+        }
+
+
+@dataclass
+class ImpactReport:
+    verdict: str
+    reasons: list[str] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    items: list[ImpactItem] = field(default_factory=list)
+    ignored_files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for item in self.items:
+            key = item.change.classification or "none"
+            counts[key] = counts.get(key, 0) + 1
+        return {
+            "verdict": self.verdict,
+            "reasons": self.reasons,
+            "summary": counts,
+            "changes": [i.as_dict() for i in self.items],
+            "problems": self.problems,
+            "ignored_files": self.ignored_files,
+            "notes": self.notes,
+        }
+
+
+def is_definition(path: str) -> bool:
+    return path.split("/", 1)[0] in DEFINITION_DIRS and path.endswith((".yml", ".yaml"))
+
+
+def proposed_files(
+    current: dict[str, str], changed: dict[str, str], deleted: list[str]
+) -> tuple[dict[str, str], list[str]]:
+    """The current definition files with the proposal applied; files outside metrics/ and entities/ are ignored."""
+    files = dict(current)
+    ignored = []
+    for path, text in changed.items():
+        if is_definition(path):
+            files[path] = text
+        else:
+            ignored.append(path)
+    for path in deleted:
+        if path in files:
+            del files[path]
+        else:
+            ignored.append(path)
+    return files, ignored
+
+
+def analyze(
+    old: Project,
+    files: dict[str, str],
+    *,
+    catalog: dict | None,
+    con: duckdb.DuckDBPyConnection | None,
+    now: datetime,
+    timeout_s: float,
+    base: Path | None = None,
+    ignored: list[str] | None = None,
+) -> ImpactReport:
+    report = ImpactReport("pass", ignored_files=list(ignored or []))
+    try:
+        new = load_texts(files, catalog, base=base)
+    except DefinitionError as exc:
+        report.verdict = "fail"
+        report.problems = exc.errors
+        report.reasons.append(f"the proposed definitions do not validate ({len(exc.errors)} problem(s))")
+        return report
+    changes = classify(old, new)
+    lineage_new, lineage_old = build_lineage(new), build_lineage(old)
+    deadline = time.monotonic() + timeout_s
+    if con is None:
+        report.notes.append("No database at hand: consumers and value diffs were not computed.")
+    for change in changes:
+        item = ImpactItem(change)
+        graph = lineage_old if change.status in ("removed", "renamed") else lineage_new
+        node = f"{change.kind}:{change.name}"
+        if node in graph.nodes:
+            item.dependents = [graph.nodes[n].name for n in graph.downstream(node) if graph.nodes[n].kind == "metric"]
+        if change.kind == "metric" and con is not None:
+            item.consumers = metric_consumers(con, change.name, now - timedelta(days=30))
+            if change.status == "changed" and change.classification in (BREAKING, INDIRECT):
+                item.value_diff = value_diff(old, new, change.name, con, deadline)
+        report.items.append(item)
+        _judge(report, item, old)
+    return report
+
+
+def _judge(report: ImpactReport, item: ImpactItem, old: Project) -> None:
+    c = item.change
+    if c.kind != "metric":
+        return
+    if c.status == "changed" and c.classification == BREAKING and not c.version_ok:
+        report.verdict = "fail"
+        report.reasons.append(
+            f"'{c.name}' changes in a breaking way ({'; '.join(c.reasons)}) but its version stays "
+            f"{c.declared_version}: declare version {c.required_version} and keep {c.old_version} "
+            "in previous_versions while consumers move"
+        )
+    if c.status in ("removed", "renamed"):
+        users = [x["consumer"] for x in item.consumers]
+        deprecated = old.metrics[c.name].spec.deprecation is not None
+        if users and not deprecated:
+            report.verdict = "fail"
+            report.reasons.append(
+                f"'{c.name}' is {c.status}{f' to {c.renamed_to!r}' if c.renamed_to else ''} but "
+                f"{len(users)} consumer(s) used it in the last 30 days ({', '.join(users[:5])}) and it was never "
+                "deprecated: deprecate it with a sunset date first"
+            )
+
+
+def value_diff(
+    old: Project, new: Project, name: str, con: duckdb.DuckDBPyConnection, deadline: float
+) -> dict[str, Any]:
+    """Old and new definitions of one metric on the real data, per period."""
+    before, after = old.metrics[name], new.metrics[name]
+    grain = next((g for g in VALUE_GRAINS if g in before.grains and g in after.grains), None)
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return {"grain": grain, "rows": [], "note": "skipped: the time limit for value diffs was used up"}
+    try:
+        a = _series(old, name, grain, con, remaining)
+        b = _series(new, name, grain, con, max(0.1, deadline - time.monotonic()))
+    except TapflowError as exc:
+        return {"grain": grain, "rows": [], "note": f"not computed: {exc.detail}"}
+    periods = sorted(set(a) | set(b))[-PERIODS:]
+    rows = []
+    for p in periods:
+        x, y = a.get(p), b.get(p)
+        delta = None if x is None or y is None else y - x
+        rel = None if delta is None or not x else delta / abs(x)
+        rows.append({"period": p, "before": x, "after": y, "delta": delta, "relative_delta": rel})
+    changed = sum(1 for r in rows if r["delta"] is None or abs(r["delta"]) > 1e-9)
+    return {"grain": grain, "periods": len(rows), "periods_changed": changed, "rows": rows}
+
+
+def _series(project: Project, name: str, grain: str | None, con, timeout_s: float) -> dict[str, float | None]:
+    compiled = compile_query(project, MetricQuery(metrics=(name,), grain=grain, limit=100_000))
+    rows = run_select(con, compiled.sql("duckdb"), timeout_s=timeout_s).rows
+    if grain is None:
+        return {"total": rows[0][0] if rows else None}
+    return {r[0].isoformat(): r[1] for r in rows}
