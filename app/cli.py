@@ -241,6 +241,85 @@ def deprecations() -> None:
 
 
 @cli.command()
+def impact(
+    base: Annotated[str, typer.Option(help="The git ref to compare the working tree's definitions with.")],
+    url: Annotated[
+        str | None, typer.Option(help="Post the diff to a running service instead of computing here.")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="markdown or json.")] = "markdown",
+    api_key: Annotated[str | None, typer.Option(envvar="TAPFLOW_API_KEY", help="Key for --url.")] = None,
+) -> None:
+    """Impact of the definition changes since BASE: prints the report; exit 0 pass, 1 fail, 2 error."""
+    import json
+
+    from app.definitions.loader import load_texts, read_definition_files
+    from app.governance.gitfiles import files_at, unified_diff
+
+    settings = _settings()
+    try:
+        old_files = files_at(settings.project_dir, base)
+        new_files = read_definition_files(settings.project_dir)
+        if url:
+            body = _post_impact(url, unified_diff(old_files, new_files), api_key)
+        else:
+            body = _local_impact(settings, old_files, new_files, load_texts)
+    except DefinitionError as exc:
+        typer.echo(f"error: the definitions at {base} do not validate:\n{exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    except TapflowError as exc:
+        _fail(exc, 2)
+    typer.echo(json.dumps(body, indent=2, default=str) if output == "json" else body["markdown"])
+    raise typer.Exit(0 if body["verdict"] == "pass" else 1)
+
+
+def _local_impact(settings: Settings, old_files: dict, new_files: dict, load_texts) -> dict:
+    from app.engine.database import connect, read_catalog
+    from app.errors import DatabaseError
+    from app.governance.impact import analyze
+    from app.governance.report import render_markdown
+
+    con, catalog, note = None, None, None
+    if settings.database.exists():
+        try:
+            con = connect(settings.database, read_only=True, settings=settings)
+            catalog = read_catalog(con)
+        except DatabaseError as exc:
+            note = f"Database not used ({exc.detail}); pass --url to ask the running service."
+    try:
+        old = load_texts(old_files, catalog)
+        report = analyze(
+            old,
+            new_files,
+            catalog=catalog,
+            con=con,
+            now=settings.clock(),
+            timeout_s=settings.query_timeout_s,
+            base=settings.project_dir,
+        )
+    finally:
+        if con is not None:
+            con.close()
+    if note:
+        report.notes.insert(0, note)
+    return report.as_dict() | {"markdown": render_markdown(report)}
+
+
+def _post_impact(url: str, diff: str, api_key: str | None) -> dict:
+    import httpx
+
+    headers = {"content-type": "text/x-diff", "X-Consumer": "tapflow-impact-cli"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    try:
+        response = httpx.post(url.rstrip("/") + "/impact", content=diff.encode(), headers=headers, timeout=120)
+    except httpx.HTTPError as exc:
+        raise TapflowError(f"Could not reach {url}: {exc}") from exc
+    if response.status_code != 200:
+        raise TapflowError(f"{url} answered {response.status_code}: {response.text[:500]}")
+    return response.json()
+
+
+@cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default TAPFLOW_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default TAPFLOW_PORT).")] = None,
