@@ -53,13 +53,17 @@ def build_db(scale: float) -> Path:
 def distinct_queries(n: int):
     """Queries of several shapes, each with a new filter value and limit."""
     shapes = [
-        ("mrr", "month", ("customer_tier",)), ("arpa", "quarter", ("sales_region",)),
-        ("new_mrr", "month", ("product_line",)), ("daily_active_users", "week", ("team.customer.sales_region",)),
-        ("device_events", "hour", ("device_type",)), ("team_health_score", "month", ("customer.customer_tier",)),
+        ("mrr", "month", ("customer_tier",)),
+        ("arpa", "quarter", ("sales_region",)),
+        ("new_mrr", "month", ("product_line",)),
+        ("daily_active_users", "week", ("team.customer.sales_region",)),
+        ("device_events", "hour", ("device_type",)),
+        ("team_health_score", "month", ("customer.customer_tier",)),
     ]
     for i, (metric, grain, dims) in zip(range(n), itertools.cycle(shapes)):
-        yield MetricQuery(metrics=(metric,), grain=grain, dimensions=dims, where=f"{dims[0]} <> 'value_{i}'",
-                          limit=1000 + i)
+        yield MetricQuery(
+            metrics=(metric,), grain=grain, dimensions=dims, where=f"{dims[0]} <> 'value_{i}'", limit=1000 + i
+        )
 
 
 def main() -> None:

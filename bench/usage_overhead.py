@@ -25,10 +25,19 @@ QUERIES = {  # a small metric query, and a request as cheap as a cached answer (
 
 def _serve(db: Path, port: int, tracking: bool) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAPFLOW_")}
-    env |= {"TAPFLOW_DATABASE": str(db), "TAPFLOW_PROJECT_DIR": str(ROOT),
-            "TAPFLOW_USAGE_TRACKING": "true" if tracking else "false", "TAPFLOW_LOG_LEVEL": "warning"}
-    return subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env |= {
+        "TAPFLOW_DATABASE": str(db),
+        "TAPFLOW_PROJECT_DIR": str(ROOT),
+        "TAPFLOW_USAGE_TRACKING": "true" if tracking else "false",
+        "TAPFLOW_LOG_LEVEL": "warning",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _wait(base: str) -> None:
@@ -66,8 +75,11 @@ def measure(db: Path, requests: int = 400) -> dict[str, float]:
                     if i >= 20:  # warm-up excluded
                         timings[which].append(elapsed)
                 on, off = statistics.median(timings["on"]), statistics.median(timings["off"])
-                out |= {f"usage_{label}_on_p50_ms": round(on, 3), f"usage_{label}_off_p50_ms": round(off, 3),
-                        f"usage_{label}_overhead_pct": round(100 * (on - off) / off, 2)}
+                out |= {
+                    f"usage_{label}_on_p50_ms": round(on, 3),
+                    f"usage_{label}_off_p50_ms": round(off, 3),
+                    f"usage_{label}_overhead_pct": round(100 * (on - off) / off, 2),
+                }
     finally:
         for proc in servers:
             proc.terminate()

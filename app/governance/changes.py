@@ -285,6 +285,9 @@ def _entity_changes(old: Project, new: Project):
             for ent, hop in sorted(hops):
                 if ent == name and hop in lost_rels:
                     affected.append((m.name, f"uses relationship '{hop}', removed or changed on entity '{name}'"))
+                target = next((r.entity for r in new.entities[ent].relationships if r.name == hop), None)
+                if target == name and before.primary_key != after.primary_key:
+                    affected.append((m.name, f"joins entity '{name}', whose primary key changed"))
         for f in change.fields:
             change.bump(f.classification, f"{f.field} changed")
         yield change, affected

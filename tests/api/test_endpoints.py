@@ -26,14 +26,18 @@ def test_definition_has_source_versions_and_lineage(client) -> None:
     assert body["definition"]["expression"] == "monthly_recurring_revenue"
     derived = client.get("/metrics/team_health_score/definition").json()
     assert derived["lineage"]["upstream"]["metrics"] == [
-        "active_user_percentage", "feature_adoption_score", "collaboration_index"]
+        "active_user_percentage",
+        "feature_adoption_score",
+        "collaboration_index",
+    ]
 
 
 def test_entity_coverage_matches_the_tables(client, oracle) -> None:
     body = client.get("/entities/customers").json()
     tables = {t["key"]: t for t in body["tables"]}
     n, lo, hi = oracle.execute(
-        "SELECT count(*), min(snapshot_date), max(snapshot_date) FROM entity.entity_customers_daily").fetchone()
+        "SELECT count(*), min(snapshot_date), max(snapshot_date) FROM entity.entity_customers_daily"
+    ).fetchone()
     assert tables["daily"]["row_count"] == n
     assert (tables["daily"]["min"], tables["daily"]["max"]) == (lo.isoformat(), hi.isoformat())
     assert tables["daily"]["grain"] == "day" and tables["facts"]["grain"] == "month"
@@ -52,15 +56,17 @@ def test_limit_offset_and_truncation(client) -> None:
 
 
 def test_order_descending_by_a_metric(client) -> None:
-    rows = client.get("/metrics/mrr", params={"grain": "month", "dimensions": "sales_region",
-                                              "order": "-mrr", "limit": 10}).json()["rows"]
+    rows = client.get(
+        "/metrics/mrr", params={"grain": "month", "dimensions": "sales_region", "order": "-mrr", "limit": 10}
+    ).json()["rows"]
     values = [r["mrr"] for r in rows]
     assert values == sorted(values, reverse=True)
 
 
 def test_csv_by_accept_header(client) -> None:
-    response = client.get("/metrics/new_mrr", params={"grain": "quarter", "dimensions": "product_line"},
-                          headers={"accept": "text/csv"})
+    response = client.get(
+        "/metrics/new_mrr", params={"grain": "quarter", "dimensions": "product_line"}, headers={"accept": "text/csv"}
+    )
     assert response.headers["content-type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(response.text)))
     json_rows = client.get("/metrics/new_mrr", params={"grain": "quarter", "dimensions": "product_line"}).json()["rows"]
@@ -69,13 +75,25 @@ def test_csv_by_accept_header(client) -> None:
 
 
 def test_nested_derived_metric_is_its_formula(client) -> None:
-    body = client.post("/query", json={"metrics": [
-        "team_health_score", "active_user_percentage", "feature_adoption_score", "collaboration_index",
-        "team_active_user_days", "team_member_days"], "grain": "quarter"}).json()
+    body = client.post(
+        "/query",
+        json={
+            "metrics": [
+                "team_health_score",
+                "active_user_percentage",
+                "feature_adoption_score",
+                "collaboration_index",
+                "team_active_user_days",
+                "team_member_days",
+            ],
+            "grain": "quarter",
+        },
+    ).json()
     for r in body["rows"]:
         assert r["active_user_percentage"] == pytest.approx(100 * r["team_active_user_days"] / r["team_member_days"])
         assert r["team_health_score"] == pytest.approx(
-            0.4 * r["active_user_percentage"] + 30 * r["feature_adoption_score"] + 30 * r["collaboration_index"])
+            0.4 * r["active_user_percentage"] + 30 * r["feature_adoption_score"] + 30 * r["collaboration_index"]
+        )
 
 
 def test_week_grain_starts_on_monday(client) -> None:
@@ -87,8 +105,13 @@ def test_week_grain_starts_on_monday(client) -> None:
 
 def test_no_grain_gives_one_total(client, oracle) -> None:
     rows = client.get("/metrics/device_events").json()["rows"]
-    assert rows == [{"device_events": pytest.approx(
-        float(oracle.execute("SELECT sum(event_count) FROM entity.entity_devices_hourly").fetchone()[0]))}]
+    assert rows == [
+        {
+            "device_events": pytest.approx(
+                float(oracle.execute("SELECT sum(event_count) FROM entity.entity_devices_hourly").fetchone()[0])
+            )
+        }
+    ]
 
 
 def test_validation_errors_are_problems(client) -> None:

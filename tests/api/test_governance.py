@@ -52,7 +52,8 @@ def test_inherited_deprecation_of_an_older_version(server) -> None:
     old = get(server, "/metrics/customer_lifetime_value", grain="month", version=1)
     assert old.status_code == 200 and old.json()["version"] == 1
     assert "Sunset" in old.headers and "legacy.customer_facts" in {
-        o["name"] for o in old.json()["meta"]["deprecation"]["objects"]}
+        o["name"] for o in old.json()["meta"]["deprecation"]["objects"]
+    }
     new = get(server, "/metrics/customer_lifetime_value", grain="month")
     assert new.status_code == 200 and new.json()["version"] == 2
     assert "Deprecation" not in new.headers and new.json()["meta"]["deprecation"] is None
@@ -72,8 +73,9 @@ def test_usage_is_counted_per_consumer(server) -> None:
     for _ in range(2):
         get(server, "/metrics/legacy_paying_customers", "board-deck", grain="year")
     get(server, "/metrics/legacy_paying_customers", "board-deck", grain="hour")  # a 400 is usage too
-    rows = {r["key"]: r for r in get(server, "/usage", group_by="consumer",
-                                      metric="legacy_paying_customers").json()["rows"]}
+    rows = {
+        r["key"]: r for r in get(server, "/usage", group_by="consumer", metric="legacy_paying_customers").json()["rows"]
+    }
     assert rows["finance-dashboard"]["requests"] == 3
     assert rows["board-deck"]["requests"] == 3 and rows["board-deck"]["errors"] == 1
     by_metric = {r["key"]: r for r in get(server, "/usage", group_by="metric", consumer="board-deck").json()["rows"]}
@@ -97,16 +99,23 @@ def test_deprecations_dashboard_lists_customer_facts(server) -> None:
 
 def test_lineage_of_mrr_and_customer_facts_matches_the_definitions(server) -> None:
     mrr = get(server, "/lineage/mrr").json()
-    assert {n["name"] for n in mrr["upstream"]} == {"entity.entity_customers_daily", "customers",
-                                                     "entity.entity_customers"}
+    assert {n["name"] for n in mrr["upstream"]} == {
+        "entity.entity_customers_daily",
+        "customers",
+        "entity.entity_customers",
+    }
     assert {n["name"] for n in mrr["downstream"]} == {"arpa"}
     facts = get(server, "/lineage/customer_facts").json()
     assert {n["name"] for n in facts["downstream"]} == {
-        "arr_by_customer", "legacy_paying_customers", "customer_lifetime_value@v1"}
+        "arr_by_customer",
+        "legacy_paying_customers",
+        "customer_lifetime_value@v1",
+    }
     assert {n["name"] for n in facts["upstream"]} == set()
     health = get(server, "/lineage/team_health_score").json()
     assert {"active_user_percentage", "team_active_user_days", "entity.entity_teams_daily"} <= {
-        n["name"] for n in health["upstream"]}
+        n["name"] for n in health["upstream"]
+    }
 
 
 MERMAID_LINE = re.compile(
@@ -153,8 +162,11 @@ def test_n_requests_give_n_events_after_sigterm(demo_db: Path, tmp_path: Path) -
     with running_server(env) as base, httpx.Client(base_url=base, timeout=30) as client:
         for i in range(n):
             path = ["/metrics/mrr", "/metrics/arpa", "/entities/customers", "/metrics/nope"][i % 4]
-            client.get(path, params={"grain": "month"} if "metrics" in path else None,
-                       headers={"X-Consumer": f"client-{i % 3}"})
+            client.get(
+                path,
+                params={"grain": "month"} if "metrics" in path else None,
+                headers={"X-Consumer": f"client-{i % 3}"},
+            )
     # running_server sent SIGTERM and waited: every buffered event must be in the file now
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM meta.usage_events").fetchone()[0] == n

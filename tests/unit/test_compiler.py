@@ -67,19 +67,23 @@ def test_division_in_derived_metrics_guards_zero(project) -> None:
 
 
 def test_metrics_on_one_table_share_one_scan(project) -> None:
-    tree = compile_query(project, MetricQuery(
-        metrics=("new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr"), grain="month")).tree
+    tree = compile_query(
+        project, MetricQuery(metrics=("new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr"), grain="month")
+    ).tree
     scanned = [t for t in tree.find_all(exp.Table) if t.name == "entity_subscriptions_monthly"]
     assert len(scanned) == 1
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"metrics": ("mrr",), "grain": "hour"}, "Allowed grains: day, week, month, quarter, year"),
-    ({"metrics": ("mrr",), "dimensions": ("custmer_tier",)}, "Did you mean 'customer_tier'"),
-    ({"metrics": ("new_mrr",), "dimensions": ("customer.teams.team_type",)}, "fan out"),
-    ({"metrics": ("mrr",), "order": ()} | {"where": "churned = 1"}, "not a dimension"),
-    ({"metrics": ("mrrr",)}, "Did you mean 'mrr'"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"metrics": ("mrr",), "grain": "hour"}, "Allowed grains: day, week, month, quarter, year"),
+        ({"metrics": ("mrr",), "dimensions": ("custmer_tier",)}, "Did you mean 'customer_tier'"),
+        ({"metrics": ("new_mrr",), "dimensions": ("customer.teams.team_type",)}, "fan out"),
+        ({"metrics": ("mrr",), "order": ()} | {"where": "churned = 1"}, "not a dimension"),
+        ({"metrics": ("mrrr",)}, "Did you mean 'mrr'"),
+    ],
+)
 def test_errors_say_what_would_be_right(project, kwargs, message) -> None:
     with pytest.raises(Exception, match=message):
         compile_query(project, MetricQuery(**kwargs))

@@ -72,6 +72,7 @@ async def impact(request: Request, state: StateDep, format: str = "json") -> Res
     else:
         raise InvalidQuery(f"Unsupported Content-Type '{kind}'. Send application/json or text/x-diff.")
     settings = state.settings
+    await run_in_threadpool(state.recorder.flush)  # consumers are read from the usage log
     report = await run_in_threadpool(
         analyze,
         state.project,
