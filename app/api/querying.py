@@ -194,6 +194,7 @@ def meta(result: MetricResult, sig: Signal) -> dict[str, Any]:
         "elapsed_ms": round(result.elapsed_ms, 3),
         "cached": False,
         "sql": result.sql,
+        "params": result.compiled.params,
         "warnings": result.warnings,
         "deprecation": sig.meta,
     }

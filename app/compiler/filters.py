@@ -32,6 +32,15 @@ def dimension_name(column: exp.Column) -> str:
 
 def parse_where(text: str, allowed: Collection[str]) -> exp.Expression:
     """Parse and vet ``text``; return the tree (its columns still name dimensions)."""
+    tree = parse_raw(text)
+    _vet(tree, allowed, depth=0)
+    if not isinstance(tree, CONNECTIVES + COMPARISONS) and not isinstance(tree, exp.Boolean):
+        raise InvalidQuery(f"where must be a condition such as customer_tier = 'growth'; got {_frag(tree)}.")
+    return tree
+
+
+def parse_raw(text: str) -> exp.Expression:
+    """Parse ``text`` as one expression, with the size limits, but without the allow-list."""
     if len(text) > MAX_WHERE_CHARS:
         raise InvalidQuery(f"where is {len(text)} characters long; at most {MAX_WHERE_CHARS} are accepted.")
     if _paren_depth(text) > MAX_WHERE_DEPTH // 2:
@@ -46,11 +55,7 @@ def parse_where(text: str, allowed: Collection[str]) -> exp.Expression:
     statements = [s for s in statements if s is not None]
     if len(statements) != 1:
         raise InvalidQuery("where must be a single boolean expression, not several statements.")
-    tree = statements[0]
-    _vet(tree, allowed, depth=0)
-    if not isinstance(tree, CONNECTIVES + COMPARISONS) and not isinstance(tree, exp.Boolean):
-        raise InvalidQuery(f"where must be a condition such as customer_tier = 'growth'; got {_frag(tree)}.")
-    return tree
+    return statements[0]
 
 
 def _paren_depth(text: str) -> int:

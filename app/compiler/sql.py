@@ -13,14 +13,17 @@ Shape of the SQL (each piece a CTE):
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlglot import exp
 
-from app.compiler.filters import parse_where, resolve_where
+from app.compiler import build as b
+from app.compiler.filters import resolve_where
 from app.compiler.joins import JoinPlan, fan_out_problem
 from app.compiler.query import MetricQuery
+from app.compiler.shape import Shape, kind_of, placeholder, shape_of
 from app.definitions.problems import did_you_mean
 from app.definitions.project import MetricVersion, Project, grain_rank
 from app.definitions.resolve import derived_sql, parse_expression
@@ -70,39 +73,80 @@ class OutputColumn:
 
 
 @dataclass(frozen=True)
-class CompiledQuery:
+class Template:
+    """The compiled form of one query shape: a tree with placeholders, and its DuckDB text."""
+
     tree: exp.Select
     columns: tuple[OutputColumn, ...]
     metrics: tuple[MetricVersion, ...]
     base_metrics: tuple[MetricVersion, ...]
+    duckdb_sql: str
+    tables: frozenset[str]  # schema.table of every table read
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    template: Template
+    params: dict[str, Any]
     limit: int
+    cached: bool = False
+
+    @property
+    def tree(self) -> exp.Select:
+        return self.template.tree
+
+    @property
+    def columns(self) -> tuple[OutputColumn, ...]:
+        return self.template.columns
+
+    @property
+    def metrics(self) -> tuple[MetricVersion, ...]:
+        return self.template.metrics
+
+    @property
+    def base_metrics(self) -> tuple[MetricVersion, ...]:
+        return self.template.base_metrics
+
+    @property
+    def duckdb_sql(self) -> str:
+        """The SQL DuckDB runs, with ``$name`` placeholders for ``params``."""
+        return self.template.duckdb_sql
 
     def sql(self, dialect: str = "duckdb", *, pretty: bool = False) -> str:
+        """Readable SQL for ``dialect`` with the values written in as literals."""
         if dialect not in DIALECTS:
             raise InvalidQuery(f"Unknown dialect '{dialect}'. {did_you_mean(dialect, DIALECTS)}")
-        tree = self.tree
+        tree = self.tree.transform(self._inline)
         if dialect == "bigquery":  # BigQuery's WEEK starts on Sunday; ours is ISO (Monday)
             tree = tree.transform(_iso_week_for_bigquery)
         return tree.sql(dialect=dialect, pretty=pretty)
 
+    def _inline(self, node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and node.this in self.params:
+            return exp.convert(self.params[node.this])
+        return node
+
+
+CACHE_SIZE = 2048
+
 
 def compile_query(project: Project, query: MetricQuery) -> CompiledQuery:
-    """Compile a metric query to one SELECT (LIMIT is ``query.limit + 1`` to detect truncation)."""
-    return _Compiler(project, query).compile()
+    """Compile a metric query. A query whose shape was compiled before reuses that SQL and binds
+    its own values; a new shape is compiled (and its ``where`` vetted) in full.
 
-
-def _id(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
-
-
-def _col(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(name, table=table, quoted=True)
-
-
-def _time_literal(value: date | datetime) -> exp.Expression:
-    if isinstance(value, datetime):
-        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMP")
-    return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+    The LIMIT is ``query.limit + 1`` so that a truncated answer can be told apart.
+    """
+    cache: OrderedDict = project.cache.setdefault("compiled", OrderedDict())
+    shape = shape_of(query, None)  # parsed, not vetted: only a shape vetted before can match
+    template = cache.get(shape.key)
+    if template is not None:
+        cache.move_to_end(shape.key)
+        return CompiledQuery(template, shape.params, query.limit, cached=True)
+    template, shape = _Compiler(project, query).compile()
+    cache[shape.key] = template
+    if len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
+    return CompiledQuery(template, shape.params, query.limit)
 
 
 def _interval(count: int, unit: str) -> exp.Interval:
@@ -119,20 +163,45 @@ def _iso_week_for_bigquery(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _shift_back(value: date | datetime, grain: str, count: int) -> date | datetime:
-    """A bound moved ``count`` periods earlier (generously: extra rows are trimmed later)."""
-    days = {"hour": 1, "day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}[grain] * count
-    return value - timedelta(days=days)
-
-
 def _null_safe_eq(a: exp.Expression, b: exp.Expression) -> exp.Expression:
     return exp.NullSafeEQ(this=a, expression=b)
 
 
+DAYS_IN = {"hour": 1, "day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}
+
+
 @dataclass
 class _Scan:
-    table_key: tuple
     metrics: list[MetricVersion]
+
+
+@dataclass
+class _Bounds:
+    """SQL for the query's time bounds, built over the ``$start``/``$end`` parameters."""
+
+    start_kind: str | None  # "date" | "timestamp" | None
+    end_kind: str | None
+
+    def start(self) -> exp.Expression:
+        return exp.cast(placeholder("start"), self.start_kind.upper())
+
+    def end(self) -> exp.Expression:
+        return exp.cast(placeholder("end"), self.end_kind.upper())
+
+    def start_of_period(self, grain: str | None) -> exp.Expression:
+        """The start of the period holding ``start`` (the start itself without a grain)."""
+        if grain is None:
+            return self.start()
+        return _period(exp.cast(placeholder("start"), "TIMESTAMP"), grain)
+
+    def end_of_period(self, grain: str) -> exp.Expression:
+        return _period(exp.cast(placeholder("end"), "TIMESTAMP"), grain)
+
+    def end_condition(self, ts: exp.Expression) -> exp.Expression:
+        """``end`` is inclusive; a date includes its whole day."""
+        if self.end_kind == "date":
+            return exp.LT(this=ts, expression=exp.Add(this=self.end(), expression=_interval(1, "day")))
+        return exp.LTE(this=ts, expression=self.end())
 
 
 class _Compiler:
@@ -140,20 +209,21 @@ class _Compiler:
         self.project = project
         self.q = query
         self.ctes: list[tuple[str, exp.Expression]] = []
+        self.bounds = _Bounds(kind_of(query.start), kind_of(query.end))
 
     # -- planning ----------------------------------------------------------------------------
-    def compile(self) -> CompiledQuery:
+    def compile(self) -> tuple[Template, Shape]:
         q = self.q
         requested = [self.project.metric(name, q.version) for name in q.metrics]
         for m in requested:
             self._check_metric(m)
         self.dims = [f"__d{i}" for i in range(len(q.dimensions))]
-        where = parse_where(q.where, self._allowed_where(requested)) if q.where else None
+        shape = shape_of(q, self._allowed_where(requested))
         base: dict[str, MetricVersion] = {}
         for m in requested:
             self._collect_base(m, base)
         scans = self._group(list(base.values()))
-        scan_names = [self._scan(i, scan, where) for i, scan in enumerate(scans)]
+        scan_names = [self._scan(i, scan, shape.where) for i, scan in enumerate(scans)]
         combined = self._combine(scan_names, scans)
         result = self._result(combined, requested)
         final_name, columns = result, self._columns(requested)
@@ -162,7 +232,9 @@ class _Compiler:
         if q.fill != "none":
             final_name = self._fill(final_name, [c.name for c in columns if c.type == "number"])
         tree = self._final(final_name, columns)
-        return CompiledQuery(tree, tuple(columns), tuple(requested), tuple(base.values()), q.limit)
+        tables = frozenset(f"{t.db}.{t.name}".lower() for t in tree.find_all(exp.Table) if t.db)
+        template = Template(tree, tuple(columns), tuple(requested), tuple(base.values()), tree.sql("duckdb"), tables)
+        return template, shape
 
     def _check_metric(self, m: MetricVersion) -> None:
         q = self.q
@@ -201,11 +273,12 @@ class _Compiler:
             self._collect_base(self.project.metric(parent), out)
 
     def _group(self, base: list[MetricVersion]) -> list[_Scan]:
+        """Metrics over the same table with the same filters, snapshot rule and window share a scan."""
         scans: dict[tuple, _Scan] = {}
         for m in base:
             s = m.spec
             key = (m.table.entity, m.table.key, s.timestamp, s.filters, s.non_additive_dimension, s.window)
-            scans.setdefault(key, _Scan(key, [])).metrics.append(m)
+            scans.setdefault(key, _Scan([])).metrics.append(m)
         return list(scans.values())
 
     # -- one scan ----------------------------------------------------------------------------
@@ -213,52 +286,62 @@ class _Compiler:
         first = scan.metrics[0]
         spec = first.spec
         plan = JoinPlan(self.project, first.table)
-        ts = plan.column(spec.timestamp) if spec.timestamp else None
         grain = self.q.grain
-        window = spec.window
+
+        def ts() -> exp.Expression:
+            return plan.column(spec.timestamp)
+
         conditions = self._conditions(plan, ts, scan, where)
-        dims = [plan.column(d).as_(self.dims[i]) for i, d in enumerate(self.q.dimensions)]
+        dims = [plan.column(d) for d in self.q.dimensions]
         values = [(m, self._value(plan, m)) for m in scan.metrics]
         name = f"scan_{index}"
-
-        if window is not None:
-            return self._window_scan(name, plan, ts, conditions, dims, values, window)
-
+        if spec.window is not None:
+            return self._window_scan(name, plan, ts, conditions, dims, values, spec.window)
         nad = spec.non_additive_dimension
-        keys = ([_period(ts, grain).as_("period")] if grain else []) + dims
+        keys = ([_period(ts(), grain)] if grain else []) + dims
+        key_names = (["period"] if grain else []) + self.dims
         if nad is None:
-            select = exp.select(*keys, *[self._aggregate(m, v).as_(m.name) for m, v in values])
-            select = plan.from_(select).where(*conditions) if conditions else plan.from_(select)
-            select = select.group_by(*[k.this for k in keys]) if keys else select
+            select = b.select(
+                [b.alias(k, n) for k, n in zip(keys, key_names, strict=True)]
+                + [b.alias(self._aggregate(m, v), m.name) for m, v in values],
+                b.table(plan.table.name, "t"),
+                joins=plan.joins.values(),
+                where=conditions,
+                group_by=[k.copy() for k in keys],
+            )
             self.ctes.append((name, select))
             return name
 
         # semi-additive: only the rows of the latest (or earliest) snapshot within each period
-        snap = plan.column(nad.name)
-        groupings = [plan.column(g).as_(f"__g{i}") for i, g in enumerate(nad.window_groupings)]
-        rows = exp.select(*keys, *groupings, snap.as_("__snap"), *[v.as_(f"__v_{m.name}") for m, v in values])
-        rows = plan.from_(rows)
-        if conditions:
-            rows = rows.where(*conditions)
+        groupings = [plan.column(g) for g in nad.window_groupings]
+        rows = b.select(
+            [b.alias(k, n) for k, n in zip(keys, key_names, strict=True)]
+            + [b.alias(g, f"__g{i}") for i, g in enumerate(groupings)]
+            + [b.alias(plan.column(nad.name), "__snap")]
+            + [b.alias(v, f"__v_{m.name}") for m, v in values],
+            b.table(plan.table.name, "t"),
+            joins=plan.joins.values(),
+            where=conditions,
+        )
         self.ctes.append((f"{name}_rows", rows))
         part = (["period"] if grain else []) + [f"__g{i}" for i in range(len(groupings))]
         pick = exp.Max if nad.window_choice == "max" else exp.Min
-        last = exp.select(*[_col(p) for p in part], pick(this=_col("__snap")).as_("__snap")).from_(f"{name}_rows")
-        if part:
-            last = last.group_by(*[_col(p) for p in part])
-        self.ctes.append((f"{name}_last", last))
-        on = [_col(p, "r").eq(_col(p, "l")) for p in part] + [_col("__snap", "r").eq(_col("__snap", "l"))]
-        key_cols = (["period"] if grain else []) + self.dims
-        select = (
-            exp.select(
-                *[_col(k, "r").as_(k) for k in key_cols],
-                *[self._aggregate(m, _col(f"__v_{m.name}", "r")).as_(m.name) for m, _ in values],
-            )
-            .from_(exp.to_table(f"{name}_rows").as_("r"))
-            .join(exp.to_table(f"{name}_last").as_("l"), on=exp.and_(*on), join_type="inner")
+        last = b.select(
+            [b.col(p) for p in part] + [b.alias(pick(this=b.col("__snap")), "__snap")],
+            b.table(f"{name}_rows"),
+            group_by=[b.col(p) for p in part],
         )
-        if key_cols:
-            select = select.group_by(*[_col(k, "r") for k in key_cols])
+        self.ctes.append((f"{name}_last", last))
+        on = b.and_(
+            [b.eq(b.col(p, "r"), b.col(p, "l")) for p in part] + [b.eq(b.col("__snap", "r"), b.col("__snap", "l"))]
+        )
+        select = b.select(
+            [b.alias(b.col(k, "r"), k) for k in key_names]
+            + [b.alias(self._aggregate(m, b.col(f"__v_{m.name}", "r")), m.name) for m, _ in values],
+            b.table(f"{name}_rows", "r"),
+            joins=[b.join(b.table(f"{name}_last", "l"), on)],
+            group_by=[b.col(k, "r") for k in key_names],
+        )
         self.ctes.append((name, select))
         return name
 
@@ -266,75 +349,71 @@ class _Compiler:
         """Rolling window over per-period aggregates (never raw rows joined to a date spine)."""
         grain = self.q.grain
         step = grain if grain and grain_rank(grain) <= grain_rank(window.period) else window.period
-        span = _interval(window.count, window.period)
-        frame_start = exp.Sub(this=span, expression=_interval(1, step))
-        per = exp.select(_period(ts, step).as_("__p"), *dims, *[self._aggregate(m, v).as_(m.name) for m, v in values])
-        per = plan.from_(per)
-        if conditions:
-            per = per.where(*conditions)
-        per = per.group_by(*[_period(ts, step)] + [d.this for d in dims])
-        self.ctes.append((f"{name}_per", per))
-        spec = exp.Window(
-            partition_by=[_col(d) for d in self.dims] or None,
-            order=exp.Order(expressions=[exp.Ordered(this=_col("__p"))]),
-            spec=exp.WindowSpec(kind="RANGE", start=frame_start, start_side="PRECEDING", end="CURRENT ROW"),
+        per = b.select(
+            [b.alias(_period(ts(), step), "__p")]
+            + [b.alias(d, n) for d, n in zip(dims, self.dims, strict=True)]
+            + [b.alias(self._aggregate(m, v), m.name) for m, v in values],
+            b.table(plan.table.name, "t"),
+            joins=plan.joins.values(),
+            where=conditions,
+            group_by=[_period(ts(), step)] + [d.copy() for d in dims],
         )
+        self.ctes.append((f"{name}_per", per))
         rolled_values = []
         for m, _ in values:
-            combine = WINDOW_COMBINE[m.spec.calculation_method]
-            rolled_values.append(
-                exp.Window(this=combine(this=_col(m.name)), **{k: v for k, v in spec.args.items() if k != "this"}).as_(
-                    m.name
-                )
+            frame = exp.WindowSpec(
+                kind="RANGE",
+                start=exp.Sub(this=_interval(window.count, window.period), expression=_interval(1, step)),
+                start_side="PRECEDING",
+                end="CURRENT ROW",
             )
-        rolled = exp.select(_col("__p"), *[_col(d) for d in self.dims], *rolled_values).from_(f"{name}_per")
-        self.ctes.append((f"{name}_rolled", rolled))
-        keys = ([_period(_col("__p"), grain).as_("period")] if grain else []) + [_col(d).as_(d) for d in self.dims]
-        select = exp.select(*keys, *[_col(m.name) for m, _ in values]).from_(f"{name}_rolled")
-        lower = self._lower_bound()
-        if lower is not None:
-            select = select.where(_col("__p") >= _time_literal(lower))
+            rolled = exp.Window(
+                this=WINDOW_COMBINE[m.spec.calculation_method](this=b.col(m.name)),
+                partition_by=[b.col(d) for d in self.dims] or None,
+                order=exp.Order(expressions=[exp.Ordered(this=b.col("__p"))]),
+                spec=frame,
+            )
+            rolled_values.append(b.alias(rolled, m.name))
+        self.ctes.append(
+            (
+                f"{name}_rolled",
+                b.select([b.col("__p")] + [b.col(d) for d in self.dims] + rolled_values, b.table(f"{name}_per")),
+            )
+        )
+        keys = ([b.alias(_period(b.col("__p"), grain), "period")] if grain else []) + [b.col(d) for d in self.dims]
+        where = [exp.GTE(this=b.col("__p"), expression=self.bounds.start_of_period(grain))] if self.q.start else []
+        qualify = None
         if grain != step:  # the window's value at the last sub-period of each coarser period
-            part = [_period(_col("__p"), grain)] if grain else []
-            last = exp.Window(
-                this=exp.Max(this=_col("__p")), partition_by=(part + [_col(d) for d in self.dims]) or None
-            )
-            select = select.qualify(_col("__p").eq(last))
+            part = ([_period(b.col("__p"), grain)] if grain else []) + [b.col(d) for d in self.dims]
+            qualify = b.eq(b.col("__p"), exp.Window(this=exp.Max(this=b.col("__p")), partition_by=part or None))
+        select = b.select(
+            keys + [b.col(m.name) for m, _ in values], b.table(f"{name}_rolled"), where=where, qualify=qualify
+        )
         self.ctes.append((name, select))
         return name
-
-    def _lower_bound(self) -> date | datetime | None:
-        q = self.q
-        if q.start is None:
-            return None
-        if q.grain is None:
-            return q.start
-        return _truncate(q.start, q.grain)
 
     def _conditions(self, plan: JoinPlan, ts, scan: _Scan, where) -> list[exp.Expression]:
         q = self.q
         spec = scan.metrics[0].spec
         out: list[exp.Expression] = []
-        start = q.start
-        if start is not None:
-            if q.grain:
-                start = _truncate(start, q.grain)  # whole periods (a later filter trims partial ones)
+        if q.start is not None:
+            start = self.bounds.start_of_period(q.grain)  # whole periods; a later filter trims
+            days = 0
             if q.compare == "prior_period":
-                start = _shift_back(start, q.grain, 1)
+                days += DAYS_IN[q.grain]
             elif q.compare == "prior_year":
-                start = _shift_back(start, "year", 1)
+                days += DAYS_IN["year"]
             if spec.window is not None:
-                start = _shift_back(start, spec.window.period, spec.window.count)
-            out.append(ts >= _time_literal(start))
+                days += DAYS_IN[spec.window.period] * spec.window.count
+            if days:
+                start = exp.Sub(this=start, expression=_interval(days, "day"))
+            out.append(exp.GTE(this=ts(), expression=start))
         if q.end is not None:
-            if q.end_exclusive is not None:
-                out.append(ts < _time_literal(q.end_exclusive))
-            else:
-                out.append(ts <= _time_literal(q.end))
+            out.append(self.bounds.end_condition(ts()))
         for flt in spec.filters or ():
             out.append(_filter(plan, flt))
         if where is not None:
-            out.append(exp.paren(resolve_where(where, plan.column)))
+            out.append(exp.Paren(this=resolve_where(where, plan.column)))
         return out
 
     def _value(self, plan: JoinPlan, m: MetricVersion) -> exp.Expression:
@@ -342,8 +421,9 @@ class _Compiler:
         raw = m.spec.expression
         if raw is None or str(raw).strip() == "*":
             return exp.Star()
-        tree = parse_expression(str(raw))
-        return tree.transform(lambda n: plan.column(n.name) if isinstance(n, exp.Column) else n)
+        return parse_expression(str(raw)).transform(
+            lambda n: plan.column(n.name) if isinstance(n, exp.Column) else n, copy=False
+        )
 
     def _aggregate(self, m: MetricVersion, value: exp.Expression) -> exp.Expression:
         method = m.spec.calculation_method
@@ -354,8 +434,11 @@ class _Compiler:
         return AGGREGATES[method](this=value)
 
     # -- assembling ----------------------------------------------------------------------------
+    def _key_names(self) -> list[str]:
+        return (["period"] if self.q.grain else []) + self.dims
+
     def _keys(self, table: str | None = None) -> list[exp.Column]:
-        return [_col(k, table) for k in ((["period"] if self.q.grain else []) + self.dims)]
+        return [b.col(k, table) for k in self._key_names()]
 
     def _combine(self, scan_names: list[str], scans: list[_Scan]) -> str:
         metric_names = [m.name for s in scans for m in s.metrics]
@@ -365,43 +448,47 @@ class _Compiler:
         for name, scan in zip(scan_names, scans, strict=True):
             own = {m.name for m in scan.metrics}
             parts.append(
-                exp.select(
-                    *self._keys(),
-                    *[(_col(n) if n in own else exp.cast(exp.Null(), "DOUBLE")).as_(n) for n in metric_names],
-                ).from_(name)
+                b.select(
+                    self._keys()
+                    + [b.alias(b.col(n) if n in own else exp.cast(exp.Null(), "DOUBLE"), n) for n in metric_names],
+                    b.table(name),
+                )
             )
-        stacked = parts[0]
+        stacked: exp.Expression = parts[0]
         for part in parts[1:]:
-            stacked = exp.union(stacked, part, distinct=False)
+            stacked = exp.Union(this=stacked, expression=part, distinct=False)
         self.ctes.append(("stacked", stacked))
-        combined = exp.select(*self._keys(), *[exp.Max(this=_col(n)).as_(n) for n in metric_names]).from_("stacked")
-        if self._keys():
-            combined = combined.group_by(*self._keys())
+        combined = b.select(
+            self._keys() + [b.alias(exp.Max(this=b.col(n)), n) for n in metric_names],
+            b.table("stacked"),
+            group_by=self._keys(),
+        )
         self.ctes.append(("combined", combined))
         return "combined"
 
     def _result(self, source: str, requested: list[MetricVersion]) -> str:
-        select = exp.select(
-            *self._keys(), *[exp.cast(self._metric_expr(m), "DOUBLE").as_(m.name) for m in requested]
-        ).from_(source)
+        select = b.select(
+            self._keys() + [b.alias(exp.cast(self._metric_expr(m), "DOUBLE"), m.name) for m in requested],
+            b.table(source),
+        )
         self.ctes.append(("result", select))
         return "result"
 
     def _metric_expr(self, m: MetricVersion) -> exp.Expression:
         if m.table is not None:
-            return _col(m.name)
+            return b.col(m.name)
         tree = parse_expression(derived_sql(str(m.spec.expression)))
 
         def swap(node: exp.Expression) -> exp.Expression:
             if isinstance(node, exp.Column):
-                return exp.paren(self._metric_expr(self.project.metric(node.name)))
+                return exp.Paren(this=self._metric_expr(self.project.metric(node.name)))
             if isinstance(node, exp.Div):  # a zero denominator yields NULL, never an error
                 return exp.Div(
                     this=node.this, expression=exp.Nullif(this=node.expression, expression=exp.Literal.number(0))
                 )
             return node
 
-        return exp.paren(tree.transform(swap))
+        return exp.Paren(this=tree.transform(swap, copy=False))
 
     def _columns(self, requested: list[MetricVersion]) -> list[OutputColumn]:
         cols = []
@@ -423,9 +510,8 @@ class _Compiler:
                     table = self.project.current_table(entity)
                 for t in (table, self.project.current_table(entity)):
                     if t.types and col in t.types:
-                        return JSON_TYPES.get(
-                            t.types[col].split("(")[0], "number" if "DECIMAL" in t.types[col] else "string"
-                        )
+                        kind = t.types[col]
+                        return JSON_TYPES.get(kind.split("(")[0], "number" if "DECIMAL" in kind else "string")
                 for d in self.project.entities[entity].dimensions:
                     if d.name == col:
                         return {"integer": "number"}.get(d.type, d.type)
@@ -443,43 +529,44 @@ class _Compiler:
             back = _interval(52, "week") if grain == "week" else _interval(1, "year")
         else:
             back = _interval(1, grain)
-        prior_period = exp.cast(
-            exp.Sub(this=_col("period", "cur"), expression=back), "TIMESTAMP" if grain == "hour" else "DATE"
+        prior = exp.cast(
+            exp.Sub(this=b.col("period", "cur"), expression=back), "TIMESTAMP" if grain == "hour" else "DATE"
         )
-        on = [_col("period", "prev").eq(prior_period)] + [
-            _null_safe_eq(_col(d, "cur"), _col(d, "prev")) for d in self.dims
-        ]
-        fields: list[exp.Expression] = [*self._keys("cur")]
+        on = b.and_(
+            [b.eq(b.col("period", "prev"), prior)]
+            + [_null_safe_eq(b.col(d, "cur"), b.col(d, "prev")) for d in self.dims]
+        )
+        fields: list[exp.Expression] = self._keys("cur")
         extra: list[OutputColumn] = []
         for m in requested:
-            cur, prev = _col(m.name, "cur"), _col(m.name, "prev")
+            cur, prev = b.col(m.name, "cur"), b.col(m.name, "prev")
             change = exp.Sub(this=cur, expression=prev)
             pct = exp.Mul(
                 this=exp.Div(
-                    this=exp.paren(change.copy()),
+                    this=exp.Paren(this=change.copy()),
                     expression=exp.Nullif(this=exp.Abs(this=prev.copy()), expression=exp.Literal.number(0)),
                 ),
                 expression=exp.Literal.number(100),
             )
             fields += [
-                cur.as_(m.name),
-                prev.as_(f"{m.name}_prior"),
-                change.as_(f"{m.name}_change"),
-                pct.as_(f"{m.name}_change_pct"),
+                b.alias(cur.copy(), m.name),
+                b.alias(prev.copy(), f"{m.name}_prior"),
+                b.alias(change, f"{m.name}_change"),
+                b.alias(pct, f"{m.name}_change_pct"),
             ]
             extra += [
                 OutputColumn(f"{m.name}_prior", "number"),
                 OutputColumn(f"{m.name}_change", "number"),
                 OutputColumn(f"{m.name}_change_pct", "number"),
             ]
-        select = (
-            exp.select(*fields)
-            .from_(exp.to_table(source).as_("cur"))
-            .join(exp.to_table(source).as_("prev"), on=exp.and_(*on), join_type="left")
+        where = (
+            [exp.GTE(this=b.col("period", "cur"), expression=self.bounds.start_of_period(grain))]
+            if self.q.start
+            else []
         )
-        lower = self._lower_bound()
-        if lower is not None:
-            select = select.where(_col("period", "cur") >= _time_literal(lower))
+        select = b.select(
+            fields, b.table(source, "cur"), joins=[b.join(b.table(source, "prev"), on, side="LEFT")], where=where
+        )
         self.ctes.append(("compared", select))
         return "compared", columns + extra
 
@@ -487,37 +574,39 @@ class _Compiler:
         grain = self.q.grain
         assert grain is not None
         kind = "TIMESTAMP" if grain == "hour" else "DATE"
-        lo = _time_literal(_truncate(self.q.start, grain)) if self.q.start else exp.Min(this=_col("period"))
-        hi = _time_literal(_truncate(self.q.end, grain)) if self.q.end else exp.Max(this=_col("period"))
-        bounds = exp.select(exp.cast(lo, "TIMESTAMP").as_("lo"), exp.cast(hi, "TIMESTAMP").as_("hi"))
+        lo = self.bounds.start_of_period(grain) if self.q.start else exp.Min(this=b.col("period"))
+        hi = self.bounds.end_of_period(grain) if self.q.end else exp.Max(this=b.col("period"))
+        bounds = exp.Select(
+            expressions=[b.alias(exp.cast(lo, "TIMESTAMP"), "lo"), b.alias(exp.cast(hi, "TIMESTAMP"), "hi")]
+        )
         if not (self.q.start and self.q.end):  # a bound from the data: one aggregate row
-            bounds = bounds.from_(source)
+            bounds.set("from_", exp.From(this=b.table(source)))
         self.ctes.append(("bounds", bounds))
         series = exp.Unnest(
-            expressions=[exp.GenerateSeries(start=_col("lo"), end=_col("hi"), step=_interval(1, grain))]
+            expressions=[exp.GenerateSeries(start=b.col("lo"), end=b.col("hi"), step=_interval(1, grain))]
         )
-        spine = exp.select(exp.cast(series, kind).as_("period")).from_("bounds")
-        self.ctes.append(("spine", spine))
+        self.ctes.append(("spine", b.select([b.alias(exp.cast(series, kind), "period")], b.table("bounds"))))
+        joins = []
         if self.dims:
-            self.ctes.append(("combos", exp.select(*[_col(d) for d in self.dims]).distinct().from_(source)))
-        select = exp.select(
-            _col("period", "s"),
-            *[_col(d, "c") for d in self.dims],
-            *[
-                (
-                    exp.Coalesce(this=_col(m, "r"), expressions=[exp.Literal.number(0)])
-                    if self.q.fill == "zero"
-                    else _col(m, "r")
-                ).as_(m)
-                for m in metrics
-            ],
-        ).from_(exp.to_table("spine").as_("s"))
-        if self.dims:
-            select = select.join(exp.to_table("combos").as_("c"), join_type="cross")
-        on = [_col("period", "r").eq(_col("period", "s"))] + [
-            _null_safe_eq(_col(d, "r"), _col(d, "c")) for d in self.dims
+            self.ctes.append(("combos", b.select([b.col(d) for d in self.dims], b.table(source), distinct=True)))
+            joins.append(b.join(b.table("combos", "c"), kind="CROSS"))
+        on = b.and_(
+            [b.eq(b.col("period", "r"), b.col("period", "s"))]
+            + [_null_safe_eq(b.col(d, "r"), b.col(d, "c")) for d in self.dims]
+        )
+        joins.append(b.join(b.table(source, "r"), on, side="LEFT"))
+        values = [
+            b.alias(
+                exp.Coalesce(this=b.col(m, "r"), expressions=[exp.Literal.number(0)])
+                if self.q.fill == "zero"
+                else b.col(m, "r"),
+                m,
+            )
+            for m in metrics
         ]
-        select = select.join(exp.to_table(source).as_("r"), on=exp.and_(*on), join_type="left")
+        select = b.select(
+            [b.col("period", "s")] + [b.col(d, "c") for d in self.dims] + values, b.table("spine", "s"), joins=joins
+        )
         self.ctes.append(("filled", select))
         return "filled"
 
@@ -527,8 +616,8 @@ class _Compiler:
         fields = []
         for c in columns:
             inner = internal.get(c.name, c.name)
-            fields.append(exp.alias_(_col(inner), _id(c.name), quoted=True) if inner != c.name else _col(c.name))
-        select = exp.select(*fields).from_(source)
+            fields.append(b.alias(b.col(inner), c.name) if inner != c.name else b.col(c.name))
+        select = b.select(fields, b.table(source))
         names = [c.name for c in columns]
         order = []
         for item in q.order:
@@ -537,19 +626,15 @@ class _Compiler:
                     f"Cannot order by '{item.column}': not a column of the result. {did_you_mean(item.column, names)}"
                 )
             order.append(
-                exp.Ordered(this=_col(internal.get(item.column, item.column)), desc=item.descending, nulls_first=False)
+                exp.Ordered(this=b.col(internal.get(item.column, item.column)), desc=item.descending, nulls_first=False)
             )
-        for key in self._keys():
-            if not any(o.this == key for o in order):
-                order.append(exp.Ordered(this=key, nulls_first=False))
+        ordered = {o.this.name for o in order}
+        order += [exp.Ordered(this=key, nulls_first=False) for key in self._keys() if key.name not in ordered]
         if order:
-            select = select.order_by(*order)
-        select = select.limit(q.limit + 1)
-        if q.offset:
-            select = select.offset(q.offset)
-        for name, cte in self.ctes:
-            select = select.with_(name, as_=cte)
-        return select
+            select.set("order", exp.Order(expressions=order))
+        select.set("limit", exp.Limit(expression=placeholder("lim")))
+        select.set("offset", exp.Offset(expression=placeholder("off")))
+        return b.with_ctes(select, self.ctes)
 
 
 def _filter(plan: JoinPlan, flt: Filter) -> exp.Expression:
@@ -558,38 +643,20 @@ def _filter(plan: JoinPlan, flt: Filter) -> exp.Expression:
     op = flt.operator
     if op in ("is", "is not"):
         target = exp.Null() if value in (None, "null", "NULL") else exp.Boolean(this=value in (True, "true"))
-        test = exp.Is(this=column, expression=target)
+        test: exp.Expression = exp.Is(this=column, expression=target)
         return exp.Not(this=test) if op == "is not" else test
     if op in ("in", "not in"):
-        items = value if isinstance(value, list) else None
-        if items is None:
+        if isinstance(value, list):
+            literals = [_literal(v) for v in value]
+        else:
             parsed = parse_expression(str(value))
             literals = parsed.expressions if isinstance(parsed, exp.Tuple) else [parsed.unnest()]
-        else:
-            literals = [_literal(v) for v in items]
-        test = column.isin(*literals)
+        test = exp.In(this=column, expressions=literals)
         return exp.Not(this=test) if op == "not in" else test
     return OPERATORS[op](this=column, expression=_literal(value))
 
 
-def _literal(value) -> exp.Expression:
+def _literal(value: Any) -> exp.Expression:
     if isinstance(value, bool | int | float):
         return exp.convert(value)
     return parse_expression(str(value))
-
-
-def _truncate(value: date | datetime, grain: str) -> date | datetime:
-    """The start of the period holding ``value``."""
-    if grain == "hour":
-        base = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
-        return base.replace(minute=0, second=0, microsecond=0)
-    d = value.date() if isinstance(value, datetime) else value
-    if grain == "day":
-        return d
-    if grain == "week":
-        return d - timedelta(days=d.weekday())
-    if grain == "month":
-        return d.replace(day=1)
-    if grain == "quarter":
-        return d.replace(month=(d.month - 1) // 3 * 3 + 1, day=1)
-    return d.replace(month=1, day=1)

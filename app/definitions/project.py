@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from app.definitions.problems import did_you_mean
 from app.definitions.spec import GRAINS, Entity, Metric, Table
@@ -68,6 +69,7 @@ class Project:
     files: dict[str, str] = field(default_factory=dict)  # relative path -> text
     hash: str = ""
     tables: dict[tuple[str, str], BoundTable] = field(default_factory=dict)  # (entity, key) -> table
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # per-load caches (compiled shapes)
 
     def metric(self, name: str, version: int | None = None) -> MetricVersion:
         """The metric ``name`` (current version unless ``version`` is given).

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -57,7 +58,13 @@ def derived_sql(expression: str) -> str:
 
 
 def parse_expression(sql: str) -> exp.Expression:
-    """Parse a definition expression (DuckDB dialect); raises ParseError."""
+    """Parse a definition expression (DuckDB dialect); raises ParseError. Returns a fresh copy
+    (parses are cached: definitions repeat the same expressions on every query)."""
+    return _parse_cached(sql).copy()
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(sql: str) -> exp.Expression:
     tree = sqlglot.parse_one(sql, dialect="duckdb")
     if tree is None:
         raise ParseError("empty expression")

@@ -27,7 +27,9 @@ def harden(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET lock_configuration = true")
 
 
-def run_select(con: duckdb.DuckDBPyConnection, sql: str, *, timeout_s: float) -> Rows:
+def run_select(
+    con: duckdb.DuckDBPyConnection, sql: str, *, timeout_s: float, params: dict[str, Any] | None = None
+) -> Rows:
     """Execute ``sql`` in a READ ONLY transaction on a fresh cursor; interrupt it after ``timeout_s``."""
     cur = con.cursor()
     timer = threading.Timer(timeout_s, cur.interrupt)
@@ -35,7 +37,7 @@ def run_select(con: duckdb.DuckDBPyConnection, sql: str, *, timeout_s: float) ->
     try:
         cur.execute("BEGIN TRANSACTION READ ONLY")
         timer.start()
-        rows = cur.execute(sql).fetchall()
+        rows = cur.execute(sql, params).fetchall() if params else cur.execute(sql).fetchall()
         cur.execute("COMMIT")
     except duckdb.InterruptException:
         raise QueryTimeout(

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from typing import Any
 
 import duckdb
-from sqlglot import exp
 
 from app.compiler.query import MetricQuery
 from app.compiler.sql import CompiledQuery, OutputColumn, compile_query
@@ -36,14 +35,14 @@ def run_metric_query(
 
 def tables_read(compiled: CompiledQuery) -> set[str]:
     """``schema.table`` of every physical table the query reads."""
-    return {f"{t.db}.{t.name}".lower() for t in compiled.tree.find_all(exp.Table) if t.db}
+    return set(compiled.template.tables)
 
 
 def run_compiled(
     con: duckdb.DuckDBPyConnection, compiled: CompiledQuery, query: MetricQuery, *, timeout_s: float
 ) -> MetricResult:
-    sql = compiled.sql("duckdb")
-    result = run_select(con, sql, timeout_s=timeout_s)
+    sql = compiled.duckdb_sql
+    result = run_select(con, sql, timeout_s=timeout_s, params=compiled.params)
     rows = result.rows
     truncated = len(rows) > query.limit
     rows = rows[: query.limit]

@@ -197,7 +197,7 @@ def value_diff(
 
 def _series(project: Project, name: str, grain: str | None, con, timeout_s: float) -> dict[str, float | None]:
     compiled = compile_query(project, MetricQuery(metrics=(name,), grain=grain, limit=100_000))
-    rows = run_select(con, compiled.sql("duckdb"), timeout_s=timeout_s).rows
+    rows = run_select(con, compiled.duckdb_sql, timeout_s=timeout_s, params=compiled.params).rows
     if grain is None:
         return {"total": rows[0][0] if rows else None}
     return {r[0].isoformat(): r[1] for r in rows}

@@ -1,0 +1,90 @@
+"""A query's shape and its values: compiled SQL is cached by shape, values are bound as parameters.
+
+Two queries that differ only in literal values (a filter value, the start and end dates, the
+limit) share one shape, so the second reuses the first's SQL text and only binds new values;
+DuckDB receives them as named parameters (``$p0``, ``$start``, ...), never spliced into text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlglot import exp
+
+from app.compiler.filters import parse_raw, parse_where
+from app.compiler.query import MetricQuery
+
+
+@dataclass
+class Shape:
+    key: tuple
+    where: exp.Expression | None  # the where tree with placeholders in place of literal values
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def placeholder(name: str) -> exp.Placeholder:
+    return exp.Placeholder(this=name)
+
+
+def shape_of(query: MetricQuery, allowed: set[str] | None) -> Shape:
+    """Split a query into its shape (the cache key) and its parameter values.
+
+    ``allowed`` vets the where clause (on a cache miss); None skips vetting, which is only safe
+    when this shape was vetted before (its template text is already in the cache).
+    """
+    params: dict[str, Any] = {}
+    where = None
+    if query.where:
+        tree = parse_where(query.where, allowed) if allowed is not None else parse_raw(query.where)
+        where = tree.transform(lambda node: _lift(node, params), copy=False)
+    if query.start is not None:
+        params["start"] = _time_value(query.start)
+    if query.end is not None:
+        params["end"] = _time_value(query.end)
+    params["lim"] = query.limit + 1
+    params["off"] = query.offset
+    key = (
+        query.metrics,
+        query.grain,
+        query.dimensions,
+        where.sql("duckdb") if where is not None else None,
+        kind_of(query.start),
+        kind_of(query.end),
+        query.order,
+        query.compare,
+        query.fill,
+        query.version,
+    )
+    return Shape(key, where, params)
+
+
+def kind_of(value: date | datetime | None) -> str | None:
+    if value is None:
+        return None
+    return "timestamp" if isinstance(value, datetime) else "date"
+
+
+def _time_value(value: date | datetime) -> str:
+    return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+
+
+def _lift(node: exp.Expression, params: dict[str, Any]) -> exp.Expression:
+    """Replace a literal value by a named placeholder (booleans and NULL stay: they are shape)."""
+    if isinstance(node, exp.Literal):
+        name = f"p{sum(1 for k in params if k.startswith('p'))}"
+        params[name] = node.this if node.is_string else _number(node.this)
+        return placeholder(name)
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Placeholder):
+        name = node.this.this
+        params[name] = -params[name]
+        return node.this
+    return node
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
