@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     now: datetime | None = Field(
         None, description="Pretend the current UTC time is this (tests and demos of sunsets); unset: the real clock."
     )
+    cache_ttl_s: float = Field(
+        300.0, ge=0, description="How long a cached result may be served (0 turns the result cache off)."
+    )
+    cache_max_entries: int = Field(4096, ge=1, description="Results kept in the in-memory cache (LRU).")
     usage_tracking: bool = Field(
         True, description="Record usage events; turning it off blinds /usage and /deprecations (for benchmarks)."
     )

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.api import problems
-from app.api.routes import deprecations, entities, health, impact, lineage, metrics, query, usage
+from app.api.caching import CacheMiddleware
+from app.api.routes import admin, deprecations, entities, health, impact, lineage, metrics, query, usage
 from app.api.state import ServiceState
 from app.api.usage import UsageMiddleware
 from app.settings import Settings, get_settings
@@ -33,8 +34,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, metrics, query, entities, deprecations, usage, lineage, impact):
+    for module in (health, metrics, query, entities, deprecations, usage, lineage, impact, admin):
         app.include_router(module.router)
+    app.add_middleware(CacheMiddleware)  # inner: usage events are recorded for cache hits too
     if settings.usage_tracking:
         app.add_middleware(UsageMiddleware)
     return app

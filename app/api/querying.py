@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.caching import CACHE_CONTROL, etag_of, expiry, matches, remember_usage
 from app.api.state import ServiceState
 from app.api.usage import UsageContext
 from app.compiler.query import MetricQuery, build_query, split_list
 from app.compiler.sql import CompiledQuery, compile_query
+from app.engine.cache import Entry
 from app.engine.metrics import MetricResult, run_compiled, tables_read
 from app.errors import InvalidQuery
 from app.governance.deprecation import Signal, signal, touched
@@ -168,8 +171,10 @@ def answer(
     query: MetricQuery,
     fmt: str | None,
     shape: Callable[[MetricResult], dict[str, Any]],
+    cache_key: tuple | None = None,
 ) -> Response:
-    """Compile, check deprecations, run, and respond (JSON or CSV) with the deprecation headers."""
+    """Compile, check deprecations, run, respond (JSON or CSV) with deprecation and cache headers,
+    and keep the rendered answer in the result cache under ``cache_key``."""
     note_query(request, query)
     wants = wants_csv(request, fmt)
     compiled = compile_query(state.project, query)
@@ -179,9 +184,42 @@ def answer(
     ctx = usage(request)
     if ctx is not None:
         ctx.row_count = len(result.rows)
-    response = csv_response(result) if wants else JSONResponse(shape(result) | {"meta": meta(result, sig)})
-    response.headers.update(sig.headers)
-    return response
+    etag = etag_of([state.project.hash, state.data_version, wants, shape(result), sig.meta])
+    headers = {**sig.headers, "ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if wants:
+        body, media_type = csv_text(result).encode(), "text/csv; charset=utf-8"
+        headers["X-Truncated"] = "true" if result.truncated else "false"
+        cached_body = body
+    else:
+        payload = shape(result) | {"meta": meta(result, sig)}
+        body, media_type = _json(payload), "application/json"
+        payload["meta"]["cached"] = True
+        cached_body = _json(payload)
+    key = cache_key or getattr(request.state, "cache_key", None)
+    if key is not None:
+        sunsets = [o.sunset_at() for o in sig.objects if o.sunset_at() is not None]
+        expires = expiry(state.cache.ttl_s, sunsets, state.settings.clock())
+        remembered = (
+            {k: getattr(ctx, k) for k in ("versions", "entities", "grain", "dimensions", "row_count", "deprecated")}
+            if ctx is not None
+            else {}
+        )
+        state.cache.put(key, Entry(cached_body, media_type, headers, etag, expires, remembered))
+    if matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": CACHE_CONTROL})
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def cached_response(request: Request, entry: Entry) -> Response:
+    """An answer from the result cache (for routes that check it themselves, such as POST /query)."""
+    remember_usage(usage(request), entry)
+    if matches(request.headers.get("if-none-match"), entry.etag):
+        return Response(status_code=304, headers={"ETag": entry.etag, "Cache-Control": CACHE_CONTROL})
+    return Response(entry.body, media_type=entry.media_type, headers=entry.headers)
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def meta(result: MetricResult, sig: Signal) -> dict[str, Any]:
@@ -232,12 +270,11 @@ def multi_metric_body(result: MetricResult) -> dict[str, Any]:
     }
 
 
-def csv_response(result: MetricResult) -> Response:
+def csv_text(result: MetricResult) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     names = [c.name for c in result.columns]
     writer.writerow(names)
     for row in result.rows:
         writer.writerow(["" if row[n] is None else row[n] for n in names])
-    headers = {"X-Truncated": "true" if result.truncated else "false"}
-    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    return buf.getvalue()

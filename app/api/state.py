@@ -9,7 +9,9 @@ import duckdb
 
 from app.definitions.loader import load_project
 from app.definitions.project import Project
+from app.engine.cache import ResultCache
 from app.engine.database import connect, read_catalog
+from app.engine.dataversion import current as current_data_version
 from app.engine.executor import harden
 from app.governance.usage import UsageRecorder
 from app.governance.versions import sync_registry
@@ -25,6 +27,8 @@ class ServiceState:
     project: Project
     recorder: UsageRecorder
     catalog: dict[str, dict[str, str]]
+    cache: ResultCache
+    data_version: int
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
@@ -46,7 +50,13 @@ class ServiceState:
             log.warning(w)
         recorder = UsageRecorder(con, flush_s=settings.usage_flush_s, batch=settings.usage_batch)
         recorder.start()
-        return cls(settings, con, project, recorder, catalog, warnings)
+        cache = ResultCache(max_entries=settings.cache_max_entries, ttl_s=settings.cache_ttl_s)
+        return cls(settings, con, project, recorder, catalog, cache, current_data_version(con), warnings)
+
+    def data_changed(self) -> None:
+        """After a write to the data through this process: newer version, empty cache."""
+        self.data_version = current_data_version(self.con)
+        self.cache.clear()
 
     def close(self) -> None:
         self.recorder.close()

@@ -8,6 +8,7 @@ from importlib import resources
 
 import duckdb
 
+from app.engine.dataversion import bump
 from app.errors import SeedError
 
 BASE_CUSTOMERS = 2000
@@ -74,6 +75,7 @@ def seed(con: duckdb.DuckDBPyConnection, scale: float = 1.0) -> SeedReport:
             "INSERT INTO meta.seed_runs VALUES (now(), ?, ?, ?, ?)",
             [scale, customers, sum(rows.values()), elapsed],
         )
+        bump(con, f"tapflow seed --scale {scale:g}")
         con.execute("COMMIT")
     except duckdb.Error as exc:
         con.execute("ROLLBACK")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from app.engine.dataversion import bump
 from app.errors import MigrationError
 
 FILENAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -60,6 +61,14 @@ def applied(con: duckdb.DuckDBPyConnection) -> dict[int, tuple[str, str]]:
     return {v: (n, c) for v, n, c in rows}
 
 
+def has_data_versions(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'data_versions'"
+        ).fetchone()[0]
+    )
+
+
 def apply_migrations(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Migration]:
     """Apply pending migrations; refuse if an applied one was edited or is missing. Returns those applied."""
     done = applied(con)
@@ -88,6 +97,8 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Migra
                 "INSERT INTO meta.schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
                 [mig.version, mig.name, mig.checksum],
             )
+            if has_data_versions(con):
+                bump(con, f"migration {mig.path.name}")
             con.execute("COMMIT")
         except duckdb.Error as exc:
             con.execute("ROLLBACK")

@@ -22,9 +22,10 @@ from tests.conftest import ROOT
 class SyncClient:
     """httpx over ASGITransport, driven from sync tests through an anyio portal."""
 
-    def __init__(self, portal: anyio.from_thread.BlockingPortal, client: httpx.AsyncClient):
+    def __init__(self, portal: anyio.from_thread.BlockingPortal, client: httpx.AsyncClient, app: FastAPI):
         self.portal = portal
         self.client = client
+        self.app = app
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         return self.portal.call(lambda: self.client.request(method, url, **kwargs))
@@ -49,7 +50,7 @@ def app_client(app: FastAPI) -> Iterator[SyncClient]:
 
         client = portal.call(enter)
         try:
-            yield SyncClient(portal, client)
+            yield SyncClient(portal, client, app)
         finally:
             portal.call(stack.aclose)
 

@@ -5,8 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from app.api.caching import full_key
 from app.api.deps import StateDep
-from app.api.querying import QueryRequest, answer, check_deprecations, multi_metric_body, note_query, query_from_body
+from app.api.querying import (
+    QueryRequest,
+    answer,
+    cached_response,
+    check_deprecations,
+    multi_metric_body,
+    note_query,
+    query_from_body,
+    wants_csv,
+)
 from app.compiler.sql import compile_query
 
 router = APIRouter(prefix="/query", tags=["query"])
@@ -14,7 +24,11 @@ router = APIRouter(prefix="/query", tags=["query"])
 
 @router.post("", summary="Query several metrics at once, joined on period and dimensions")
 def query(body: QueryRequest, request: Request, state: StateDep) -> Response:
-    return answer(state, request, query_from_body(state.settings, body), body.format, multi_metric_body)
+    key = full_key(state, ("POST", "/query", body.model_dump_json(), wants_csv(request, body.format)))
+    entry = state.cache.get(key) if state.cache.enabled else None
+    if entry is not None:
+        return cached_response(request, entry)
+    return answer(state, request, query_from_body(state.settings, body), body.format, multi_metric_body, key)
 
 
 @router.post("/sql", summary="The SQL of a multi-metric query", response_class=PlainTextResponse)

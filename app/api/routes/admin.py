@@ -1,0 +1,24 @@
+"""/admin: operations on the running service (the admin scope guards them once keys are on)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import StateDep
+from app.demo.generator import seed
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.post("/seed", summary="Rebuild the demo data in place (a build: bumps the data version)")
+def reseed(state: StateDep, scale: float = Query(1.0, gt=0, le=100)) -> dict[str, Any]:
+    cur = state.con.cursor()
+    try:
+        report = seed(cur, scale)
+    finally:
+        cur.close()
+    state.data_changed()
+    return {"customers": report.customers, "rows": report.total_rows, "elapsed_s": round(report.elapsed_s, 3),
+            "data_version": state.data_version}

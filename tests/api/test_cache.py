@@ -1,0 +1,83 @@
+"""The result cache: hits, ETag and 304, and never a stale answer after the data changes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.api.main import create_app
+from app.settings import Settings
+from tests.api.conftest import app_client
+from tests.conftest import ROOT
+
+NEW_MRR = """SELECT month_start, sum(new_mrr) FROM entity.entity_subscriptions_monthly
+             WHERE month_start >= DATE '2026-01-01' GROUP BY 1 ORDER BY 1"""
+
+
+@pytest.fixture
+def app_db(demo_db: Path, tmp_path: Path) -> Path:
+    db = tmp_path / "cache.duckdb"
+    shutil.copy(demo_db, db)
+    return db
+
+
+def oracle(client, sql: str) -> list:
+    cur = client.app.state.tapflow.con.cursor()
+    try:
+        return [(str(a), float(b)) for a, b in cur.execute(sql).fetchall()]
+    finally:
+        cur.close()
+
+
+def test_repeated_query_is_served_from_cache_with_etag_and_304(app_db: Path) -> None:
+    with app_client(create_app(Settings(database=app_db, project_dir=ROOT))) as client:
+        params = {"grain": "month", "start": "2026-01-01", "dimensions": "product_line"}
+        first = client.get("/metrics/new_mrr", params=params)
+        second = client.get("/metrics/new_mrr", params=dict(reversed(list(params.items()))))  # same query
+        assert first.json()["meta"]["cached"] is False and second.json()["meta"]["cached"] is True
+        assert first.json()["rows"] == second.json()["rows"]
+        assert first.headers["ETag"] == second.headers["ETag"] and first.headers["Cache-Control"] == "no-cache"
+        again = client.get("/metrics/new_mrr", params=params, headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304 and again.content == b"" and again.headers["ETag"] == first.headers["ETag"]
+        other = client.get("/metrics/new_mrr", params={**params, "start": "2026-02-01"})
+        assert other.json()["meta"]["cached"] is False  # a different query is not answered from cache
+        csv = client.get("/metrics/new_mrr", params=params, headers={"accept": "text/csv"})
+        assert csv.headers["content-type"].startswith("text/csv")  # JSON and CSV are cached apart
+        body = {"metrics": ["new_mrr", "churned_mrr"], "grain": "quarter"}
+        posted = [client.post("/query", json=body).json()["meta"]["cached"] for _ in range(2)]
+        assert posted == [False, True]
+
+
+def test_a_data_change_is_never_served_stale(app_db: Path) -> None:
+    with app_client(create_app(Settings(database=app_db, project_dir=ROOT))) as client:
+        params = {"grain": "month", "start": "2026-01-01"}
+        before = client.get("/metrics/new_mrr", params=params).json()
+        assert client.get("/metrics/new_mrr", params=params).json()["meta"]["cached"] is True
+        assert {r["period"]: r["new_mrr"] for r in before["rows"]} == pytest.approx(dict(oracle(client, NEW_MRR)))
+        version = client.app.state.tapflow.data_version
+        rebuilt = client.post("/admin/seed", params={"scale": 0.05}).json()  # a build rewrites the data
+        assert rebuilt["data_version"] > version
+        after = client.get("/metrics/new_mrr", params=params).json()
+        assert after["meta"]["cached"] is False
+        fresh = oracle(client, NEW_MRR)
+        assert {r["period"]: r["new_mrr"] for r in after["rows"]} == pytest.approx(dict(fresh))
+        assert dict(fresh) != {r["period"]: r["new_mrr"] for r in before["rows"]}
+
+
+def test_ttl_zero_turns_the_cache_off(app_db: Path) -> None:
+    with app_client(create_app(Settings(database=app_db, project_dir=ROOT, cache_ttl_s=0))) as client:
+        flags = [client.get("/metrics/mrr", params={"grain": "year"}).json()["meta"]["cached"] for _ in range(2)]
+        assert flags == [False, False]
+
+
+def test_cache_expires_at_the_first_sunset() -> None:
+    import time
+    from datetime import datetime
+
+    from app.api.caching import expiry
+
+    now = datetime(2027, 3, 30, 23, 59, 0)
+    left = expiry(300, [datetime(2027, 3, 31)], now) - time.monotonic()
+    assert 55 < left <= 60
