@@ -10,6 +10,16 @@ from collections.abc import Iterable
 
 from sqlglot import exp
 
+_TYPES: dict[str, exp.DataType] = {}
+
+
+def cast(expression: exp.Expression, kind: str) -> exp.Cast:
+    """CAST without re-parsing the type name each time (DataType.build tokenizes its argument)."""
+    to = _TYPES.get(kind)
+    if to is None:
+        to = _TYPES[kind] = exp.DataType.build(kind)
+    return exp.Cast(this=expression, to=to.copy())
+
 
 def ident(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=True)

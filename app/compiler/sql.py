@@ -154,7 +154,7 @@ def _interval(count: int, unit: str) -> exp.Interval:
 
 
 def _period(ts: exp.Expression, grain: str) -> exp.Expression:
-    return exp.cast(exp.DateTrunc(this=ts, unit=exp.var(grain.upper())), "TIMESTAMP" if grain == "hour" else "DATE")
+    return b.cast(exp.DateTrunc(this=ts, unit=exp.var(grain.upper())), "TIMESTAMP" if grain == "hour" else "DATE")
 
 
 def _iso_week_for_bigquery(node: exp.Expression) -> exp.Expression:
@@ -183,19 +183,19 @@ class _Bounds:
     end_kind: str | None
 
     def start(self) -> exp.Expression:
-        return exp.cast(placeholder("start"), self.start_kind.upper())
+        return b.cast(placeholder("start"), self.start_kind.upper())
 
     def end(self) -> exp.Expression:
-        return exp.cast(placeholder("end"), self.end_kind.upper())
+        return b.cast(placeholder("end"), self.end_kind.upper())
 
     def start_of_period(self, grain: str | None) -> exp.Expression:
         """The start of the period holding ``start`` (the start itself without a grain)."""
         if grain is None:
             return self.start()
-        return _period(exp.cast(placeholder("start"), "TIMESTAMP"), grain)
+        return _period(b.cast(placeholder("start"), "TIMESTAMP"), grain)
 
     def end_of_period(self, grain: str) -> exp.Expression:
-        return _period(exp.cast(placeholder("end"), "TIMESTAMP"), grain)
+        return _period(b.cast(placeholder("end"), "TIMESTAMP"), grain)
 
     def end_condition(self, ts: exp.Expression) -> exp.Expression:
         """``end`` is inclusive; a date includes its whole day."""
@@ -450,7 +450,7 @@ class _Compiler:
             parts.append(
                 b.select(
                     self._keys()
-                    + [b.alias(b.col(n) if n in own else exp.cast(exp.Null(), "DOUBLE"), n) for n in metric_names],
+                    + [b.alias(b.col(n) if n in own else b.cast(exp.Null(), "DOUBLE"), n) for n in metric_names],
                     b.table(name),
                 )
             )
@@ -468,7 +468,7 @@ class _Compiler:
 
     def _result(self, source: str, requested: list[MetricVersion]) -> str:
         select = b.select(
-            self._keys() + [b.alias(exp.cast(self._metric_expr(m), "DOUBLE"), m.name) for m in requested],
+            self._keys() + [b.alias(b.cast(self._metric_expr(m), "DOUBLE"), m.name) for m in requested],
             b.table(source),
         )
         self.ctes.append(("result", select))
@@ -529,7 +529,7 @@ class _Compiler:
             back = _interval(52, "week") if grain == "week" else _interval(1, "year")
         else:
             back = _interval(1, grain)
-        prior = exp.cast(
+        prior = b.cast(
             exp.Sub(this=b.col("period", "cur"), expression=back), "TIMESTAMP" if grain == "hour" else "DATE"
         )
         on = b.and_(
@@ -577,7 +577,7 @@ class _Compiler:
         lo = self.bounds.start_of_period(grain) if self.q.start else exp.Min(this=b.col("period"))
         hi = self.bounds.end_of_period(grain) if self.q.end else exp.Max(this=b.col("period"))
         bounds = exp.Select(
-            expressions=[b.alias(exp.cast(lo, "TIMESTAMP"), "lo"), b.alias(exp.cast(hi, "TIMESTAMP"), "hi")]
+            expressions=[b.alias(b.cast(lo, "TIMESTAMP"), "lo"), b.alias(b.cast(hi, "TIMESTAMP"), "hi")]
         )
         if not (self.q.start and self.q.end):  # a bound from the data: one aggregate row
             bounds.set("from_", exp.From(this=b.table(source)))
@@ -585,7 +585,7 @@ class _Compiler:
         series = exp.Unnest(
             expressions=[exp.GenerateSeries(start=b.col("lo"), end=b.col("hi"), step=_interval(1, grain))]
         )
-        self.ctes.append(("spine", b.select([b.alias(exp.cast(series, kind), "period")], b.table("bounds"))))
+        self.ctes.append(("spine", b.select([b.alias(b.cast(series, kind), "period")], b.table("bounds"))))
         joins = []
         if self.dims:
             self.ctes.append(("combos", b.select([b.col(d) for d in self.dims], b.table(source), distinct=True)))

@@ -27,16 +27,53 @@ def harden(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET lock_configuration = true")
 
 
+class Watchdog:
+    """One thread that interrupts queries past their deadline (no thread per query)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._deadlines: dict[int, tuple[float, duckdb.DuckDBPyConnection]] = {}
+        self._next = 0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, cur: duckdb.DuckDBPyConnection, timeout_s: float) -> int:
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="tapflow-query-watchdog", daemon=True)
+                self._thread.start()
+            self._next += 1
+            self._deadlines[self._next] = (time.monotonic() + timeout_s, cur)
+            self._cond.notify()
+            return self._next
+
+    def release(self, token: int) -> None:
+        with self._cond:
+            self._deadlines.pop(token, None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for token, (deadline, cur) in list(self._deadlines.items()):
+                    if deadline <= now:
+                        del self._deadlines[token]
+                        cur.interrupt()
+                soonest = min((d for d, _ in self._deadlines.values()), default=None)
+                self._cond.wait(None if soonest is None else max(0.0, soonest - now))
+
+
+WATCHDOG = Watchdog()
+
+
 def run_select(
     con: duckdb.DuckDBPyConnection, sql: str, *, timeout_s: float, params: dict[str, Any] | None = None
 ) -> Rows:
     """Execute ``sql`` in a READ ONLY transaction on a fresh cursor; interrupt it after ``timeout_s``."""
     cur = con.cursor()
-    timer = threading.Timer(timeout_s, cur.interrupt)
     started = time.perf_counter()
+    token = WATCHDOG.watch(cur, timeout_s)
     try:
         cur.execute("BEGIN TRANSACTION READ ONLY")
-        timer.start()
         rows = cur.execute(sql, params).fetchall() if params else cur.execute(sql).fetchall()
         cur.execute("COMMIT")
     except duckdb.InterruptException:
@@ -57,7 +94,7 @@ def run_select(
     except duckdb.Error as exc:
         raise DatabaseError(f"The query failed in the database: {_first_line(exc)}") from exc
     finally:
-        timer.cancel()
+        WATCHDOG.release(token)
         cur.close()
     return Rows(rows, (time.perf_counter() - started) * 1000)
 
