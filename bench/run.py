@@ -217,7 +217,7 @@ DASHBOARD = [
 ]
 
 
-MEMORY_LIMIT = "96MB"
+MEMORY_LIMIT = "64MB"
 
 
 def ensure_wrk() -> str | None:
