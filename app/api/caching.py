@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api.asgi import send_bytes
 from app.engine.cache import Entry
 
 CACHE_CONTROL = "no-cache"  # clients may keep a copy but must revalidate (cheap: 304)
@@ -74,9 +75,9 @@ class CacheMiddleware:
         remember_usage(scope.get("state", {}).get("usage"), entry)
         headers = dict(scope.get("headers") or [])
         if matches(headers.get(b"if-none-match", b"").decode("latin-1"), entry.etag):
-            await _send(send, 304, b"", {"etag": entry.etag, "cache-control": CACHE_CONTROL})
+            await send_bytes(send, 304, b"", {"etag": entry.etag, "cache-control": CACHE_CONTROL})
             return
-        await _send(send, 200, entry.body, {"content-type": entry.media_type, **entry.headers})
+        await send_bytes(send, 200, entry.body, {"content-type": entry.media_type, **entry.headers})
 
 
 def remember_usage(ctx: Any, entry: Entry) -> None:
@@ -91,8 +92,3 @@ def _is_data_path(path: str) -> bool:
     return len(parts) == 3 and parts[1] == "metrics" and parts[2] != ""
 
 
-async def _send(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
-    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    raw.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})

@@ -2,30 +2,45 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
 from app import __version__
 from app.api import problems
+from app.api.auth import AuthMiddleware, Keyring
 from app.api.caching import CacheMiddleware
+from app.api.limits import BodyLimitMiddleware
 from app.api.routes import admin, deprecations, entities, health, impact, lineage, metrics, query, usage
 from app.api.state import ServiceState
 from app.api.usage import UsageMiddleware
+from app.errors import DefinitionError
 from app.settings import Settings, get_settings
+
+log = logging.getLogger("tapflow")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    keyring = Keyring.load(settings.api_keys_file) if settings.api_keys_file else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.tapflow = ServiceState.open(settings)
+        state = ServiceState.open(settings)
+        app.state.tapflow = state
+        loop = asyncio.get_running_loop()
+        with suppress(ValueError, RuntimeError, NotImplementedError):  # only the main thread may
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, _reload_logged, state))
         try:
             yield
         finally:
-            app.state.tapflow.close()
+            with suppress(ValueError, RuntimeError, NotImplementedError):
+                loop.remove_signal_handler(signal.SIGHUP)
+            state.close()
 
     app = FastAPI(
         title="TapFlow Metrics",
@@ -36,7 +51,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for module in (health, metrics, query, entities, deprecations, usage, lineage, impact, admin):
         app.include_router(module.router)
-    app.add_middleware(CacheMiddleware)  # inner: usage events are recorded for cache hits too
+    # First added is innermost: usage -> body limit -> auth -> result cache -> routes.
+    app.add_middleware(CacheMiddleware)
+    if keyring is not None:
+        app.add_middleware(AuthMiddleware, keyring=keyring)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.usage_tracking:
         app.add_middleware(UsageMiddleware)
     return app
+
+
+def _reload_logged(state: ServiceState) -> None:
+    try:
+        project = state.reload()
+        log.warning("SIGHUP: definitions reloaded (hash %s)", project.hash[:12])
+    except DefinitionError as exc:
+        log.error("SIGHUP: definitions NOT reloaded; the last valid set keeps serving.\n%s", exc.detail)

@@ -156,13 +156,14 @@ def note_query(request: Request, query: MetricQuery) -> None:
 
 def check_deprecations(state: ServiceState, request: Request, compiled: CompiledQuery) -> Signal:
     """Deprecation signal of a compiled query (410 past a sunset); noted for usage either way."""
-    objects = touched(state.project, list(compiled.metrics) + list(compiled.base_metrics), tables_read(compiled))
+    project = compiled.project
+    objects = touched(project, list(compiled.metrics) + list(compiled.base_metrics), tables_read(compiled))
     ctx = usage(request)
     if ctx is not None:
         ctx.versions = [m.version for m in compiled.metrics]
         ctx.deprecated = [o.name for o in objects]
         ctx.entities = sorted({m.table.entity for m in compiled.base_metrics if m.table})
-    return signal(state.project, objects, state.settings.clock())
+    return signal(project, objects, state.settings.clock())
 
 
 def answer(
@@ -177,14 +178,15 @@ def answer(
     and keep the rendered answer in the result cache under ``cache_key``."""
     note_query(request, query)
     wants = wants_csv(request, fmt)
-    compiled = compile_query(state.project, query)
+    project = state.project  # one snapshot for the whole request, whatever a reload swaps in
+    compiled = compile_query(project, query)
     sig = check_deprecations(state, request, compiled)
     result = run_compiled(state.con, compiled, query, timeout_s=state.settings.query_timeout_s)
     result.warnings.extend(sig.warnings)
     ctx = usage(request)
     if ctx is not None:
         ctx.row_count = len(result.rows)
-    etag = etag_of([state.project.hash, state.data_version, wants, shape(result), sig.meta])
+    etag = etag_of([project.hash, state.data_version, wants, shape(result), sig.meta])
     headers = {**sig.headers, "ETag": etag, "Cache-Control": CACHE_CONTROL}
     if wants:
         body, media_type = csv_text(result).encode(), "text/csv; charset=utf-8"

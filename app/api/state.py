@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 
 import duckdb
@@ -18,6 +19,7 @@ from app.governance.versions import sync_registry
 from app.settings import Settings
 
 log = logging.getLogger("tapflow")
+RELOAD_LOCK = threading.Lock()
 
 
 @dataclass
@@ -52,6 +54,21 @@ class ServiceState:
         recorder.start()
         cache = ResultCache(max_entries=settings.cache_max_entries, ttl_s=settings.cache_ttl_s)
         return cls(settings, con, project, recorder, catalog, cache, current_data_version(con), warnings)
+
+    def reload(self) -> Project:
+        """Validate the definitions on disk and swap them in; on problems raise and keep the old set."""
+        with RELOAD_LOCK:
+            cur = self.con.cursor()
+            try:
+                catalog = read_catalog(cur)
+                project = load_project(self.settings.project_dir, catalog)
+                in_place = sync_registry(cur, project, self.settings.clock())
+            finally:
+                cur.close()
+            self.catalog, self.project = catalog, project  # requests hold their own reference
+            self.warnings = [c.message() for c in in_place] + [w for w in self.warnings if w.startswith("Auth")]
+            self.cache.clear()
+            return project
 
     def data_changed(self) -> None:
         """After a write to the data through this process: newer version, empty cache."""

@@ -13,6 +13,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from app.compiler.query import paren_depth
 from app.definitions.problems import did_you_mean
 from app.errors import InvalidQuery
 
@@ -43,7 +44,7 @@ def parse_raw(text: str) -> exp.Expression:
     """Parse ``text`` as one expression, with the size limits, but without the allow-list."""
     if len(text) > MAX_WHERE_CHARS:
         raise InvalidQuery(f"where is {len(text)} characters long; at most {MAX_WHERE_CHARS} are accepted.")
-    if _paren_depth(text) > MAX_WHERE_DEPTH // 2:
+    if paren_depth(text) > MAX_WHERE_DEPTH // 2:
         raise InvalidQuery(f"where is nested more than {MAX_WHERE_DEPTH // 2} parentheses deep; simplify it.")
     try:
         statements = sqlglot.parse(text, dialect="duckdb")
@@ -56,17 +57,6 @@ def parse_raw(text: str) -> exp.Expression:
     if len(statements) != 1:
         raise InvalidQuery("where must be a single boolean expression, not several statements.")
     return statements[0]
-
-
-def _paren_depth(text: str) -> int:
-    depth = deepest = 0
-    for ch in text:
-        if ch == "(":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch == ")":
-            depth -= 1
-    return deepest
 
 
 def _vet(node: exp.Expression, allowed: Collection[str], depth: int) -> None:

@@ -105,6 +105,18 @@ def parse_order(items: list[str]) -> tuple[OrderItem, ...]:
     return tuple(out)
 
 
+def paren_depth(text: str) -> int:
+    """The deepest nesting of parentheses in ``text``."""
+    depth = deepest = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
+
+
 def split_list(value: str | None) -> list[str]:
     """Comma-separated URL values: ``"a, b,,c"`` -> ``["a", "b", "c"]``."""
     if not value:
@@ -133,6 +145,18 @@ def build_query(
 ) -> MetricQuery:
     if limit is not None and limit > settings.max_rows:
         raise InvalidQuery(f"limit={limit} is above the maximum of {settings.max_rows} rows; page with offset.")
+    if len(metrics) > settings.max_metrics:
+        raise InvalidQuery(f"{len(metrics)} metrics requested; at most {settings.max_metrics} per query "
+                           "(TAPFLOW_MAX_METRICS). Split the query.")
+    if len(dimensions) > settings.max_dimensions:
+        raise InvalidQuery(f"{len(dimensions)} dimensions requested; at most {settings.max_dimensions} per query "
+                           "(TAPFLOW_MAX_DIMENSIONS).")
+    if where and len(where) > settings.max_where_chars:
+        raise InvalidQuery(f"where is {len(where)} characters long; at most {settings.max_where_chars} are accepted "
+                           "(TAPFLOW_MAX_WHERE_CHARS).")
+    if where and paren_depth(where) > settings.max_where_depth:
+        raise InvalidQuery(f"where nests parentheses {paren_depth(where)} deep; at most {settings.max_where_depth} "
+                           "(TAPFLOW_MAX_WHERE_DEPTH).")
     return MetricQuery(
         metrics=tuple(metrics),
         grain=(grain.strip().lower() or None) if grain else None,

@@ -82,6 +82,7 @@ class Template:
     base_metrics: tuple[MetricVersion, ...]
     duckdb_sql: str
     tables: frozenset[str]  # schema.table of every table read
+    project: Project  # the definitions it was compiled from
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,10 @@ class CompiledQuery:
     @property
     def base_metrics(self) -> tuple[MetricVersion, ...]:
         return self.template.base_metrics
+
+    @property
+    def project(self) -> Project:
+        return self.template.project
 
     @property
     def duckdb_sql(self) -> str:
@@ -233,7 +238,9 @@ class _Compiler:
             final_name = self._fill(final_name, [c.name for c in columns if c.type == "number"])
         tree = self._final(final_name, columns)
         tables = frozenset(f"{t.db}.{t.name}".lower() for t in tree.find_all(exp.Table) if t.db)
-        template = Template(tree, tuple(columns), tuple(requested), tuple(base.values()), tree.sql("duckdb"), tables)
+        template = Template(
+            tree, tuple(columns), tuple(requested), tuple(base.values()), tree.sql("duckdb"), tables, self.project
+        )
         return template, shape
 
     def _check_metric(self, m: MetricVersion) -> None:

@@ -12,6 +12,13 @@ from app.demo.generator import seed
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
+@router.post("/reload", summary="Validate the definitions on disk and swap them in (422 with the problems if invalid)")
+def reload(state: StateDep) -> dict[str, Any]:
+    project = state.reload()
+    return {"definitions_hash": project.hash, "metrics": len(project.metrics), "entities": len(project.entities),
+            "warnings": state.warnings}
+
+
 @router.post("/seed", summary="Rebuild the demo data in place (a build: bumps the data version)")
 def reseed(state: StateDep, scale: float = Query(1.0, gt=0, le=100)) -> dict[str, Any]:
     cur = state.con.cursor()

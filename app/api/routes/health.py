@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -28,5 +29,7 @@ def health(request: Request) -> dict[str, Any]:
         "database": str(state.settings.database),
         "seeded": seeded,
         "auth": "off" if state.settings.api_keys_file is None else "on",
+        "pid": os.getpid(),
+        "data_version": state.data_version,
         "warnings": state.warnings,
     }
