@@ -16,8 +16,17 @@ async def send_bytes(send: Send, status: int, body: bytes, headers: dict[str, st
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_problem(send: Send, scope: Scope, status: int, title: str, detail: str,
-                       headers: dict[str, str] | None = None) -> None:
-    body = json.dumps({"type": PROBLEM_TYPE + title.lower().replace(" ", "-"), "title": title, "status": status,
-                       "detail": detail, "instance": scope["path"], "errors": []}).encode()
+async def send_problem(
+    send: Send, scope: Scope, status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> None:
+    body = json.dumps(
+        {
+            "type": PROBLEM_TYPE + title.lower().replace(" ", "-"),
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": scope["path"],
+            "errors": [],
+        }
+    ).encode()
     await send_bytes(send, status, body, {"content-type": MEDIA_TYPE, **(headers or {})})

@@ -59,8 +59,9 @@ class Keyring:
         for key in parsed.keys:
             unknown = set(key.scopes) - set(SCOPES)
             if unknown:
-                raise AuthConfigError(f"Key '{key.name}' in '{path}' has unknown scopes {sorted(unknown)}; "
-                                      f"allowed: {', '.join(SCOPES)}.")
+                raise AuthConfigError(
+                    f"Key '{key.name}' in '{path}' has unknown scopes {sorted(unknown)}; allowed: {', '.join(SCOPES)}."
+                )
         return cls(tuple(parsed.keys))
 
     def identify(self, presented: str) -> KeySpec | None:
@@ -109,17 +110,25 @@ class AuthMiddleware:
         presented = presented_key(dict(scope.get("headers") or []))
         key = self.keyring.identify(presented) if presented else None
         if key is None:
-            detail = ("No API key was sent. Send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
-                      if presented is None else "The API key is not valid. Ask an admin for a key.")
+            detail = (
+                "No API key was sent. Send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
+                if presented is None
+                else "The API key is not valid. Ask an admin for a key."
+            )
             await send_problem(send, scope, 401, "Unauthorized", detail, {"www-authenticate": 'Bearer realm="tapflow"'})
             return
         ctx = scope.get("state", {}).get("usage")
         if ctx is not None:
             ctx.consumer = key.name
         if needed not in key.scopes:
-            await send_problem(send, scope, 403, "Forbidden",
-                               f"Key '{key.name}' lacks the '{needed}' scope this endpoint needs "
-                               f"(it has: {', '.join(key.scopes) or 'none'}).")
+            await send_problem(
+                send,
+                scope,
+                403,
+                "Forbidden",
+                f"Key '{key.name}' lacks the '{needed}' scope this endpoint needs "
+                f"(it has: {', '.join(key.scopes) or 'none'}).",
+            )
             return
         scope.setdefault("state", {})["api_key"] = key.name
         await self.app(scope, receive, send)

@@ -90,5 +90,3 @@ def remember_usage(ctx: Any, entry: Entry) -> None:
 def _is_data_path(path: str) -> bool:
     parts = path.split("/")
     return len(parts) == 3 and parts[1] == "metrics" and parts[2] != ""
-
-

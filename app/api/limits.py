@@ -48,5 +48,10 @@ class BodyLimitMiddleware:
                 await self._reject(send, scope)
 
     async def _reject(self, send: Send, scope: Scope) -> None:
-        await send_problem(send, scope, 413, "Payload too large",
-                           f"The request body is larger than {self.max_bytes} bytes (TAPFLOW_MAX_BODY_BYTES).")
+        await send_problem(
+            send,
+            scope,
+            413,
+            "Payload too large",
+            f"The request body is larger than {self.max_bytes} bytes (TAPFLOW_MAX_BODY_BYTES).",
+        )

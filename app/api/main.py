@@ -16,6 +16,7 @@ from app.api.auth import AuthMiddleware, Keyring
 from app.api.caching import CacheMiddleware
 from app.api.limits import BodyLimitMiddleware
 from app.api.routes import admin, deprecations, entities, health, impact, lineage, metrics, query, usage
+from app.api.schemas import ERRORS
 from app.api.state import ServiceState
 from app.api.usage import UsageMiddleware
 from app.errors import DefinitionError
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app)
     for module in (health, metrics, query, entities, deprecations, usage, lineage, impact, admin):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERRORS)
     # First added is innermost: usage -> body limit -> auth -> result cache -> routes.
     app.add_middleware(CacheMiddleware)
     if keyring is not None:

@@ -146,17 +146,25 @@ def build_query(
     if limit is not None and limit > settings.max_rows:
         raise InvalidQuery(f"limit={limit} is above the maximum of {settings.max_rows} rows; page with offset.")
     if len(metrics) > settings.max_metrics:
-        raise InvalidQuery(f"{len(metrics)} metrics requested; at most {settings.max_metrics} per query "
-                           "(TAPFLOW_MAX_METRICS). Split the query.")
+        raise InvalidQuery(
+            f"{len(metrics)} metrics requested; at most {settings.max_metrics} per query "
+            "(TAPFLOW_MAX_METRICS). Split the query."
+        )
     if len(dimensions) > settings.max_dimensions:
-        raise InvalidQuery(f"{len(dimensions)} dimensions requested; at most {settings.max_dimensions} per query "
-                           "(TAPFLOW_MAX_DIMENSIONS).")
+        raise InvalidQuery(
+            f"{len(dimensions)} dimensions requested; at most {settings.max_dimensions} per query "
+            "(TAPFLOW_MAX_DIMENSIONS)."
+        )
     if where and len(where) > settings.max_where_chars:
-        raise InvalidQuery(f"where is {len(where)} characters long; at most {settings.max_where_chars} are accepted "
-                           "(TAPFLOW_MAX_WHERE_CHARS).")
+        raise InvalidQuery(
+            f"where is {len(where)} characters long; at most {settings.max_where_chars} are accepted "
+            "(TAPFLOW_MAX_WHERE_CHARS)."
+        )
     if where and paren_depth(where) > settings.max_where_depth:
-        raise InvalidQuery(f"where nests parentheses {paren_depth(where)} deep; at most {settings.max_where_depth} "
-                           "(TAPFLOW_MAX_WHERE_DEPTH).")
+        raise InvalidQuery(
+            f"where nests parentheses {paren_depth(where)} deep; at most {settings.max_where_depth} "
+            "(TAPFLOW_MAX_WHERE_DEPTH)."
+        )
     return MetricQuery(
         metrics=tuple(metrics),
         grain=(grain.strip().lower() or None) if grain else None,

@@ -15,8 +15,12 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 @router.post("/reload", summary="Validate the definitions on disk and swap them in (422 with the problems if invalid)")
 def reload(state: StateDep) -> dict[str, Any]:
     project = state.reload()
-    return {"definitions_hash": project.hash, "metrics": len(project.metrics), "entities": len(project.entities),
-            "warnings": state.warnings}
+    return {
+        "definitions_hash": project.hash,
+        "metrics": len(project.metrics),
+        "entities": len(project.entities),
+        "warnings": state.warnings,
+    }
 
 
 @router.post("/seed", summary="Rebuild the demo data in place (a build: bumps the data version)")
@@ -27,5 +31,9 @@ def reseed(state: StateDep, scale: float = Query(1.0, gt=0, le=100)) -> dict[str
     finally:
         cur.close()
     state.data_changed()
-    return {"customers": report.customers, "rows": report.total_rows, "elapsed_s": round(report.elapsed_s, 3),
-            "data_version": state.data_version}
+    return {
+        "customers": report.customers,
+        "rows": report.total_rows,
+        "elapsed_s": round(report.elapsed_s, 3),
+        "data_version": state.data_version,
+    }

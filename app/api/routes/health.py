@@ -8,11 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from app import __version__
+from app.api.schemas import Health
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Liveness and the loaded definitions' hash")
+@router.get("/health", summary="Liveness and the loaded definitions' hash", response_model=Health)
 def health(request: Request) -> dict[str, Any]:
     state = request.app.state.tapflow
     cur = state.con.cursor()

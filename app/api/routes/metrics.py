@@ -18,6 +18,7 @@ from app.api.querying import (
     single_metric_body,
     usage,
 )
+from app.api.schemas import MetricData
 from app.compiler.sql import DIALECTS, compile_query
 from app.definitions.project import MetricVersion, Project
 from app.governance.deprecation import all_objects, metric_objects, signal
@@ -58,7 +59,12 @@ def list_metrics(state: StateDep) -> dict[str, Any]:
     return {"metrics": items, "count": len(items), "definitions_hash": project.hash}
 
 
-@router.get("/{name}", summary="A metric's data by grain and dimensions (JSON or CSV)")
+@router.get(
+    "/{name}",
+    summary="A metric's data by grain and dimensions (JSON or CSV)",
+    response_model=MetricData,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, 304: {"description": "Not modified"}},
+)
 def metric_data(name: str, params: QueryParamsDep, request: Request, state: StateDep) -> Response:
     query = query_from_params(state.settings, name, params)
     return answer(state, request, query, params.format, single_metric_body)

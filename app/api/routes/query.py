@@ -17,12 +17,18 @@ from app.api.querying import (
     query_from_body,
     wants_csv,
 )
+from app.api.schemas import MultiMetricData
 from app.compiler.sql import compile_query
 
 router = APIRouter(prefix="/query", tags=["query"])
 
 
-@router.post("", summary="Query several metrics at once, joined on period and dimensions")
+@router.post(
+    "",
+    summary="Query several metrics at once, joined on period and dimensions",
+    response_model=MultiMetricData,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, 304: {"description": "Not modified"}},
+)
 def query(body: QueryRequest, request: Request, state: StateDep) -> Response:
     key = full_key(state, ("POST", "/query", body.model_dump_json(), wants_csv(request, body.format)))
     entry = state.cache.get(key) if state.cache.enabled else None
