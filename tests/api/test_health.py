@@ -41,3 +41,16 @@ def test_server_refuses_to_start_on_invalid_definitions(project_copy: Path, demo
     )
     assert proc.returncode != 0
     assert "metrics/zz.yml:11" in proc.stderr + proc.stdout
+
+
+def test_a_cli_write_while_the_server_holds_the_file_is_a_clear_error(demo_db: Path, tmp_path: Path) -> None:
+    from tests.helpers import tapflow
+
+    db = tmp_path / "held.duckdb"
+    shutil.copy(demo_db, db)
+    with running_server(env_for(db)) as base:
+        for command in (["seed", "--scale", "0.05"], ["migrate"]):
+            result = tapflow(*command, env=env_for(db))
+            assert result.returncode == 1
+            assert "is in use by another process (is `tapflow serve` running?)" in result.stderr
+        assert httpx.get(base + "/metrics/mrr", params={"grain": "year"}).status_code == 200
