@@ -46,6 +46,22 @@ def connection(
         con.close()
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor in one transaction: committed when the block ends, rolled back if it raises."""
+    cur = con.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+    finally:
+        cur.close()
+
+
 def read_catalog(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
     """{"schema.table": {column: type}} for the user schemas (what definitions may reference)."""
     rows = con.execute(

@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 
+from app.engine.database import transaction
+
 log = logging.getLogger("tapflow.usage")
 COLUMNS = (
     "event_time",
@@ -118,20 +120,12 @@ class UsageRecorder:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, events: list[UsageEvent]) -> None:
-    cur = con.cursor()
-    try:
-        cur.execute("BEGIN TRANSACTION")
+    row = "(" + ", ".join("?" * len(COLUMNS)) + ")"
+    with transaction(con) as cur:
         for start in range(0, len(events), ROWS_PER_INSERT):
             chunk = events[start : start + ROWS_PER_INSERT]
-            row = "(" + ", ".join("?" * len(COLUMNS)) + ")"
             sql = f"INSERT INTO meta.usage_events ({', '.join(COLUMNS)}) VALUES " + ", ".join([row] * len(chunk))
             cur.execute(sql, [value for e in chunk for value in astuple(e)])
-        cur.execute("COMMIT")
-    except duckdb.Error:
-        cur.execute("ROLLBACK")
-        raise
-    finally:
-        cur.close()
 
 
 def summarize(

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 
 from app.definitions.project import MetricVersion, Project
+from app.engine.database import transaction
 from app.governance.changes import BREAKING, compare_fingerprints, metric_fingerprint
 
 
@@ -38,9 +39,7 @@ class InPlaceChange:
 def sync_registry(con: duckdb.DuckDBPyConnection, project: Project, now: datetime) -> list[InPlaceChange]:
     """Record every served version; report those whose definition differs from the last one served."""
     found = []
-    cur = con.cursor()
-    try:
-        cur.execute("BEGIN TRANSACTION")
+    with transaction(con) as cur:
         for name in sorted(project.metrics):
             for m in project.versions(name):
                 digest = definition_hash(m)
@@ -62,12 +61,6 @@ def sync_registry(con: duckdb.DuckDBPyConnection, project: Project, now: datetim
                     "ON CONFLICT DO UPDATE SET last_deployed = excluded.last_deployed",
                     [name, m.version, digest, json.dumps(fingerprint, sort_keys=True), now, now],
                 )
-        cur.execute("COMMIT")
-    except duckdb.Error:
-        cur.execute("ROLLBACK")
-        raise
-    finally:
-        cur.close()
     return found
 
 
