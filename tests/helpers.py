@@ -16,9 +16,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 
 
+PINNED_NOW = "2026-11-26T12:00:00"  # sunsets in the shipped definitions are relative to this day
+
+
 def env_for(database: Path, project: Path = ROOT, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAPFLOW_")}
-    env |= {"TAPFLOW_DATABASE": str(database), "TAPFLOW_PROJECT_DIR": str(project), **extra}
+    env |= {"TAPFLOW_DATABASE": str(database), "TAPFLOW_PROJECT_DIR": str(project), "TAPFLOW_NOW": PINNED_NOW,
+            **extra}
     return env
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,8 @@ def served_db(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def client(served_db: Path) -> Iterator[SyncClient]:
-    with app_client(create_app(Settings(database=served_db, project_dir=ROOT))) as c:
+    settings = Settings(database=served_db, project_dir=ROOT, now=datetime(2026, 11, 26, 12))
+    with app_client(create_app(settings)) as c:
         yield c
 
 
