@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(30.0, gt=0, description="A query running longer is interrupted (answer 504).")
     max_rows: int = Field(100_000, ge=1, description="Upper bound on `limit` for one query.")
     default_limit: int = Field(10_000, ge=1, description="Rows returned when no `limit` is given.")
+    max_concurrent_queries: int = Field(
+        4, ge=1, description="Queries DuckDB runs at once; more wait their turn (cached answers never wait)."
+    )
     max_dimensions: int = Field(10, ge=1, description="Most dimensions one query may group by.")
     max_metrics: int = Field(100, ge=1, description="Most metrics one query may ask for.")
     max_body_bytes: int = Field(2_000_000, ge=1024, description="Largest request body accepted (413 above).")

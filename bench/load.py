@@ -23,19 +23,20 @@ PATHS = [  # dashboard queries (cached after their first answer) and ad hoc ones
 ]
 
 
-def pick(rng: random.Random) -> tuple[str, dict[str, str]]:
+def pick(rng: random.Random) -> tuple[str, dict[str, str], str]:
     if rng.random() < 0.1:
-        return "/metrics/mrr", {"grain": "month", "where": f"customer_tier <> 'x{rng.randrange(10**9)}'"}
-    return rng.choice(PATHS)
+        return "/metrics/mrr", {"grain": "month", "where": f"customer_tier <> 'x{rng.randrange(10**9)}'"}, "ad_hoc"
+    return *rng.choice(PATHS), "dashboard"
 
 
-async def client(base: str, deadline: float, seed: int, latencies: list[float], statuses: dict, failures: list):
+async def client(base: str, deadline: float, seed: int, latencies: dict[str, list[float]], statuses: dict,
+                 failures: list):
     """One keep-alive HTTP/1.1 connection on raw asyncio streams (a light client leaves the CPU to the server)."""
     rng = random.Random(seed)
     host, port = base.removeprefix("http://").split(":")
     reader = writer = None
     while time.monotonic() < deadline:
-        path, params = pick(rng)
+        path, params, kind = pick(rng)
         target = path + "?" + urlencode(params)
         request = (f"GET {target} HTTP/1.1\r\nHost: {host}\r\nX-Consumer: load-{seed % 8}\r\n\r\n").encode()
         started = time.perf_counter()
@@ -59,28 +60,36 @@ async def client(base: str, deadline: float, seed: int, latencies: list[float], 
             writer = None
             await asyncio.sleep(0.05)
             continue
-        latencies.append((time.perf_counter() - started) * 1000)
+        latencies[kind].append((time.perf_counter() - started) * 1000)
         statuses[status] = statuses.get(status, 0) + 1
     if writer is not None:
         writer.close()
 
 
 async def run(base: str, seconds: float, concurrency: int) -> dict:
-    latencies: list[float] = []
+    latencies: dict[str, list[float]] = {"dashboard": [], "ad_hoc": []}
     statuses: dict[int, int] = {}
     failures: list[str] = []
     deadline = time.monotonic() + seconds
     started = time.monotonic()
     await asyncio.gather(*(client(base, deadline, i, latencies, statuses, failures) for i in range(concurrency)))
     elapsed = time.monotonic() - started
-    ordered = sorted(latencies)
+    everything = latencies["dashboard"] + latencies["ad_hoc"]
+    out = {"responses": len(everything), "statuses": {str(k): v for k, v in sorted(statuses.items())},
+           "transport_errors": len(failures), "elapsed_s": round(elapsed, 1),
+           "rps": round(len(everything) / elapsed, 1), **percentiles(everything, "")}
+    for kind, values in latencies.items():
+        out |= percentiles(values, f"{kind}_") | {f"{kind}_responses": len(values)}
+    return out
+
+
+def percentiles(values: list[float], prefix: str) -> dict[str, float]:
+    ordered = sorted(values)
 
     def pct(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(q / 100 * (len(ordered) - 1)))], 2) if ordered else 0.0
 
-    return {"responses": len(latencies), "statuses": {str(k): v for k, v in sorted(statuses.items())},
-            "transport_errors": len(failures), "elapsed_s": round(elapsed, 1),
-            "rps": round(len(latencies) / elapsed, 1), "p50_ms": pct(50), "p99_ms": pct(99), "max_ms": pct(100)}
+    return {f"{prefix}p50_ms": pct(50), f"{prefix}p99_ms": pct(99), f"{prefix}max_ms": pct(100)}
 
 
 def main() -> None:

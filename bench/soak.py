@@ -95,6 +95,8 @@ def main() -> None:
     print(f"| figure | value |\n|---|---:|\n| clients x seconds | {args.concurrency} x {args.seconds:g} |")
     print(f"| requests answered | {f['responses']:,} ({f['rps']} per s) |\n| errors | {results['errors']} |")
     print(f"| p50 / p99 / max latency | {f['p50_ms']} / {f['p99_ms']} / {f['max_ms']} ms |")
+    for kind in ("dashboard", "ad_hoc"):
+        print(f"| {kind} ({f[kind + '_responses']:,}): p50 / p99 | {f[kind + '_p50_ms']} / {f[kind + '_p99_ms']} ms |")
     print(f"| usage events after SIGTERM | {events:,} (equal to answers: {results['events_equal_answers']}) |")
     print(f"| server peak RSS | {results['peak_rss_mib']} MiB |")
     print(f"| SIGKILL under load: answers / events recorded / lost | {k['answers_before_kill']:,} / "

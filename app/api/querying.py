@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -18,8 +19,9 @@ from app.api.usage import UsageContext
 from app.compiler.query import MetricQuery, build_query, split_list
 from app.compiler.sql import CompiledQuery, compile_query
 from app.engine.cache import Entry
+from app.engine.executor import timeout_error
 from app.engine.metrics import MetricResult, run_compiled, tables_read
-from app.errors import InvalidQuery
+from app.errors import InvalidQuery, QueryTimeout
 from app.governance.deprecation import Signal, signal, touched
 from app.settings import Settings
 
@@ -181,7 +183,7 @@ def answer(
     project = state.project  # one snapshot for the whole request, whatever a reload swaps in
     compiled = compile_query(project, query)
     sig = check_deprecations(state, request, compiled)
-    result = run_compiled(state.con, compiled, query, timeout_s=state.settings.query_timeout_s)
+    result = run_in_slot(state, compiled, query)
     result.warnings.extend(sig.warnings)
     ctx = usage(request)
     if ctx is not None:
@@ -210,6 +212,21 @@ def answer(
     if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": CACHE_CONTROL})
     return Response(body, media_type=media_type, headers=headers)
+
+
+def run_in_slot(state: ServiceState, compiled: CompiledQuery, query: MetricQuery) -> MetricResult:
+    """Run on DuckDB once one of the query slots is free; waiting counts against the timeout."""
+    timeout = state.settings.query_timeout_s
+    started = time.monotonic()
+    if not state.query_slots.acquire(timeout=timeout):
+        raise QueryTimeout(f"The service is busy: no query slot freed within {timeout:g} s. Try again shortly.")
+    try:
+        remaining = max(0.001, timeout - (time.monotonic() - started))
+        return run_compiled(state.con, compiled, query, timeout_s=remaining)
+    except QueryTimeout:
+        raise timeout_error(timeout) from None  # name the configured limit, not what was left of it
+    finally:
+        state.query_slots.release()
 
 
 def cached_response(request: Request, entry: Entry) -> Response:

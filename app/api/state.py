@@ -32,6 +32,7 @@ class ServiceState:
     cache: ResultCache
     data_version: int
     warnings: list[str] = field(default_factory=list)
+    query_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(4))
 
     @classmethod
     def open(cls, settings: Settings) -> ServiceState:
@@ -53,7 +54,8 @@ class ServiceState:
         recorder = UsageRecorder(con, flush_s=settings.usage_flush_s, batch=settings.usage_batch)
         recorder.start()
         cache = ResultCache(max_entries=settings.cache_max_entries, ttl_s=settings.cache_ttl_s)
-        return cls(settings, con, project, recorder, catalog, cache, current_data_version(con), warnings)
+        slots = threading.BoundedSemaphore(settings.max_concurrent_queries)
+        return cls(settings, con, project, recorder, catalog, cache, current_data_version(con), warnings, slots)
 
     def reload(self) -> Project:
         """Validate the definitions on disk and swap them in; on problems raise and keep the old set."""

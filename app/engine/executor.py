@@ -77,11 +77,7 @@ def run_select(
         rows = cur.execute(sql, params).fetchall() if params else cur.execute(sql).fetchall()
         cur.execute("COMMIT")
     except duckdb.InterruptException:
-        raise QueryTimeout(
-            f"The query ran longer than the {timeout_s:g} s limit and was stopped. Narrow it "
-            "(a shorter start/end range, a coarser grain, fewer dimensions) or ask for a higher "
-            "TAPFLOW_QUERY_TIMEOUT_S."
-        ) from None
+        raise timeout_error(timeout_s) from None
     except CALLER_ERRORS as exc:
         raise InvalidQuery(f"The database could not evaluate this query: {_first_line(exc)}") from None
     except duckdb.BinderException as exc:
@@ -97,6 +93,14 @@ def run_select(
         WATCHDOG.release(token)
         cur.close()
     return Rows(rows, (time.perf_counter() - started) * 1000)
+
+
+def timeout_error(limit_s: float) -> QueryTimeout:
+    return QueryTimeout(
+        f"The query ran longer than the {limit_s:g} s limit and was stopped. Narrow it "
+        "(a shorter start/end range, a coarser grain, fewer dimensions) or ask for a higher "
+        "TAPFLOW_QUERY_TIMEOUT_S."
+    )
 
 
 def _first_line(exc: Exception) -> str:
