@@ -388,7 +388,8 @@ class _Compiler:
             )
         )
         keys = ([b.alias(_period(b.col("__p"), grain), "period")] if grain else []) + [b.col(d) for d in self.dims]
-        where = [exp.GTE(this=b.col("__p"), expression=self.bounds.start_of_period(grain))] if self.q.start else []
+        # trim the rows only the window needed; keep those a comparison still reads
+        where = [exp.GTE(this=b.col("__p"), expression=self._earliest(self._compare_days()))] if self.q.start else []
         qualify = None
         if grain != step:  # the window's value at the last sub-period of each coarser period
             part = ([_period(b.col("__p"), grain)] if grain else []) + [b.col(d) for d in self.dims]
@@ -404,17 +405,10 @@ class _Compiler:
         spec = scan.metrics[0].spec
         out: list[exp.Expression] = []
         if q.start is not None:
-            start = self.bounds.start_of_period(q.grain)  # whole periods; a later filter trims
-            days = 0
-            if q.compare == "prior_period":
-                days += DAYS_IN[q.grain]
-            elif q.compare == "prior_year":
-                days += DAYS_IN["year"]
+            days = self._compare_days()
             if spec.window is not None:
                 days += DAYS_IN[spec.window.period] * spec.window.count
-            if days:
-                start = exp.Sub(this=start, expression=_interval(days, "day"))
-            out.append(exp.GTE(this=ts(), expression=start))
+            out.append(exp.GTE(this=ts(), expression=self._earliest(days)))
         if q.end is not None:
             out.append(self.bounds.end_condition(ts()))
         for flt in spec.filters or ():
@@ -422,6 +416,19 @@ class _Compiler:
         if where is not None:
             out.append(exp.Paren(this=resolve_where(where, plan.column)))
         return out
+
+    def _compare_days(self) -> int:
+        """How far before ``start`` a comparison reaches (generously; the compare step trims)."""
+        if self.q.compare == "prior_period":
+            return DAYS_IN[self.q.grain]
+        if self.q.compare == "prior_year":
+            return DAYS_IN["year"]
+        return 0
+
+    def _earliest(self, days: int) -> exp.Expression:
+        """The start of the first period asked for, moved ``days`` earlier (whole periods; later steps trim)."""
+        start = self.bounds.start_of_period(self.q.grain)
+        return exp.Sub(this=start, expression=_interval(days, "day")) if days else start
 
     def _value(self, plan: JoinPlan, m: MetricVersion) -> exp.Expression:
         """The per-row expression of a metric, columns qualified by the table alias."""

@@ -235,3 +235,19 @@ def test_other_dialects_parse_back(client, dialect: str) -> None:
         assert response.status_code == 200, response.text
         parsed = sqlglot.parse_one(response.text, read=dialect)
         assert parsed.find(sqlglot.exp.Select) is not None
+
+
+def test_rolling_window_with_compare_prior_year(client) -> None:
+    plain = by_period(rows(client, "/metrics/new_mrr_rolling_3m", grain="month"), "new_mrr_rolling_3m")
+    compared = rows(client, "/metrics/new_mrr_rolling_3m", grain="month", start="2026-01-01", compare="prior_year")
+    assert [r["period"] for r in compared][0] == "2026-01-01"
+    for r in compared:
+        assert r["new_mrr_rolling_3m"] == pytest.approx(plain[r["period"]])
+        assert r["new_mrr_rolling_3m_prior"] == pytest.approx(plain["2025" + r["period"][4:]])
+
+
+def test_fill_with_compare_and_dimensions(client) -> None:
+    data = rows(client, "/metrics/device_events", grain="day", start="2026-10-15", end="2026-10-20",
+                dimensions="device_type", compare="prior_period", fill="zero")
+    assert len({r["period"] for r in data}) == 6
+    assert all(r["device_events"] == 0 for r in data if r["period"] < "2026-10-18")
