@@ -188,14 +188,15 @@ def answer(
     ctx = usage(request)
     if ctx is not None:
         ctx.row_count = len(result.rows)
-    etag = etag_of([project.hash, state.data_version, wants, shape(result), sig.meta])
+    shaped = shape(result)
+    etag = etag_of([project.hash, state.data_version, wants, shaped, sig.meta])
     headers = {**sig.headers, "ETag": etag, "Cache-Control": CACHE_CONTROL}
     if wants:
         body, media_type = csv_text(result).encode(), "text/csv; charset=utf-8"
         headers["X-Truncated"] = "true" if result.truncated else "false"
         cached_body = body
     else:
-        payload = shape(result) | {"meta": meta(result, sig)}
+        payload = shaped | {"meta": meta(result, sig)}
         body, media_type = _json(payload), "application/json"
         payload["meta"]["cached"] = True
         cached_body = _json(payload)

@@ -10,15 +10,14 @@ from fastapi.responses import PlainTextResponse
 from app.api.deps import StateDep
 from app.api.state import ServiceState
 from app.governance.deprecation import DeprecatedObject, all_objects, as_dict, find_object, migration_guide
-from app.governance.lineage import build_lineage
+from app.governance.lineage import Lineage, build_lineage
 from app.governance.usage import consumers_of
 
 router = APIRouter(prefix="/deprecations", tags=["governance"])
 
 
-def dashboard_entry(state: ServiceState, obj: DeprecatedObject, *, guide: bool) -> dict[str, Any]:
+def dashboard_entry(state: ServiceState, obj: DeprecatedObject, lineage: Lineage, *, guide: bool) -> dict[str, Any]:
     project, now = state.project, state.settings.clock()
-    lineage = build_lineage(project)
     kind = "metric" if obj.kind == "version" else obj.kind
     dependents = [lineage.nodes[n] for n in lineage.downstream(f"{kind}:{obj.name}")]
     consumers = consumers_of(state.con, obj.name, now)
@@ -38,7 +37,8 @@ def dashboard_entry(state: ServiceState, obj: DeprecatedObject, *, guide: bool) 
 @router.get("", summary="Deprecated objects with dependents, consumers and days to sunset")
 def list_deprecations(state: StateDep) -> dict[str, Any]:
     state.recorder.flush()
-    items = [dashboard_entry(state, o, guide=False) for o in all_objects(state.project)]
+    lineage = build_lineage(state.project)
+    items = [dashboard_entry(state, o, lineage, guide=False) for o in all_objects(state.project)]
     items.sort(key=lambda e: (e["sunset_date"] or "9999", e["name"]))
     return {"deprecations": items, "count": len(items), "as_of": state.settings.clock().isoformat()}
 
@@ -46,7 +46,7 @@ def list_deprecations(state: StateDep) -> dict[str, Any]:
 @router.get("/{name}", summary="One deprecated object, with its migration guide")
 def deprecation_detail(name: str, state: StateDep) -> dict[str, Any]:
     state.recorder.flush()
-    return dashboard_entry(state, find_object(state.project, name), guide=True)
+    return dashboard_entry(state, find_object(state.project, name), build_lineage(state.project), guide=True)
 
 
 @router.get("/{name}/guide", summary="The migration guide (Markdown)", response_class=PlainTextResponse)

@@ -21,16 +21,21 @@ from app.api.querying import (
 from app.api.schemas import MetricData
 from app.compiler.sql import DIALECTS, compile_query
 from app.definitions.project import MetricVersion, Project
-from app.governance.deprecation import all_objects, metric_objects, signal
+from app.governance.deprecation import DeprecatedObject, all_objects, metric_objects, signal
 from app.governance.versions import version_history
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
 
-def catalog_entry(project: Project, m: MetricVersion) -> dict[str, Any]:
+def catalog_entry(
+    project: Project,
+    m: MetricVersion,
+    deprecated: dict[str, DeprecatedObject] | None = None,
+) -> dict[str, Any]:
     spec = m.spec
-    effective = [o for o in all_objects(project) if o.kind == "metric" and o.name == m.name]
-    dep = effective[0] if effective else None
+    if deprecated is None:
+        deprecated = metric_deprecations(project)
+    dep = deprecated.get(m.name)
     return {
         "name": m.name,
         "label": spec.label or m.name,
@@ -52,10 +57,16 @@ def catalog_entry(project: Project, m: MetricVersion) -> dict[str, Any]:
     }
 
 
+def metric_deprecations(project: Project) -> dict[str, DeprecatedObject]:
+    """Each deprecated metric (own or inherited), by name."""
+    return {o.name: o for o in all_objects(project) if o.kind == "metric"}
+
+
 @router.get("", summary="The metric catalog")
 def list_metrics(state: StateDep) -> dict[str, Any]:
     project = state.project
-    items = [catalog_entry(project, m) for m in sorted(project.metrics.values(), key=lambda m: m.name)]
+    deprecated = metric_deprecations(project)
+    items = [catalog_entry(project, m, deprecated) for m in sorted(project.metrics.values(), key=lambda m: m.name)]
     return {"metrics": items, "count": len(items), "definitions_hash": project.hash}
 
 
