@@ -204,36 +204,26 @@ def deprecations() -> None:
     """The migration dashboard: deprecated objects, days to sunset, dependents, consumers (30 days)."""
     from app.definitions.loader import load_project
     from app.engine.database import connection, read_catalog
-    from app.governance.deprecation import all_objects
-    from app.governance.lineage import build_lineage
-    from app.governance.usage import consumers_of
+    from app.governance.dashboard import dashboard
 
     settings = _settings()
-    now = settings.clock()
     try:
         with connection(settings.database, read_only=True, settings=settings) as con:
-            project = load_project(settings.project_dir, read_catalog(con))
-            lineage = build_lineage(project)
-            rows = []
-            for obj in sorted(all_objects(project), key=lambda o: (o.deprecation.sunset_date or now.date(), o.name)):
-                node = lineage.resolve(obj.name)
-                dependents = [lineage.nodes[n].name for n in lineage.downstream(node)]
-                consumers = consumers_of(con, obj.name, now)
-                used = ", ".join(f"{c['consumer']} ({c['requests_30d']})" for c in consumers if c["requests_30d"])
-                days = obj.days_to_sunset(now)
-                rows.append(
-                    (
-                        obj.kind,
-                        obj.name,
-                        obj.deprecation.sunset_date.isoformat() if obj.deprecation.sunset_date else "-",
-                        "-" if days is None else str(days),
-                        obj.deprecation.replaced_by or "-",
-                        ", ".join(dependents) or "-",
-                        used or "-",
-                    )
-                )
+            entries = dashboard(load_project(settings.project_dir, read_catalog(con)), con, settings.clock())
     except TapflowError as exc:
         _fail(exc)
+    rows = [
+        (
+            e["kind"],
+            e["name"],
+            e["sunset_date"] or "-",
+            "-" if e["days_to_sunset"] is None else str(e["days_to_sunset"]),
+            e["replaced_by"] or "-",
+            ", ".join(d["name"] for d in e["dependents"]) or "-",
+            ", ".join(f"{c['consumer']} ({c['requests_30d']})" for c in e["consumers"] if c["requests_30d"]) or "-",
+        )
+        for e in entries
+    ]
     header = ("kind", "name", "sunset", "days", "replaced by", "dependents", "consumers, requests in 30 days")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:

@@ -54,14 +54,6 @@ class Settings(BaseSettings):
         return datetime.now(UTC).replace(tzinfo=None)
 
     @property
-    def metrics_dir(self) -> Path:
-        return self.project_dir / "metrics"
-
-    @property
-    def entities_dir(self) -> Path:
-        return self.project_dir / "entities"
-
-    @property
     def migrations_dir(self) -> Path:
         return self.project_dir / "migrations"
 

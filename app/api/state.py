@@ -15,7 +15,7 @@ from app.engine.database import connect, read_catalog
 from app.engine.dataversion import current as current_data_version
 from app.engine.executor import harden
 from app.governance.usage import UsageRecorder
-from app.governance.versions import sync_registry
+from app.governance.versions import InPlaceChange, sync_registry
 from app.settings import Settings
 
 log = logging.getLogger("tapflow")
@@ -31,7 +31,7 @@ class ServiceState:
     catalog: dict[str, dict[str, str]]
     cache: ResultCache
     data_version: int
-    warnings: list[str] = field(default_factory=list)
+    in_place: list[InPlaceChange] = field(default_factory=list)  # definitions changed without a version bump
     query_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(4))
 
     @classmethod
@@ -46,16 +46,22 @@ class ServiceState:
         except Exception:
             con.close()
             raise
-        warnings = [change.message() for change in in_place]
-        if settings.api_keys_file is None:
-            warnings.append("Authentication is off (TAPFLOW_API_KEYS_FILE is not set): every request is served.")
-        for w in warnings:
-            log.warning(w)
         recorder = UsageRecorder(con, flush_s=settings.usage_flush_s, batch=settings.usage_batch)
         recorder.start()
         cache = ResultCache(max_entries=settings.cache_max_entries, ttl_s=settings.cache_ttl_s)
         slots = threading.BoundedSemaphore(settings.max_concurrent_queries)
-        return cls(settings, con, project, recorder, catalog, cache, current_data_version(con), warnings, slots)
+        state = cls(settings, con, project, recorder, catalog, cache, current_data_version(con), in_place, slots)
+        for warning in state.warnings:
+            log.warning(warning)
+        return state
+
+    @property
+    def warnings(self) -> list[str]:
+        """What /health reports: definitions changed in place, and auth being off."""
+        out = [change.message() for change in self.in_place]
+        if self.settings.api_keys_file is None:
+            out.append("Authentication is off (TAPFLOW_API_KEYS_FILE is not set): every request is served.")
+        return out
 
     def reload(self) -> Project:
         """Validate the definitions on disk and swap them in; on problems raise and keep the old set."""
@@ -67,8 +73,8 @@ class ServiceState:
                 in_place = sync_registry(cur, project, self.settings.clock())
             finally:
                 cur.close()
-            self.catalog, self.project = catalog, project  # requests hold their own reference
-            self.warnings = [c.message() for c in in_place] + [w for w in self.warnings if w.startswith("Auth")]
+            self.catalog, self.project, self.in_place = catalog, project, in_place  # requests hold their own
+
             self.cache.clear()
             return project
 

@@ -203,11 +203,9 @@ def _check_guides(project: Project, base: Path, metrics: list[Located]) -> list[
 
 
 def _guide_problem(base: Path, dep: Any, file: str, line: int, key: str) -> list[Problem]:
-    guide = (dep.migration_guide or "").strip() if dep else ""
-    if not guide.endswith(".md") or "\n" in guide:
+    path = dep.guide_path(base) if dep else None
+    if path is None or (path.is_file() and base.resolve() in path.parents):
         return []
-    path = (base / guide).resolve()
-    if path.is_file() and base.resolve() in path.parents:
-        return []
+    guide = dep.migration_guide.strip()
     message = f"migration guide file '{guide}' does not exist in the project folder (paths are relative to it)"
     return [Problem(file, line, key, message)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -24,6 +25,13 @@ class Deprecation(Spec):
     replaced_by: str | None = None
     reason: str | None = None
     migration_guide: str | None = Field(None, description="Markdown, or a path to a .md file")
+
+    def guide_path(self, base: Path) -> Path | None:
+        """The .md file the guide names, relative to the project folder; None when the guide is text."""
+        guide = (self.migration_guide or "").strip()
+        if not guide.endswith(".md") or "\n" in guide:
+            return None
+        return (base / guide).resolve()
 
 
 class Filter(Spec):

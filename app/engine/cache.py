@@ -28,7 +28,6 @@ class ResultCache:
         self.ttl_s = ttl_s
         self._entries: OrderedDict[tuple, Entry] = OrderedDict()
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
 
     @property
     def enabled(self) -> bool:
@@ -40,10 +39,8 @@ class ResultCache:
             if entry is None or entry.expires_at <= time.monotonic():
                 if entry is not None:
                     del self._entries[key]
-                self.misses += 1
                 return None
             self._entries.move_to_end(key)
-            self.hits += 1
             return entry
 
     def put(self, key: tuple, entry: Entry) -> None:
@@ -58,6 +55,3 @@ class ResultCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)

@@ -27,10 +27,6 @@ class DeprecatedObject:
     inherited_from: str | None = None
 
     @property
-    def key(self) -> str:
-        return self.name
-
-    @property
     def slug(self) -> str:
         """The name used in URLs: tables by their bare name (legacy.customer_facts -> customer_facts)."""
         return self.name.rsplit(".", 1)[-1] if self.kind == "table" else self.name
@@ -265,10 +261,9 @@ def _gone(project: Project, obj: DeprecatedObject, now: datetime) -> Gone:
 def migration_guide(project_dir: Path, obj: DeprecatedObject) -> str:
     """The guide's Markdown: the text itself, or the file it names (relative to the project)."""
     guide = (obj.deprecation.migration_guide or "").strip()
-    if guide.endswith(".md") and "\n" not in guide:
-        path = (project_dir / guide).resolve()
-        if path.is_file() and project_dir.resolve() in path.parents:
-            return path.read_text(encoding="utf-8")
+    path = obj.deprecation.guide_path(project_dir)
+    if path is not None and path.is_file() and project_dir.resolve() in path.parents:
+        return path.read_text(encoding="utf-8")
     if guide:
         return guide
     return f"# {obj.name}\n\nNo migration guide was written. {obj.deprecation.reason or ''}\n"

@@ -84,10 +84,6 @@ class UsageRecorder:
         if full:
             self._wake.set()
 
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._buffer)
-
     def flush(self) -> int:
         """Write every buffered event now; returns how many were written."""
         with self._write_lock:
