@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import functools
+import inspect
 import sys
-from typing import Annotated
+import typing
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from app.errors import DefinitionError, TapflowError
+from app.errors import DefinitionError, InvalidQuery, TapflowError
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.compiler.query import MetricQuery
 
 cli = typer.Typer(
     help="TapFlow Metrics: a semantic metrics layer served over HTTP.", no_args_is_help=True, add_completion=False
@@ -19,7 +27,7 @@ def _settings() -> Settings:
     return Settings()
 
 
-def _fail(exc: TapflowError, code: int = 1) -> None:
+def _fail(exc: TapflowError, code: int = 1) -> typing.NoReturn:
     typer.echo(f"error: {exc.detail}", err=True)
     raise typer.Exit(code)
 
@@ -101,52 +109,61 @@ def seed(
     )
 
 
-def _query_options(metrics: str, grain, dimensions, start, end, where, order, limit, compare, fill, version):
-    from app.compiler.query import build_query, split_list
+def query_command(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` the METRICS argument and one --option per query parameter, documented from
+    the query model; it receives the checked ``query: MetricQuery`` instead."""
+    from app.compiler.query import QueryOptions
 
-    return build_query(
-        _settings(),
-        split_list(metrics),
-        grain=grain,
-        dimensions=split_list(dimensions),
-        start=start,
-        end=end,
-        where=where,
-        order=split_list(order),
-        limit=limit,
-        offset=0,
-        compare=compare,
-        fill=fill or "none",
-        version=version,
+    own = [
+        p.replace(annotation=eval(p.annotation, command.__globals__) if isinstance(p.annotation, str) else p.annotation)
+        for p in inspect.signature(command).parameters.values()
+        if p.name != "query"
+    ]
+    options = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[_option_type(field.annotation) | None, typer.Option(help=field.description)],
+        )
+        for name, field in QueryOptions.model_fields.items()
+    ]
+    metrics = inspect.Parameter(
+        "metrics",
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        annotation=Annotated[str, typer.Argument(help="Metric name(s), comma-separated.")],
     )
 
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        from pydantic import ValidationError
 
-Metrics = Annotated[str, typer.Argument(help="Metric name(s), comma-separated.")]
-GrainOpt = Annotated[str | None, typer.Option(help="hour, day, week, month, quarter or year.")]
-DimsOpt = Annotated[str | None, typer.Option(help="Comma-separated dimensions.")]
-StartOpt = Annotated[str | None, typer.Option(help="Inclusive ISO date or timestamp.")]
-EndOpt = Annotated[str | None, typer.Option(help="Inclusive ISO date or timestamp.")]
-WhereOpt = Annotated[str | None, typer.Option(help="Allow-listed boolean SQL over dimensions.")]
-OrderOpt = Annotated[str | None, typer.Option(help="Comma-separated columns, '-' for descending.")]
-LimitOpt = Annotated[int | None, typer.Option(help="Rows to return.")]
-CompareOpt = Annotated[str | None, typer.Option(help="prior_period or prior_year.")]
-FillOpt = Annotated[str | None, typer.Option(help="none, null or zero.")]
-VersionOpt = Annotated[int | None, typer.Option(help="A served version of the metric.")]
+        from app.compiler.query import MetricQuery
+
+        given = {name: kwargs.pop(name) for name in QueryOptions.model_fields}
+        given = {name: value for name, value in given.items() if value is not None}
+        try:
+            query = MetricQuery(metrics=kwargs.pop("metrics"), **given).within(_settings())
+        except TapflowError as exc:
+            _fail(exc)
+        except ValidationError as exc:
+            _fail(InvalidQuery("; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())))
+        command(query=query, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature([metrics, *own, *options])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {}
+    return wrapper
+
+
+def _option_type(annotation: Any) -> type:
+    """int for the whole-number parameters, str for the rest (pydantic checks and converts them)."""
+    return int if int in typing.get_args(annotation) or annotation is int else str
 
 
 @cli.command()
+@query_command
 def compile(
-    metrics: Metrics,
-    grain: GrainOpt = None,
-    dimensions: DimsOpt = None,
-    start: StartOpt = None,
-    end: EndOpt = None,
-    where: WhereOpt = None,
-    order: OrderOpt = None,
-    limit: LimitOpt = None,
-    compare: CompareOpt = None,
-    fill: FillOpt = None,
-    version: VersionOpt = None,
+    query: MetricQuery,
     dialect: Annotated[str, typer.Option(help="duckdb, snowflake, bigquery, postgres, spark, trino, ...")] = "duckdb",
 ) -> None:
     """Print the SQL of a metric query (no database needed)."""
@@ -154,7 +171,6 @@ def compile(
     from app.definitions.loader import load_project
 
     try:
-        query = _query_options(metrics, grain, dimensions, start, end, where, order, limit, compare, fill, version)
         project = load_project(_settings().project_dir)
         typer.echo(compile_query(project, query).sql(dialect, pretty=True))
     except TapflowError as exc:
@@ -162,32 +178,18 @@ def compile(
 
 
 @cli.command()
-def query(
-    metrics: Metrics,
-    grain: GrainOpt = None,
-    dimensions: DimsOpt = None,
-    start: StartOpt = None,
-    end: EndOpt = None,
-    where: WhereOpt = None,
-    order: OrderOpt = None,
-    limit: LimitOpt = None,
-    compare: CompareOpt = None,
-    fill: FillOpt = None,
-    version: VersionOpt = None,
-) -> None:
+@query_command
+def query(query: MetricQuery) -> None:
     """Run a metric query against the database and print CSV."""
-    import csv
-
     from app.definitions.loader import load_project
     from app.engine.database import connection, read_catalog
     from app.engine.metrics import run_metric_query
 
     settings = _settings()
     try:
-        q = _query_options(metrics, grain, dimensions, start, end, where, order, limit, compare, fill, version)
         with connection(settings.database, read_only=True, settings=settings) as con:
             project = load_project(settings.project_dir, read_catalog(con))
-            result = run_metric_query(con, project, q, timeout_s=settings.query_timeout_s)
+            result = run_metric_query(con, project, query, timeout_s=settings.query_timeout_s)
     except TapflowError as exc:
         _fail(exc)
     names = [c.name for c in result.columns]
@@ -196,7 +198,7 @@ def query(
     for row in result.rows:
         writer.writerow(["" if row[n] is None else row[n] for n in names])
     if result.truncated:
-        typer.echo(f"(truncated at {q.limit} rows; raise --limit)", err=True)
+        typer.echo(f"(truncated at {query.limit} rows; raise --limit)", err=True)
 
 
 @cli.command()

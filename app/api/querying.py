@@ -7,7 +7,7 @@ import io
 import json
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import Response
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.caching import CACHE_CONTROL, etag_of, expiry, matches, remember_usage
 from app.api.state import ServiceState
 from app.api.usage import UsageContext
-from app.compiler.query import MetricQuery, build_query, split_list
+from app.compiler.query import MetricQuery, QueryOptions
 from app.compiler.sql import CompiledQuery, compile_query
 from app.engine.cache import Entry
 from app.engine.executor import timeout_error
@@ -28,113 +28,35 @@ from app.settings import Settings
 FORMATS = ("json", "csv")
 
 
-class QueryParams(BaseModel):
-    """The query parameters of GET /metrics/{name} (DESIGN 4), as typed by a person."""
+class OutputOptions(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    model_config = ConfigDict(extra="forbid")
-
-    grain: str | None = Field(None, description="hour, day, week, month, quarter or year; omit for one total")
-    dimensions: str | None = Field(
-        None, description="Comma-separated dimensions, e.g. customer_tier,customer.sales_region"
-    )
-    start: str | None = Field(None, description="Inclusive ISO date or timestamp (UTC)")
-    end: str | None = Field(None, description="Inclusive ISO date or timestamp; a date includes its whole day")
-    where: str | None = Field(
-        None, description="Boolean SQL over the metric's dimensions, e.g. customer_tier IN ('growth','enterprise')"
-    )
-    order: str | None = Field(None, description="Comma-separated columns, '-' for descending, e.g. -mrr,period")
-    limit: int | None = Field(None, ge=0, description="Rows to return (default TAPFLOW_DEFAULT_LIMIT)")
-    offset: int = Field(0, ge=0, description="Rows to skip")
-    compare: Literal["prior_period", "prior_year"] | None = Field(
-        None, description="Add <metric>_prior, _change, _change_pct"
-    )
-    fill: Literal["none", "null", "zero"] = Field("none", description="Produce missing periods with null or zero")
-    version: int | None = Field(None, ge=1, description="Answer with this served version of the metric")
     format: str | None = Field(None, description="json (default) or csv; Accept: text/csv works too")
 
 
-class SqlParams(QueryParams):
+class MetricDataParams(QueryOptions, OutputOptions):
+    """GET /metrics/{name}: the query options (the metric is the path) and the output format."""
+
+
+class MetricSqlParams(QueryOptions):
+    """GET /metrics/{name}/sql: the query options and the SQL dialect."""
+
     dialect: str = Field(
         "duckdb", description="duckdb, snowflake, bigquery, postgres, spark, trino, databricks or redshift"
     )
 
 
-QueryParamsDep = Annotated[QueryParams, Query()]
-SqlParamsDep = Annotated[SqlParams, Query()]
+class QueryRequest(MetricQuery, OutputOptions):
+    """POST /query: several metrics sharing grain, dimensions and filters, and the output format."""
 
 
-class QueryRequest(BaseModel):
-    """POST /query: several metrics sharing grain, dimensions and filters."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "metrics": ["mrr", "arpa"],
-                    "grain": "month",
-                    "dimensions": ["customer_tier"],
-                    "where": "sales_region <> 'EMEA'",
-                    "start": "2025-01-01",
-                    "end": "2025-12-31",
-                    "order": ["-mrr"],
-                    "limit": 100,
-                    "compare": "prior_year",
-                    "fill": "zero",
-                }
-            ]
-        },
-    )
-
-    metrics: list[str] = Field(min_length=1, max_length=200)
-    grain: str | None = None
-    dimensions: list[str] = Field(default_factory=list, max_length=50)
-    start: str | None = None
-    end: str | None = None
-    where: str | None = None
-    order: list[str] = Field(default_factory=list, max_length=50)
-    limit: int | None = Field(None, ge=0)
-    offset: int = Field(0, ge=0)
-    compare: Literal["prior_period", "prior_year"] | None = None
-    fill: Literal["none", "null", "zero"] = "none"
-    version: int | None = Field(None, ge=1)
-    format: str | None = None
+MetricDataParamsDep = Annotated[MetricDataParams, Query()]
+MetricSqlParamsDep = Annotated[MetricSqlParams, Query()]
 
 
-def query_from_params(settings: Settings, name: str, p: QueryParams) -> MetricQuery:
-    return build_query(
-        settings,
-        [name],
-        grain=p.grain,
-        dimensions=split_list(p.dimensions),
-        start=p.start,
-        end=p.end,
-        where=p.where,
-        order=split_list(p.order),
-        limit=p.limit,
-        offset=p.offset,
-        compare=p.compare,
-        fill=p.fill,
-        version=p.version,
-    )
-
-
-def query_from_body(settings: Settings, body: QueryRequest) -> MetricQuery:
-    return build_query(
-        settings,
-        body.metrics,
-        grain=body.grain,
-        dimensions=body.dimensions,
-        start=body.start,
-        end=body.end,
-        where=body.where,
-        order=body.order,
-        limit=body.limit,
-        offset=body.offset,
-        compare=body.compare,
-        fill=body.fill,
-        version=body.version,
-    )
+def metric_query(settings: Settings, metrics: tuple[str, ...] | list[str], options: QueryOptions) -> MetricQuery:
+    """The query of ``metrics`` with ``options`` (GET parameters or a POST body), within the service's limits."""
+    return MetricQuery.of(metrics, options).within(settings)
 
 
 def wants_csv(request: Request, fmt: str | None) -> bool:

@@ -1,73 +1,39 @@
-"""MetricQuery: what a caller asks for, normalized and checked for shape (not yet against definitions)."""
+"""MetricQuery: the one definition of a metric query's parameters, their validation and documentation.
+
+The GET parameters, the POST body, the CLI options and the OpenAPI document are all derived from
+these models: a new query parameter is a field here and its use in the compiler, nowhere else.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal, Self
 
-from app.definitions.spec import GRAINS
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from app.definitions.spec import GRAINS, Grain
 from app.errors import InvalidQuery
 from app.settings import Settings
 
 Compare = Literal["prior_period", "prior_year"]
 Fill = Literal["none", "null", "zero"]
-MAX_NAMES = 200
 
 
-@dataclass(frozen=True)
-class OrderItem:
-    column: str
-    descending: bool = False
+def split_names(value: Any) -> Any:
+    """Names as a list: ``"a, b,,c"`` and ``["a,b", "c"]`` both become ``["a", "b", "c"]``.
 
-
-@dataclass(frozen=True)
-class MetricQuery:
-    metrics: tuple[str, ...]
-    grain: str | None = None
-    dimensions: tuple[str, ...] = ()
-    start: date | datetime | None = None
-    end: date | datetime | None = None
-    where: str | None = None
-    order: tuple[OrderItem, ...] = ()
-    limit: int = 10_000
-    offset: int = 0
-    compare: Compare | None = None
-    fill: Fill = "none"
-    version: int | None = None
-
-    def __post_init__(self) -> None:
-        if not self.metrics:
-            raise InvalidQuery("No metric requested. Name at least one metric.")
-        if self.grain is not None and self.grain not in GRAINS:
-            raise InvalidQuery(f"Unknown grain '{self.grain}'. Allowed: {', '.join(GRAINS)}.")
-        if len(set(self.metrics)) != len(self.metrics):
-            raise InvalidQuery("A metric is listed twice; name each metric once.")
-        if len(set(self.dimensions)) != len(self.dimensions):
-            raise InvalidQuery("A dimension is listed twice; name each dimension once.")
-        if self.start and self.end and _as_datetime(self.start) > _as_datetime(self.end):
-            raise InvalidQuery(f"start ({self.start.isoformat()}) is after end ({self.end.isoformat()}).")
-        if self.limit < 0 or self.offset < 0:
-            raise InvalidQuery("limit and offset must not be negative.")
-        if self.compare and not self.grain:
-            raise InvalidQuery(f"compare={self.compare} needs a grain (e.g. grain=month).")
-        if self.fill != "none" and not self.grain:
-            raise InvalidQuery(f"fill={self.fill} needs a grain (e.g. grain=month).")
-        if self.version is not None and len(self.metrics) != 1:
-            raise InvalidQuery("version applies to a single metric; query one metric or drop version.")
-
-    @property
-    def end_exclusive(self) -> date | datetime | None:
-        """The first instant after ``end`` (``end`` is inclusive; a date includes its whole day)."""
-        if self.end is None:
-            return None
-        if isinstance(self.end, datetime):
-            return None
-        return self.end + timedelta(days=1)
-
-
-def _as_datetime(value: date | datetime) -> datetime:
-    return value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+    >>> split_names("customer_tier, sales_region")
+    ['customer_tier', 'sales_region']
+    """
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        return value
+    out: list[Any] = []
+    for item in items:
+        out += [v.strip() for v in item.split(",") if v.strip()] if isinstance(item, str) else [item]
+    return out
 
 
 def parse_time(value: str, name: str) -> date | datetime:
@@ -88,21 +54,8 @@ def parse_time(value: str, name: str) -> date | datetime:
             f"{name}={value!r} is not an ISO date or timestamp; write e.g. 2025-01-31 or 2025-01-31T08:00:00."
         ) from None
     if parsed.tzinfo is not None:
-        from datetime import UTC
-
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
-
-
-def parse_order(items: list[str]) -> tuple[OrderItem, ...]:
-    out = []
-    for raw in items:
-        item = raw.strip()
-        if not item:
-            continue
-        desc = item.startswith("-")
-        out.append(OrderItem(item.lstrip("-+").strip(), desc))
-    return tuple(out)
 
 
 def paren_depth(text: str) -> int:
@@ -117,65 +70,155 @@ def paren_depth(text: str) -> int:
     return deepest
 
 
-def split_list(value: str | None) -> list[str]:
-    """Comma-separated URL values: ``"a, b,,c"`` -> ``["a", "b", "c"]``."""
-    if not value:
-        return []
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    if len(items) > MAX_NAMES:
-        raise InvalidQuery(f"Too many items ({len(items)}); at most {MAX_NAMES}.")
-    return items
+Names = Annotated[tuple[str, ...], BeforeValidator(split_names)]
 
 
-def build_query(
-    settings: Settings,
-    metrics: list[str],
-    *,
-    grain: str | None,
-    dimensions: list[str],
-    start: str | None,
-    end: str | None,
-    where: str | None,
-    order: list[str],
-    limit: int | None,
-    offset: int,
-    compare: str | None,
-    fill: str,
-    version: int | None,
-) -> MetricQuery:
-    if limit is not None and limit > settings.max_rows:
-        raise InvalidQuery(f"limit={limit} is above the maximum of {settings.max_rows} rows; page with offset.")
-    if len(metrics) > settings.max_metrics:
-        raise InvalidQuery(
-            f"{len(metrics)} metrics requested; at most {settings.max_metrics} per query "
-            "(TAPFLOW_MAX_METRICS). Split the query."
-        )
-    if len(dimensions) > settings.max_dimensions:
-        raise InvalidQuery(
-            f"{len(dimensions)} dimensions requested; at most {settings.max_dimensions} per query "
-            "(TAPFLOW_MAX_DIMENSIONS)."
-        )
-    if where and len(where) > settings.max_where_chars:
-        raise InvalidQuery(
-            f"where is {len(where)} characters long; at most {settings.max_where_chars} are accepted "
-            "(TAPFLOW_MAX_WHERE_CHARS)."
-        )
-    if where and paren_depth(where) > settings.max_where_depth:
-        raise InvalidQuery(
-            f"where nests parentheses {paren_depth(where)} deep; at most {settings.max_where_depth} "
-            "(TAPFLOW_MAX_WHERE_DEPTH)."
-        )
-    return MetricQuery(
-        metrics=tuple(metrics),
-        grain=(grain.strip().lower() or None) if grain else None,
-        dimensions=tuple(d.strip() for d in dimensions if d.strip()),
-        start=parse_time(start, "start") if start else None,
-        end=parse_time(end, "end") if end else None,
-        where=where if where and where.strip() else None,
-        order=parse_order(order),
-        limit=settings.default_limit if limit is None else limit,
-        offset=offset,
-        compare=compare,  # type: ignore[arg-type]
-        fill=fill,  # type: ignore[arg-type]
-        version=version,
+class OrderItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    column: str
+    descending: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> OrderItem:
+        """``-mrr`` -> mrr descending; ``period`` or ``+period`` -> ascending."""
+        return cls(column=text.lstrip("-+").strip(), descending=text.startswith("-"))
+
+
+class QueryOptions(BaseModel):
+    """Everything a metric query says except which metrics: grain, dimensions, bounds, filters, paging."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    grain: Grain | None = Field(None, description=f"{', '.join(GRAINS)}; omit for one total")
+    dimensions: Names = Field(
+        (), description="Dimensions to group by (comma-separated), e.g. customer_tier,customer.sales_region"
     )
+    start: date | datetime | None = Field(None, description="Inclusive ISO date or timestamp (UTC)")
+    end: date | datetime | None = Field(
+        None, description="Inclusive ISO date or timestamp; a date includes its whole day"
+    )
+    where: str | None = Field(
+        None, description="Boolean SQL over the metric's dimensions, e.g. customer_tier IN ('growth','enterprise')"
+    )
+    order: Names = Field((), description="Columns to order by (comma-separated), '-' for descending, e.g. -mrr,period")
+    limit: int | None = Field(None, ge=0, description="Rows to return (default TAPFLOW_DEFAULT_LIMIT)")
+    offset: int = Field(0, ge=0, description="Rows to skip")
+    compare: Compare | None = Field(
+        None, description="prior_period or prior_year: adds <metric>_prior, _change, _change_pct"
+    )
+    fill: Fill = Field("none", description="none, null or zero: produce missing periods with null or zero")
+    version: int | None = Field(None, ge=1, description="Answer with this served version of the metric")
+
+    @field_validator("grain", mode="before")
+    @classmethod
+    def _grain(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower() or None
+            if value is not None and value not in GRAINS:
+                raise InvalidQuery(f"Unknown grain '{value[:40]}'. Allowed: {', '.join(GRAINS)}.")
+        return value
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _time(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, str):
+            return parse_time(value, info.field_name) if value.strip() else None
+        return value
+
+    @field_validator("where", mode="before")
+    @classmethod
+    def _where(cls, value: Any) -> Any:
+        return value if not isinstance(value, str) or value.strip() else None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.start and self.end and _as_datetime(self.start) > _as_datetime(self.end):
+            raise InvalidQuery(f"start ({self.start.isoformat()}) is after end ({self.end.isoformat()}).")
+        if self.compare and not self.grain:
+            raise InvalidQuery(f"compare={self.compare} needs a grain (e.g. grain=month).")
+        if self.fill != "none" and not self.grain:
+            raise InvalidQuery(f"fill={self.fill} needs a grain (e.g. grain=month).")
+        return self
+
+    @property
+    def order_items(self) -> tuple[OrderItem, ...]:
+        return tuple(OrderItem.parse(item) for item in self.order)
+
+
+class MetricQuery(QueryOptions):
+    """A query of one or more metrics sharing grain, dimensions and filters (DESIGN 4)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "metrics": ["mrr", "arpa"],
+                    "grain": "month",
+                    "dimensions": ["customer_tier"],
+                    "where": "sales_region <> 'EMEA'",
+                    "start": "2025-01-01",
+                    "end": "2025-12-31",
+                    "order": ["-mrr"],
+                    "limit": 100,
+                    "compare": "prior_year",
+                    "fill": "zero",
+                }
+            ]
+        }
+    )
+
+    metrics: Names = Field(description="Metric names (comma-separated where typed)")
+
+    @model_validator(mode="after")
+    def _metrics(self) -> Self:
+        if not self.metrics:
+            raise InvalidQuery("No metric requested. Name at least one metric.")
+        if self.version is not None and len(self.metrics) != 1:
+            raise InvalidQuery("version applies to a single metric; query one metric or drop version.")
+        return self
+
+    @classmethod
+    def of(cls, metrics: tuple[str, ...] | list[str], options: QueryOptions) -> MetricQuery:
+        """The query of ``metrics`` with ``options`` (the fields of a subclass, such as format, are dropped)."""
+        fields = {name: getattr(options, name) for name in QueryOptions.model_fields}
+        return cls(metrics=tuple(metrics), **fields)
+
+    def check_unique(self) -> None:
+        """Each metric and each dimension named once (checked after the limits on how many)."""
+        if len(set(self.metrics)) != len(self.metrics):
+            raise InvalidQuery("A metric is listed twice; name each metric once.")
+        if len(set(self.dimensions)) != len(self.dimensions):
+            raise InvalidQuery("A dimension is listed twice; name each dimension once.")
+
+    def within(self, settings: Settings) -> MetricQuery:
+        """This query checked against the service's limits, with the default limit filled in."""
+        if self.limit is not None and self.limit > settings.max_rows:
+            raise InvalidQuery(
+                f"limit={self.limit} is above the maximum of {settings.max_rows} rows; page with offset."
+            )
+        if len(self.metrics) > settings.max_metrics:
+            raise InvalidQuery(
+                f"{len(self.metrics)} metrics requested; at most {settings.max_metrics} per query "
+                "(TAPFLOW_MAX_METRICS). Split the query."
+            )
+        if len(self.dimensions) > settings.max_dimensions:
+            raise InvalidQuery(
+                f"{len(self.dimensions)} dimensions requested; at most {settings.max_dimensions} per query "
+                "(TAPFLOW_MAX_DIMENSIONS)."
+            )
+        if self.where and len(self.where) > settings.max_where_chars:
+            raise InvalidQuery(
+                f"where is {len(self.where)} characters long; at most {settings.max_where_chars} are accepted "
+                "(TAPFLOW_MAX_WHERE_CHARS)."
+            )
+        if self.where and paren_depth(self.where) > settings.max_where_depth:
+            raise InvalidQuery(
+                f"where nests parentheses {paren_depth(self.where)} deep; at most {settings.max_where_depth} "
+                "(TAPFLOW_MAX_WHERE_DEPTH)."
+            )
+        return self if self.limit is not None else self.model_copy(update={"limit": settings.default_limit})
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)

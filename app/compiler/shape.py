@@ -43,7 +43,8 @@ def shape_of(query: MetricQuery, allowed: set[str] | None) -> Shape:
         params["start"] = _time_value(query.start)
     if query.end is not None:
         params["end"] = _time_value(query.end)
-    params["lim"] = query.limit + 1
+    if query.limit is not None:
+        params["lim"] = query.limit + 1  # one more than asked, so a truncated answer can be told apart
     params["off"] = query.offset
     key = (
         query.metrics,
@@ -56,6 +57,7 @@ def shape_of(query: MetricQuery, allowed: set[str] | None) -> Shape:
         query.compare,
         query.fill,
         query.version,
+        query.limit is None,
     )
     return Shape(key, where, params)
 

@@ -89,7 +89,7 @@ class Template:
 class CompiledQuery:
     template: Template
     params: dict[str, Any]
-    limit: int
+    limit: int | None  # None: every row
     cached: bool = False
 
     @property
@@ -219,6 +219,7 @@ class _Compiler:
     # -- planning ----------------------------------------------------------------------------
     def compile(self) -> tuple[Template, Shape]:
         q = self.q
+        q.check_unique()
         requested = [self.project.metric(name, q.version) for name in q.metrics]
         for m in requested:
             self._check_metric(m)
@@ -634,7 +635,7 @@ class _Compiler:
         select = b.select(fields, b.table(source))
         names = [c.name for c in columns]
         order = []
-        for item in q.order:
+        for item in q.order_items:
             if item.column not in names:
                 raise InvalidQuery(
                     f"Cannot order by '{item.column}': not a column of the result. {did_you_mean(item.column, names)}"
@@ -646,7 +647,8 @@ class _Compiler:
         order += [exp.Ordered(this=key, nulls_first=False) for key in self._keys() if key.name not in ordered]
         if order:
             select.set("order", exp.Order(expressions=order))
-        select.set("limit", exp.Limit(expression=placeholder("lim")))
+        if q.limit is not None:
+            select.set("limit", exp.Limit(expression=placeholder("lim")))
         select.set("offset", exp.Offset(expression=placeholder("off")))
         return b.with_ctes(select, self.ctes)
 

@@ -44,7 +44,7 @@ def run_compiled(
     sql = compiled.duckdb_sql
     result = run_select(con, sql, timeout_s=timeout_s, params=compiled.params)
     rows = result.rows
-    truncated = len(rows) > query.limit
+    truncated = query.limit is not None and len(rows) > query.limit
     rows = rows[: query.limit]
     names = [c.name for c in compiled.columns]
     shaped = [dict(zip(names, map(_jsonable, row), strict=True)) for row in rows]

@@ -9,12 +9,12 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from app.api.deps import StateDep
 from app.api.querying import (
-    QueryParamsDep,
-    SqlParamsDep,
+    MetricDataParamsDep,
+    MetricSqlParamsDep,
     answer,
     check_deprecations,
+    metric_query,
     note_query,
-    query_from_params,
     single_metric_body,
     usage,
 )
@@ -76,14 +76,14 @@ def list_metrics(state: StateDep) -> dict[str, Any]:
     response_model=MetricData,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, 304: {"description": "Not modified"}},
 )
-def metric_data(name: str, params: QueryParamsDep, request: Request, state: StateDep) -> Response:
-    query = query_from_params(state.settings, name, params)
+def metric_data(name: str, params: MetricDataParamsDep, request: Request, state: StateDep) -> Response:
+    query = metric_query(state.settings, [name], params)
     return answer(state, request, query, params.format, single_metric_body)
 
 
 @router.get("/{name}/sql", summary="The compiled SQL of a metric query", response_class=PlainTextResponse)
-def metric_sql(name: str, params: SqlParamsDep, request: Request, state: StateDep) -> PlainTextResponse:
-    query = query_from_params(state.settings, name, params)
+def metric_sql(name: str, params: MetricSqlParamsDep, request: Request, state: StateDep) -> PlainTextResponse:
+    query = metric_query(state.settings, [name], params)
     note_query(request, query)
     compiled = compile_query(state.project, query)
     sig = check_deprecations(state, request, compiled)

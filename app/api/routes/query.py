@@ -12,9 +12,9 @@ from app.api.querying import (
     answer,
     cached_response,
     check_deprecations,
+    metric_query,
     multi_metric_body,
     note_query,
-    query_from_body,
     wants_csv,
 )
 from app.api.schemas import MultiMetricData
@@ -34,12 +34,12 @@ def query(body: QueryRequest, request: Request, state: StateDep) -> Response:
     entry = state.cache.get(key) if state.cache.enabled else None
     if entry is not None:
         return cached_response(request, entry)
-    return answer(state, request, query_from_body(state.settings, body), body.format, multi_metric_body, key)
+    return answer(state, request, metric_query(state.settings, body.metrics, body), body.format, multi_metric_body, key)
 
 
 @router.post("/sql", summary="The SQL of a multi-metric query", response_class=PlainTextResponse)
 def query_sql(body: QueryRequest, request: Request, state: StateDep, dialect: str = "duckdb") -> PlainTextResponse:
-    q = query_from_body(state.settings, body)
+    q = metric_query(state.settings, body.metrics, body)
     note_query(request, q)
     compiled = compile_query(state.project, q)
     sig = check_deprecations(state, request, compiled)
