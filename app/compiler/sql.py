@@ -21,12 +21,13 @@ from sqlglot import exp
 
 from app.compiler import build as b
 from app.compiler.filters import resolve_where
-from app.compiler.joins import JoinPlan, fan_out_problem
+from app.compiler.joins import JoinPlan
 from app.compiler.query import MetricQuery
 from app.compiler.shape import Shape, kind_of, placeholder, shape_of
+from app.definitions.expressions import derived_sql, parse_expression
+from app.definitions.paths import PathError, resolve_path
 from app.definitions.problems import did_you_mean
 from app.definitions.project import MetricVersion, Project, grain_rank
-from app.definitions.resolve import derived_sql, parse_expression
 from app.definitions.spec import Filter
 from app.errors import InvalidQuery
 
@@ -259,9 +260,10 @@ class _Compiler:
             if dim in m.dimensions:
                 continue
             if "." in dim and m.table is not None:
-                problem = fan_out_problem(self.project, m.table.entity, dim.split(".")[:-1])
-                if problem:
-                    raise InvalidQuery(f"Dimension '{dim}' for metric '{m.name}': {problem}.")
+                try:
+                    resolve_path(self.project, m.table, dim)
+                except PathError as err:
+                    raise InvalidQuery(f"Dimension '{dim}' for metric '{m.name}': {err}") from None
             raise InvalidQuery(
                 f"Unknown dimension '{dim}' for metric '{m.name}'. {did_you_mean(dim, m.dimensions)}"
                 + ("" if m.dimensions else " This metric has no dimensions.")
@@ -515,20 +517,19 @@ class _Compiler:
         return cols
 
     def _dim_type(self, requested: list[MetricVersion], dim: str) -> str:
+        """The JSON type of a dimension: the database's type of its column, else its declared type."""
         for m in requested:
             for base in self._bases(m):
-                table = base.table
-                *path, col = dim.split(".")
-                entity = table.entity
-                for hop in path:
-                    entity = next(r.entity for r in self.project.entities[entity].relationships if r.name == hop)
-                    table = self.project.current_table(entity)
-                for t in (table, self.project.current_table(entity)):
-                    if t.types and col in t.types:
-                        kind = t.types[col]
+                assert base.table is not None
+                path = resolve_path(self.project, base.table, dim)
+                column = path.column
+                current = self.project.current_table(path.entity)
+                for t in (path.table, current):
+                    if t.types and column in t.types:
+                        kind = t.types[column]
                         return JSON_TYPES.get(kind.split("(")[0], "number" if "DECIMAL" in kind else "string")
-                for d in self.project.entities[entity].dimensions:
-                    if d.name == col:
+                for d in self.project.entities[path.entity].dimensions:
+                    if d.name == column:
                         return {"integer": "number"}.get(d.type, d.type)
         return "string"
 

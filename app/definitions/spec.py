@@ -34,10 +34,13 @@ class Deprecation(Spec):
         return (base / guide).resolve()
 
 
+FilterValue = str | int | float | bool | None | list[str | int | float | bool]
+
+
 class Filter(Spec):
     field: str
     operator: Operator
-    value: str | int | float | bool | None | list[str | int | float | bool] = None
+    value: FilterValue = None
 
 
 class NonAdditiveDimension(Spec):

@@ -7,7 +7,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from app.compiler.joins import table_expr
+from app.compiler import build
 from app.definitions.project import BoundTable
 from app.engine.executor import run_select
 
@@ -18,7 +18,7 @@ def table_coverage(con: duckdb.DuckDBPyConnection, table: BoundTable, *, timeout
     if ts:
         col = exp.column(ts, table="t", quoted=True)
         fields += [exp.Min(this=col).as_("min"), exp.Max(this=col).as_("max")]
-    sql = exp.select(*fields).from_(table_expr(table.name, "t")).sql("duckdb")
+    sql = exp.select(*fields).from_(build.table(table.name, "t")).sql("duckdb")
     row = run_select(con, sql, timeout_s=timeout_s).rows[0]
     out: dict[str, Any] = {"row_count": row[0]}
     if ts:

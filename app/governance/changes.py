@@ -16,8 +16,9 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from app.definitions.expressions import derived_sql, parse_expression
+from app.definitions.paths import resolve_path
 from app.definitions.project import MetricVersion, Project
-from app.definitions.resolve import derived_sql, parse_expression
 
 BREAKING, INDIRECT, NON_BREAKING, METADATA = "breaking", "breaking_indirect", "non_breaking", "metadata"
 RANK = {None: 0, METADATA: 1, NON_BREAKING: 2, INDIRECT: 3, BREAKING: 4}
@@ -204,8 +205,8 @@ def _indirect(old: Project, new: Project, changes: dict[str, Change]) -> None:
         frontier = nxt
 
 
-def metric_references(project: Project, m: MetricVersion) -> tuple[set[str], set[tuple[str, str]]]:
-    """Columns of the metric's own entity it uses, and (entity, relationship) hops of its dimensions."""
+def metric_references(project: Project, m: MetricVersion) -> tuple[set[str], set[tuple[str, str, str]]]:
+    """Columns of the metric's own entity it uses, and (entity, relationship, target) hops of its dimensions."""
     columns: set[str] = set()
     spec = m.spec
     if spec.expression is not None and spec.calculation_method != "derived":
@@ -218,18 +219,13 @@ def metric_references(project: Project, m: MetricVersion) -> tuple[set[str], set
         columns.add(spec.timestamp)
     if spec.non_additive_dimension:
         columns.add(spec.non_additive_dimension.name)
-    hops: set[tuple[str, str]] = set()
+    hops: set[tuple[str, str, str]] = set()
     for dim in m.dimensions:
-        *path, col = dim.split(".")
-        if not path:
-            columns.add(col)
-        here = m.table.entity if m.table else None
-        for hop in path:
-            if here is None:
-                break
-            hops.add((here, hop))
-            rel = next((r for r in project.entities[here].relationships if r.name == hop), None)
-            here = rel.entity if rel else None
+        if "." not in dim:
+            columns.add(dim)
+        if m.table is not None:
+            path = resolve_path(project, m.table, dim)
+            hops |= {(hop.source, hop.relationship.name, hop.target) for hop in path.hops}
     return columns, hops
 
 
@@ -282,10 +278,9 @@ def _entity_changes(old: Project, new: Project):
                     affected.append((m.name, f"its table {tables_before[m.table.key]} of entity '{name}' changed"))
                 if before.primary_key != after.primary_key:
                     affected.append((m.name, f"primary key of entity '{name}' changed"))
-            for ent, hop in sorted(hops):
+            for ent, hop, target in sorted(hops):
                 if ent == name and hop in lost_rels:
                     affected.append((m.name, f"uses relationship '{hop}', removed or changed on entity '{name}'"))
-                target = next((r.entity for r in new.entities[ent].relationships if r.name == hop), None)
                 if target == name and before.primary_key != after.primary_key:
                     affected.append((m.name, f"joins entity '{name}', whose primary key changed"))
         for f in change.fields:

@@ -16,6 +16,7 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 
+from app.definitions.paths import resolve_path
 from app.definitions.problems import did_you_mean
 from app.definitions.project import BoundTable, Project
 from app.errors import NotFound
@@ -147,15 +148,4 @@ def build_lineage(project: Project, deprecated: set[str] | None = None) -> Linea
 
 def _joined_tables(project: Project, table: BoundTable, dimensions: tuple[str, ...]) -> list[str]:
     """Tables a metric's dimensions are read from through joins (entity current tables)."""
-    out = []
-    for dim in dimensions:
-        here = table.entity
-        if "." not in dim and not table.has(dim):  # the entity's own attribute, one key join away
-            out.append(project.current_table(here).name)
-        for hop in dim.split(".")[:-1]:
-            rel = next((r for r in project.entities[here].relationships if r.name == hop), None)
-            if rel is None:
-                break
-            here = rel.entity
-            out.append(project.current_table(here).name)
-    return out
+    return [t.name for dim in dimensions for t in resolve_path(project, table, dim).joined_tables]

@@ -1,0 +1,193 @@
+"""Entities bound to their physical tables (from the database catalog or the declarations), checked.
+
+``BoundEntities`` is complete when constructed: every entity's tables bound and its keys,
+timestamps, dimensions and relationships checked, problems reported with file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from app.definitions.located import Located, Problems
+from app.definitions.problems import did_you_mean
+from app.definitions.project import BoundTable, grain_rank
+from app.definitions.spec import GRAINS, Entity, Table
+
+Catalog = Mapping[str, Mapping[str, str]]  # "schema.table" -> {column: type}
+
+GRAIN_OF_KEY = {
+    "hourly": "hour",
+    "daily": "day",
+    "weekly": "week",
+    "monthly": "month",
+    "quarterly": "quarter",
+    "yearly": "year",
+}
+
+
+class BoundEntities:
+    """The project's entities with their tables bound; satisfies ``paths.EntityModel``."""
+
+    def __init__(
+        self,
+        items: list[Located[Entity]],
+        catalog: Catalog | None,
+        problems: Problems,
+        incomplete: frozenset[str] = frozenset(),
+    ):
+        self.incomplete = incomplete  # entities validated without some of their keys (already reported)
+        self.catalog = {k.lower(): {c.lower(): t for c, t in v.items()} for k, v in (catalog or {}).items()}
+        self.has_catalog = catalog is not None
+        self.problems = problems
+        self.located: dict[str, Located[Entity]] = {}
+        self.tables: dict[tuple[str, str], BoundTable] = {}
+        for item in items:
+            first = self.located.get(item.spec.name)
+            if first is not None:
+                problems.report(
+                    item,
+                    ("name",),
+                    f"duplicate entity name '{item.spec.name}' (first defined in {first.file}:{first.line()}); "
+                    "entity names must be unique: rename one",
+                )
+                continue
+            self.located[item.spec.name] = item
+        self.entities: dict[str, Entity] = {name: item.spec for name, item in self.located.items()}
+        for item in self.located.values():
+            self._bind_tables(item.spec)
+        for item in self.located.values():
+            self._check(item)
+
+    def current_table(self, entity: str) -> BoundTable | None:
+        """The entity's current-state table (or its first table); None for an unknown entity."""
+        spec = self.entities.get(entity)
+        if spec is None or not spec.tables:
+            return None
+        key = "current" if "current" in spec.tables else next(iter(spec.tables))
+        return self.tables.get((entity, key))
+
+    def columns_hint(self, table: BoundTable, column: str) -> str:
+        return did_you_mean(column, table.columns or ())
+
+    def _bind_tables(self, entity: Entity) -> None:
+        for key, table in entity.tables.items():
+            columns: frozenset[str] | None
+            types: dict[str, str] | None = None
+            if self.has_catalog:
+                known = self.catalog.get(qualified(table.name))
+                if known is None:
+                    self.problems.report(
+                        self.located[entity.name],
+                        ("tables", key),
+                        f"table '{table.name}' does not exist in the database. "
+                        + did_you_mean(qualified(table.name), self.catalog, allowed=False),
+                    )
+                    columns = None
+                else:
+                    columns, types = frozenset(known), dict(known)
+            elif table.columns is not None:
+                columns = frozenset(c.lower() for c in table.columns)
+            else:
+                columns = declared_columns(entity)
+            grain = self._finest_grain(key, table)
+            self.tables[(entity.name, key)] = BoundTable(entity.name, key, table, grain, columns, types)
+
+    def _finest_grain(self, key: str, table: Table) -> str | None:
+        if table.grain in GRAINS:
+            return table.grain
+        if table.grain in ("event", "none"):
+            return None
+        if key in GRAIN_OF_KEY:
+            return GRAIN_OF_KEY[key]
+        if table.timestamp:
+            kind = self.catalog.get(qualified(table.name), {}).get(table.timestamp.lower(), "")
+            if kind.upper() == "DATE":
+                return "day"
+        return None
+
+    def _check(self, item: Located[Entity]) -> None:
+        entity, report = item.spec, self.problems.report
+        if not entity.tables:
+            report(item, ("tables",), "an entity needs at least one table, such as current: schema.table")
+        current = self.current_table(entity.name)
+        if current and not current.has(entity.primary_key):
+            report(
+                item,
+                ("primary_key",),
+                f"primary key '{entity.primary_key}' is not a column of {current.name}. "
+                + self.columns_hint(current, entity.primary_key),
+            )
+        for key in entity.tables:
+            bound = self.tables[(entity.name, key)]
+            ts = bound.spec.timestamp
+            if ts and not bound.has(ts):
+                report(
+                    item,
+                    ("tables", key, "timestamp"),
+                    f"timestamp '{ts}' is not a column of {bound.name}. " + self.columns_hint(bound, ts),
+                )
+        for i, dim in enumerate(entity.dimensions):
+            if current and not current.has(dim.name):
+                report(
+                    item,
+                    ("dimensions", i, "name"),
+                    f"dimension '{dim.name}' is not a column of {current.name}. "
+                    + self.columns_hint(current, dim.name),
+                )
+        self._check_relationships(item)
+
+    def _check_relationships(self, item: Located[Entity]) -> None:
+        entity, report = item.spec, self.problems.report
+        seen: set[str] = set()
+        for i, rel in enumerate(entity.relationships):
+            if rel.name in seen:
+                report(item, ("relationships", i, "name"), f"duplicate relationship name '{rel.name}'")
+            seen.add(rel.name)
+            if rel.entity not in self.entities:
+                self.problems.report_unknown(
+                    item,
+                    ("relationships", i, "entity"),
+                    f"relationship '{rel.name}' points to unknown entity '{rel.entity}'. "
+                    + did_you_mean(rel.entity, self.entities),
+                    name=rel.entity,
+                )
+                continue
+            holder = self.current_table(rel.entity if rel.type == "one_to_many" else entity.name)
+            if holder and not holder.has(rel.foreign_key):
+                report(
+                    item,
+                    ("relationships", i, "foreign_key"),
+                    f"foreign key '{rel.foreign_key}' of relationship '{rel.name}' is not a column of "
+                    f"{holder.name} (a {rel.type} key lives on "
+                    f"{'the related' if rel.type == 'one_to_many' else 'this'} entity's table). "
+                    + self.columns_hint(holder, rel.foreign_key),
+                )
+
+
+def declared_columns(entity: Entity) -> frozenset[str]:
+    """The columns an entity declares (used for its tables when there is no database catalog)."""
+    cols = {entity.primary_key}
+    cols |= {d.name for d in entity.dimensions} | {c.name for c in entity.columns}
+    cols |= {r.foreign_key for r in entity.relationships if r.type != "one_to_many"}
+    cols |= {t.timestamp for t in entity.tables.values() if t.timestamp}
+    return frozenset(c.lower() for c in cols)
+
+
+def allowed_grains(finest: str | None) -> tuple[str, ...]:
+    """Grains a table of the given finest grain can answer (weeks do not roll up from months).
+
+    >>> allowed_grains("day")
+    ('day', 'week', 'month', 'quarter', 'year')
+    >>> allowed_grains("month")
+    ('month', 'quarter', 'year')
+    """
+    if finest is None:
+        return GRAINS
+    if finest == "week":
+        return ("week",)
+    rank = grain_rank(finest)
+    return tuple(g for g in GRAINS if grain_rank(g) >= rank and not (g == "week" and rank > grain_rank("day")))
+
+
+def qualified(name: str) -> str:
+    return (name if "." in name else f"main.{name}").lower()
