@@ -39,19 +39,8 @@ class BoundEntities:
         self.catalog = {k.lower(): {c.lower(): t for c, t in v.items()} for k, v in (catalog or {}).items()}
         self.has_catalog = catalog is not None
         self.problems = problems
-        self.located: dict[str, Located[Entity]] = {}
+        self.located = problems.by_name(items, "entity names must be unique: rename one")
         self.tables: dict[tuple[str, str], BoundTable] = {}
-        for item in items:
-            first = self.located.get(item.spec.name)
-            if first is not None:
-                problems.report(
-                    item,
-                    ("name",),
-                    f"duplicate entity name '{item.spec.name}' (first defined in {first.file}:{first.line()}); "
-                    "entity names must be unique: rename one",
-                )
-                continue
-            self.located[item.spec.name] = item
         self.entities: dict[str, Entity] = {name: item.spec for name, item in self.located.items()}
         for item in self.located.values():
             self._bind_tables(item.spec)

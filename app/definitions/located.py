@@ -55,6 +55,22 @@ class Problems:
     def __len__(self) -> int:
         return len(self.items)
 
+    def by_name(self, items: list[Located[S]], rule: str) -> dict[str, Located[S]]:
+        """Items by name; a second item of the same name is reported (``rule`` says what is right)."""
+        out: dict[str, Located[S]] = {}
+        for item in items:
+            first = out.get(item.spec.name)
+            if first is None:
+                out[item.spec.name] = item
+                continue
+            noun = "entity" if item.kind == "entities" else "metric"
+            self.report(
+                item,
+                ("name",),
+                f"duplicate {noun} name '{item.spec.name}' (first defined in {first.file}:{first.line()}); {rule}",
+            )
+        return out
+
 
 def _key_parts(sub: Sub) -> list[str]:
     parts: list[str] = []

@@ -26,18 +26,9 @@ class MetricResolver:
     def __init__(self, model: BoundEntities, items: list[Located[Metric]], problems: Problems):
         self.model = model
         self.problems = problems
-        self.located: dict[str, Located[Metric]] = {}
-        for item in items:
-            first = self.located.get(item.spec.name)
-            if first is not None:
-                problems.report(
-                    item,
-                    ("name",),
-                    f"duplicate metric name '{item.spec.name}' (first defined in {first.file}:{first.line()}); "
-                    "metric names must be unique across the project: rename one or bump its version",
-                )
-                continue
-            self.located[item.spec.name] = item
+        self.located = problems.by_name(
+            items, "metric names must be unique across the project: rename one or bump its version"
+        )
         self._resolved: dict[str, MetricVersion | None] = {}
         self._visiting: list[str] = []
         self.current: dict[str, MetricVersion] = {}
