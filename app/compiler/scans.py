@@ -1,0 +1,270 @@
+"""One pass over a metric table: the period, dimensions and one aggregate per metric, as CTEs.
+
+A scan serves the metrics that share a table, filters, snapshot rule and window. Plain scans
+group rows; semi-additive scans keep only each period's latest (or earliest) snapshot; window
+scans roll per-period aggregates over a RANGE frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from app.compiler import build as b
+from app.compiler.context import QueryContext
+from app.compiler.filters import resolve_where
+from app.compiler.joins import JoinPlan
+from app.compiler.periods import DAYS_IN, interval, period
+from app.definitions.expressions import parse_expression
+from app.definitions.project import BoundTable, MetricVersion, grain_rank
+from app.definitions.spec import Filter, Window
+
+AGGREGATES: dict[str, type[exp.Func]] = {
+    "sum": exp.Sum,
+    "count": exp.Count,
+    "average": exp.Avg,
+    "min": exp.Min,
+    "max": exp.Max,
+    "median": exp.Median,
+}
+WINDOW_COMBINE: dict[str, type[exp.Func]] = {"sum": exp.Sum, "count": exp.Sum, "min": exp.Min, "max": exp.Max}
+OPERATORS: dict[str, type[exp.Expression]] = {
+    "=": exp.EQ,
+    "!=": exp.NEQ,
+    "<>": exp.NEQ,
+    "<": exp.LT,
+    "<=": exp.LTE,
+    ">": exp.GT,
+    ">=": exp.GTE,
+    "like": exp.Like,
+    "ilike": exp.ILike,
+}
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Metrics sharing one table, filters, snapshot rule and window."""
+
+    metrics: tuple[MetricVersion, ...]
+
+    @property
+    def table(self) -> BoundTable:
+        table = self.metrics[0].table
+        assert table is not None, "a scan reads a table"
+        return table
+
+
+def group_scans(base: list[MetricVersion]) -> list[Scan]:
+    """Metrics over the same table with the same filters, snapshot rule and window share a scan."""
+    groups: dict[tuple[Any, ...], list[MetricVersion]] = {}
+    for m in base:
+        s = m.spec
+        table = m.table
+        assert table is not None
+        key = (table.entity, table.key, s.timestamp, s.filters, s.non_additive_dimension, s.window)
+        groups.setdefault(key, []).append(m)
+    return [Scan(tuple(metrics)) for metrics in groups.values()]
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """What every kind of scan reads: the joins, the row conditions, dimensions and per-row values."""
+
+    name: str
+    plan: JoinPlan
+    timestamp: Callable[[], exp.Expression]
+    conditions: list[exp.Expression]
+    dims: list[exp.Expression]
+    values: list[tuple[MetricVersion, exp.Expression]]
+
+    def source(self) -> exp.Table:
+        return b.table(self.plan.table.name, "t")
+
+
+def scan_cte(ctx: QueryContext, index: int, scan: Scan, where: exp.Expression | None) -> str:
+    """Add the CTEs of one scan; return the name of the one holding (period, dimensions, metrics)."""
+    spec = scan.metrics[0].spec
+    plan = JoinPlan(ctx.project, scan.table)
+    timestamp = spec.timestamp or ""
+
+    def ts() -> exp.Expression:
+        return plan.column(timestamp)
+
+    rows = _Rows(
+        f"scan_{index}",
+        plan,
+        ts,
+        _conditions(ctx, plan, ts, scan, where),
+        [plan.column(d) for d in ctx.q.dimensions],
+        [(m, _value(plan, m)) for m in scan.metrics],
+    )
+    if spec.window is not None:
+        return _window_scan(ctx, rows, spec.window)
+    if spec.non_additive_dimension is not None:
+        return _snapshot_scan(ctx, rows, scan)
+    grain = ctx.q.grain
+    keys = ([period(ts(), grain)] if grain else []) + rows.dims
+    select = b.select(
+        [b.alias(k, n) for k, n in zip(keys, ctx.key_names(), strict=True)]
+        + [b.alias(aggregate(m, v), m.name) for m, v in rows.values],
+        rows.source(),
+        joins=plan.joins.values(),
+        where=rows.conditions,
+        group_by=[k.copy() for k in keys],
+    )
+    return ctx.add(rows.name, select)
+
+
+def _snapshot_scan(ctx: QueryContext, rows: _Rows, scan: Scan) -> str:
+    """Semi-additive: only the rows of the latest (or earliest) snapshot within each period."""
+    nad = scan.metrics[0].spec.non_additive_dimension
+    assert nad is not None
+    grain, plan, name = ctx.q.grain, rows.plan, rows.name
+    keys = ([period(rows.timestamp(), grain)] if grain else []) + rows.dims
+    key_names = ctx.key_names()
+    groupings = [plan.column(g) for g in nad.window_groupings]
+    select_rows = b.select(
+        [b.alias(k, n) for k, n in zip(keys, key_names, strict=True)]
+        + [b.alias(g, f"__g{i}") for i, g in enumerate(groupings)]
+        + [b.alias(plan.column(nad.name), "__snap")]
+        + [b.alias(v, f"__v_{m.name}") for m, v in rows.values],
+        rows.source(),
+        joins=plan.joins.values(),
+        where=rows.conditions,
+    )
+    ctx.add(f"{name}_rows", select_rows)
+    part = (["period"] if grain else []) + [f"__g{i}" for i in range(len(groupings))]
+    pick = exp.Max if nad.window_choice == "max" else exp.Min
+    last = b.select(
+        [b.col(p) for p in part] + [b.alias(pick(this=b.col("__snap")), "__snap")],
+        b.table(f"{name}_rows"),
+        group_by=[b.col(p) for p in part],
+    )
+    ctx.add(f"{name}_last", last)
+    on = b.and_([b.eq(b.col(p, "r"), b.col(p, "l")) for p in part] + [b.eq(b.col("__snap", "r"), b.col("__snap", "l"))])
+    select = b.select(
+        [b.alias(b.col(k, "r"), k) for k in key_names]
+        + [b.alias(aggregate(m, b.col(f"__v_{m.name}", "r")), m.name) for m, _ in rows.values],
+        b.table(f"{name}_rows", "r"),
+        joins=[b.join(b.table(f"{name}_last", "l"), on)],
+        group_by=[b.col(k, "r") for k in key_names],
+    )
+    return ctx.add(name, select)
+
+
+def _window_scan(ctx: QueryContext, rows: _Rows, window: Window) -> str:
+    """Rolling window over per-period aggregates (never raw rows joined to a date spine)."""
+    grain, name = ctx.q.grain, rows.name
+    step = grain if grain and grain_rank(grain) <= grain_rank(window.period) else window.period
+    per = b.select(
+        [b.alias(period(rows.timestamp(), step), "__p")]
+        + [b.alias(d, n) for d, n in zip(rows.dims, ctx.dims, strict=True)]
+        + [b.alias(aggregate(m, v), m.name) for m, v in rows.values],
+        rows.source(),
+        joins=rows.plan.joins.values(),
+        where=rows.conditions,
+        group_by=[period(rows.timestamp(), step)] + [d.copy() for d in rows.dims],
+    )
+    ctx.add(f"{name}_per", per)
+    rolled_values = []
+    for m, _ in rows.values:
+        frame = exp.WindowSpec(
+            kind="RANGE",
+            start=exp.Sub(this=interval(window.count, window.period), expression=interval(1, step)),
+            start_side="PRECEDING",
+            end="CURRENT ROW",
+        )
+        rolled = exp.Window(
+            this=WINDOW_COMBINE[m.spec.calculation_method](this=b.col(m.name)),
+            partition_by=[b.col(d) for d in ctx.dims] or None,
+            order=exp.Order(expressions=[exp.Ordered(this=b.col("__p"))]),
+            spec=frame,
+        )
+        rolled_values.append(b.alias(rolled, m.name))
+    ctx.add(
+        f"{name}_rolled",
+        b.select([b.col("__p")] + [b.col(d) for d in ctx.dims] + rolled_values, b.table(f"{name}_per")),
+    )
+    keys = ([b.alias(period(b.col("__p"), grain), "period")] if grain else []) + [b.col(d) for d in ctx.dims]
+    # trim the rows only the window needed; keep those a comparison still reads
+    where = [exp.GTE(this=b.col("__p"), expression=ctx.earliest(ctx.compare_days()))] if ctx.q.start else []
+    qualify = None
+    if grain != step:  # the window's value at the last sub-period of each coarser period
+        part = ([period(b.col("__p"), grain)] if grain else []) + [b.col(d) for d in ctx.dims]
+        qualify = b.eq(b.col("__p"), exp.Window(this=exp.Max(this=b.col("__p")), partition_by=part or None))
+    select = b.select(
+        keys + [b.col(m.name) for m, _ in rows.values], b.table(f"{name}_rolled"), where=where, qualify=qualify
+    )
+    return ctx.add(name, select)
+
+
+def _conditions(
+    ctx: QueryContext,
+    plan: JoinPlan,
+    ts: Callable[[], exp.Expression],
+    scan: Scan,
+    where: exp.Expression | None,
+) -> list[exp.Expression]:
+    q = ctx.q
+    spec = scan.metrics[0].spec
+    out: list[exp.Expression] = []
+    if q.start is not None:
+        days = ctx.compare_days()
+        if spec.window is not None:
+            days += DAYS_IN[spec.window.period] * spec.window.count
+        out.append(exp.GTE(this=ts(), expression=ctx.earliest(days)))
+    if q.end is not None:
+        out.append(ctx.bounds.end_condition(ts()))
+    for flt in spec.filters or ():
+        out.append(_filter(plan, flt))
+    if where is not None:
+        out.append(exp.Paren(this=resolve_where(where, plan.column)))
+    return out
+
+
+def _value(plan: JoinPlan, m: MetricVersion) -> exp.Expression:
+    """The per-row expression of a metric, columns qualified by the table alias."""
+    raw = m.spec.expression
+    if raw is None or str(raw).strip() == "*":
+        return exp.Star()
+    return parse_expression(str(raw)).transform(
+        lambda n: plan.column(n.name) if isinstance(n, exp.Column) else n, copy=False
+    )
+
+
+def aggregate(m: MetricVersion, value: exp.Expression) -> exp.Expression:
+    method = m.spec.calculation_method
+    if method == "count_distinct":
+        return exp.Count(this=exp.Distinct(expressions=[value]))
+    if method == "count" and isinstance(value, exp.Star):
+        return exp.Count(this=exp.Star())
+    return AGGREGATES[method](this=value)
+
+
+def _filter(plan: JoinPlan, flt: Filter) -> exp.Expression:
+    """A definition's filter as a condition (its values were checked to be literals at load time)."""
+    column = plan.column(flt.field)
+    value = flt.value
+    op = flt.operator
+    if op in ("is", "is not"):
+        target = exp.Null() if value in (None, "null", "NULL") else exp.Boolean(this=value in (True, "true"))
+        test: exp.Expression = exp.Is(this=column, expression=target)
+        return exp.Not(this=test) if op == "is not" else test
+    if op in ("in", "not in"):
+        if isinstance(value, list):
+            literals = [_literal(v) for v in value]
+        else:
+            parsed = parse_expression(str(value))
+            literals = parsed.expressions if isinstance(parsed, exp.Tuple) else [parsed.unnest()]
+        test = exp.In(this=column, expressions=literals)
+        return exp.Not(this=test) if op == "not in" else test
+    return OPERATORS[op](this=column, expression=_literal(value))
+
+
+def _literal(value: Any) -> exp.Expression:
+    if isinstance(value, bool | int | float):
+        return exp.convert(value)
+    return parse_expression(str(value))

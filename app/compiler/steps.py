@@ -1,0 +1,220 @@
+"""The steps after the scans: combine them, compute derived metrics, compare, fill, order and page."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from app.compiler import build as b
+from app.compiler.context import QueryContext
+from app.compiler.periods import interval, period_type
+from app.compiler.scans import Scan
+from app.compiler.shape import placeholder
+from app.compiler.template import OutputColumn
+from app.definitions.expressions import derived_sql, parse_expression
+from app.definitions.paths import resolve_path
+from app.definitions.problems import did_you_mean
+from app.definitions.project import MetricVersion
+from app.errors import InvalidQuery
+
+JSON_TYPES = {
+    "VARCHAR": "string",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "INTEGER": "number",
+    "BIGINT": "number",
+    "DOUBLE": "number",
+    "FLOAT": "number",
+    "SMALLINT": "number",
+    "TINYINT": "number",
+    "HUGEINT": "number",
+}
+
+
+def combine(ctx: QueryContext, scan_names: list[str], scans: list[Scan]) -> str:
+    """Scans stacked with UNION ALL and collapsed per (period, dimensions): a period missing from one
+    metric is kept with NULL for it (no FULL OUTER JOIN chains)."""
+    metric_names = [m.name for s in scans for m in s.metrics]
+    if len(scan_names) == 1:
+        return scan_names[0]
+    parts = []
+    for name, scan in zip(scan_names, scans, strict=True):
+        own = {m.name for m in scan.metrics}
+        parts.append(
+            b.select(
+                ctx.keys() + [b.alias(b.col(n) if n in own else b.cast(exp.Null(), "DOUBLE"), n) for n in metric_names],
+                b.table(name),
+            )
+        )
+    stacked: exp.Expression = parts[0]
+    for part in parts[1:]:
+        stacked = exp.Union(this=stacked, expression=part, distinct=False)
+    ctx.add("stacked", stacked)
+    combined = b.select(
+        ctx.keys() + [b.alias(exp.Max(this=b.col(n)), n) for n in metric_names],
+        b.table("stacked"),
+        group_by=ctx.keys(),
+    )
+    return ctx.add("combined", combined)
+
+
+def result(ctx: QueryContext, source: str, requested: list[MetricVersion]) -> str:
+    """Each requested metric as a DOUBLE; derived metrics computed over their parents' columns."""
+    select = b.select(
+        ctx.keys() + [b.alias(b.cast(_metric_expr(ctx, m), "DOUBLE"), m.name) for m in requested],
+        b.table(source),
+    )
+    return ctx.add("result", select)
+
+
+def _metric_expr(ctx: QueryContext, m: MetricVersion) -> exp.Expression:
+    if m.table is not None:
+        return b.col(m.name)
+    tree = parse_expression(derived_sql(str(m.spec.expression)))
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column):
+            return exp.Paren(this=_metric_expr(ctx, ctx.project.metric(node.name)))
+        if isinstance(node, exp.Div):  # a zero denominator yields NULL, never an error
+            return exp.Div(
+                this=node.this, expression=exp.Nullif(this=node.expression, expression=exp.Literal.number(0))
+            )
+        return node
+
+    return exp.Paren(this=tree.transform(swap, copy=False))
+
+
+def output_columns(ctx: QueryContext, requested: list[MetricVersion]) -> list[OutputColumn]:
+    cols = []
+    if ctx.q.grain:
+        cols.append(OutputColumn("period", period_type(ctx.q.grain).lower()))
+    for dim in ctx.q.dimensions:
+        cols.append(OutputColumn(dim, _dim_type(ctx, requested, dim)))
+    cols += [OutputColumn(m.name, "number") for m in requested]
+    return cols
+
+
+def _dim_type(ctx: QueryContext, requested: list[MetricVersion], dim: str) -> str:
+    """The JSON type of a dimension: the database's type of its column, else its declared type."""
+    for base in ctx.base_metrics(requested).values():
+        assert base.table is not None
+        path = resolve_path(ctx.project, base.table, dim)
+        for t in (path.table, ctx.project.current_table(path.entity)):
+            if t.types and path.column in t.types:
+                kind = t.types[path.column]
+                return JSON_TYPES.get(kind.split("(")[0], "number" if "DECIMAL" in kind else "string")
+        for d in ctx.project.entities[path.entity].dimensions:
+            if d.name == path.column:
+                return {"integer": "number"}.get(d.type, d.type)
+    return "string"
+
+
+def compare(
+    ctx: QueryContext, source: str, requested: list[MetricVersion], columns: list[OutputColumn]
+) -> tuple[str, list[OutputColumn]]:
+    """Each period joined to the one before it (or a year before): <metric>_prior, _change, _change_pct."""
+    grain = ctx.q.grain
+    assert grain is not None, "compare needs a grain (checked by the query model)"
+    if ctx.q.compare == "prior_year":
+        back = interval(52, "week") if grain == "week" else interval(1, "year")
+    else:
+        back = interval(1, grain)
+    prior = b.cast(exp.Sub(this=b.col("period", "cur"), expression=back), period_type(grain))
+    on = b.and_(
+        [b.eq(b.col("period", "prev"), prior)]
+        + [exp.NullSafeEQ(this=b.col(d, "cur"), expression=b.col(d, "prev")) for d in ctx.dims]
+    )
+    fields: list[exp.Expression] = list(ctx.keys("cur"))
+    extra: list[OutputColumn] = []
+    for m in requested:
+        cur, prev = b.col(m.name, "cur"), b.col(m.name, "prev")
+        change = exp.Sub(this=cur, expression=prev)
+        pct = exp.Mul(
+            this=exp.Div(
+                this=exp.Paren(this=change.copy()),
+                expression=exp.Nullif(this=exp.Abs(this=prev.copy()), expression=exp.Literal.number(0)),
+            ),
+            expression=exp.Literal.number(100),
+        )
+        fields += [
+            b.alias(cur.copy(), m.name),
+            b.alias(prev.copy(), f"{m.name}_prior"),
+            b.alias(change, f"{m.name}_change"),
+            b.alias(pct, f"{m.name}_change_pct"),
+        ]
+        extra += [OutputColumn(f"{m.name}_{suffix}", "number") for suffix in ("prior", "change", "change_pct")]
+    start = ctx.bounds.start_of_period(grain)
+    where = [exp.GTE(this=b.col("period", "cur"), expression=start)] if ctx.q.start else []
+    select = b.select(
+        fields, b.table(source, "cur"), joins=[b.join(b.table(source, "prev"), on, side="LEFT")], where=where
+    )
+    return ctx.add("compared", select), columns + extra
+
+
+def fill(ctx: QueryContext, source: str, metrics: list[str]) -> str:
+    """A spine of periods x the dimension combinations present, LEFT JOINed to ``source``."""
+    q, grain = ctx.q, ctx.q.grain
+    assert grain is not None, "fill needs a grain (checked by the query model)"
+    lo = ctx.bounds.start_of_period(grain) if q.start else exp.Min(this=b.col("period"))
+    hi = ctx.bounds.end_of_period(grain) if q.end else exp.Max(this=b.col("period"))
+    bounds = exp.Select(expressions=[b.alias(b.cast(lo, "TIMESTAMP"), "lo"), b.alias(b.cast(hi, "TIMESTAMP"), "hi")])
+    if not (q.start and q.end):  # a bound from the data: one aggregate row
+        bounds.set("from_", exp.From(this=b.table(source)))
+    ctx.add("bounds", bounds)
+    series = exp.Unnest(expressions=[exp.GenerateSeries(start=b.col("lo"), end=b.col("hi"), step=interval(1, grain))])
+    ctx.add("spine", b.select([b.alias(b.cast(series, period_type(grain)), "period")], b.table("bounds")))
+    joins = []
+    if ctx.dims:
+        ctx.add("combos", b.select([b.col(d) for d in ctx.dims], b.table(source), distinct=True))
+        joins.append(b.join(b.table("combos", "c"), kind="CROSS"))
+    on = b.and_(
+        [b.eq(b.col("period", "r"), b.col("period", "s"))]
+        + [exp.NullSafeEQ(this=b.col(d, "r"), expression=b.col(d, "c")) for d in ctx.dims]
+    )
+    joins.append(b.join(b.table(source, "r"), on, side="LEFT"))
+    values = [
+        b.alias(
+            exp.Coalesce(this=b.col(m, "r"), expressions=[exp.Literal.number(0)])
+            if q.fill == "zero"
+            else b.col(m, "r"),
+            m,
+        )
+        for m in metrics
+    ]
+    select = b.select(
+        [b.col("period", "s")] + [b.col(d, "c") for d in ctx.dims] + values, b.table("spine", "s"), joins=joins
+    )
+    return ctx.add("filled", select)
+
+
+def _filled(value: exp.Column, how: str) -> exp.Expression:
+    return exp.Coalesce(this=value, expressions=[exp.Literal.number(0)]) if how == "zero" else value
+
+
+def final(ctx: QueryContext, source: str, columns: list[OutputColumn]) -> exp.Select:
+    """The answer's columns under their public names, ordered, with LIMIT/OFFSET placeholders."""
+    q = ctx.q
+    internal = {d: ctx.dims[i] for i, d in enumerate(q.dimensions)}
+    fields: list[exp.Expression] = []
+    for c in columns:
+        inner = internal.get(c.name, c.name)
+        fields.append(b.alias(b.col(inner), c.name) if inner != c.name else b.col(c.name))
+    select = b.select(fields, b.table(source))
+    names = [c.name for c in columns]
+    order = []
+    for item in q.order_items:
+        if item.column not in names:
+            raise InvalidQuery(
+                f"Cannot order by '{item.column}': not a column of the result. {did_you_mean(item.column, names)}"
+            )
+        order.append(
+            exp.Ordered(this=b.col(internal.get(item.column, item.column)), desc=item.descending, nulls_first=False)
+        )
+    ordered = {o.this.name for o in order}
+    order += [exp.Ordered(this=key, nulls_first=False) for key in ctx.keys() if key.name not in ordered]
+    if order:
+        select.set("order", exp.Order(expressions=order))
+    if q.limit is not None:
+        select.set("limit", exp.Limit(expression=placeholder("lim")))
+    select.set("offset", exp.Offset(expression=placeholder("off")))
+    return b.with_ctes(select, ctx.ctes)
