@@ -13,12 +13,17 @@ from sqlglot import exp
 _TYPES: dict[str, exp.DataType] = {}
 
 
-def cast(expression: exp.Expression, kind: str) -> exp.Cast:
+def cast(expression: exp.Expr, kind: str) -> exp.Cast:
     """CAST without re-parsing the type name each time (DataType.build tokenizes its argument)."""
     to = _TYPES.get(kind)
     if to is None:
         to = _TYPES[kind] = exp.DataType.build(kind)
     return exp.Cast(this=expression, to=to.copy())
+
+
+def date_trunc(expression: exp.Expr, unit: str) -> exp.DateTrunc:
+    """DATE_TRUNC('unit', expression) (sqlglot's DateTrunc constructor is not annotated)."""
+    return exp.DateTrunc(this=expression, unit=exp.var(unit.upper()))  # type: ignore[no-untyped-call]
 
 
 def ident(name: str) -> exp.Identifier:
@@ -38,15 +43,15 @@ def table(name: str, alias: str | None = None) -> exp.Table:
     return node
 
 
-def alias(expression: exp.Expression, name: str) -> exp.Alias:
+def alias(expression: exp.Expr, name: str) -> exp.Alias:
     return exp.Alias(this=expression, alias=ident(name))
 
 
-def eq(a: exp.Expression, b: exp.Expression) -> exp.EQ:
+def eq(a: exp.Expr, b: exp.Expr) -> exp.EQ:
     return exp.EQ(this=a, expression=b)
 
 
-def and_(conditions: Iterable[exp.Expression]) -> exp.Expression | None:
+def and_(conditions: Iterable[exp.Expr]) -> exp.Expr | None:
     items = list(conditions)
     if not items:
         return None
@@ -57,13 +62,13 @@ def and_(conditions: Iterable[exp.Expression]) -> exp.Expression | None:
 
 
 def select(
-    fields: Iterable[exp.Expression],
-    source: exp.Expression,
+    fields: Iterable[exp.Expr],
+    source: exp.Expr,
     *,
-    where: Iterable[exp.Expression] = (),
-    group_by: Iterable[exp.Expression] = (),
+    where: Iterable[exp.Expr] = (),
+    group_by: Iterable[exp.Expr] = (),
     joins: Iterable[exp.Join] = (),
-    qualify: exp.Expression | None = None,
+    qualify: exp.Expr | None = None,
     distinct: bool = False,
 ) -> exp.Select:
     node = exp.Select(expressions=list(fields))
@@ -84,9 +89,7 @@ def select(
     return node
 
 
-def join(
-    source: exp.Expression, on: exp.Expression | None = None, *, side: str | None = None, kind: str | None = None
-) -> exp.Join:
+def join(source: exp.Expr, on: exp.Expr | None = None, *, side: str | None = None, kind: str | None = None) -> exp.Join:
     node = exp.Join(this=source)
     if on is not None:
         node.set("on", on)
@@ -97,7 +100,7 @@ def join(
     return node
 
 
-def with_ctes(query: exp.Select, ctes: list[tuple[str, exp.Expression]]) -> exp.Select:
+def with_ctes(query: exp.Select, ctes: list[tuple[str, exp.Expr]]) -> exp.Select:
     if ctes:
         query.set(
             "with_",

@@ -19,9 +19,9 @@ class QueryContext:
         self.q = query
         self.bounds = TimeBounds(kind_of(query.start), kind_of(query.end))
         self.dims = [f"__d{i}" for i in range(len(query.dimensions))]  # dimensions' names inside the SQL
-        self.ctes: list[tuple[str, exp.Expression]] = []
+        self.ctes: list[tuple[str, exp.Expr]] = []
 
-    def add(self, name: str, body: exp.Expression) -> str:
+    def add(self, name: str, body: exp.Expr) -> str:
         self.ctes.append((name, body))
         return name
 
@@ -39,7 +39,7 @@ class QueryContext:
             return DAYS_IN["year"]
         return 0
 
-    def earliest(self, days: int) -> exp.Expression:
+    def earliest(self, days: int) -> exp.Expr:
         """The start of the first period asked for, moved ``days`` earlier (whole periods; later steps trim)."""
         start = self.bounds.start_of_period(self.q.grain)
         return exp.Sub(this=start, expression=interval(days, "day")) if days else start

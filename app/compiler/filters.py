@@ -27,7 +27,7 @@ def dimension_name(column: exp.Column) -> str:
     return ".".join(part.name for part in column.parts)
 
 
-def parse_where(text: str, allowed: Collection[str]) -> exp.Expression:
+def parse_where(text: str, allowed: Collection[str]) -> exp.Expr:
     """Parse and vet ``text``; return the tree (its columns still name dimensions).
 
     Its length and nesting were checked against the service's limits when the query was made
@@ -43,7 +43,7 @@ def parse_where(text: str, allowed: Collection[str]) -> exp.Expression:
     return tree
 
 
-def parse_raw(text: str) -> exp.Expression:
+def parse_raw(text: str) -> exp.Expr:
     """Parse ``text`` as one expression, without the allow-list."""
     try:
         statements = sqlglot.parse(text, dialect="duckdb")
@@ -52,13 +52,13 @@ def parse_raw(text: str) -> exp.Expression:
     except (ParseError, TokenError) as exc:
         first = str(exc).splitlines()[0][:300]
         raise InvalidQuery(f"where is not a valid SQL boolean expression: {first}") from None
-    statements = [s for s in statements if s is not None]
-    if len(statements) != 1:
+    found = [s for s in statements if s is not None]
+    if len(found) != 1:
         raise InvalidQuery("where must be a single boolean expression, not several statements.")
-    return statements[0]
+    return found[0]
 
 
-def _vet(node: exp.Expression, allowed: Collection[str]) -> None:
+def _vet(node: exp.Expr, allowed: Collection[str]) -> None:
     if node.comments:
         raise InvalidQuery("where must not contain comments.")
     if isinstance(node, exp.Column):
@@ -105,7 +105,7 @@ def _vet(node: exp.Expression, allowed: Collection[str]) -> None:
         _vet(child, allowed)
 
 
-def _is_value(node: exp.Expression) -> bool:
+def _is_value(node: exp.Expr) -> bool:
     if isinstance(node, LITERALS):
         return True
     if isinstance(node, exp.Neg):
@@ -119,15 +119,15 @@ def _is_value(node: exp.Expression) -> bool:
     return False
 
 
-def _frag(node: exp.Expression) -> str:
+def _frag(node: exp.Expr) -> str:
     text = node.sql(dialect="duckdb")
     return repr(text if len(text) <= 120 else text[:117] + "...")
 
 
-def resolve_where(tree: exp.Expression, column_of: Callable[[str], exp.Expression]) -> exp.Expression:
+def resolve_where(tree: exp.Expr, column_of: Callable[[str], exp.Expr]) -> exp.Expr:
     """A copy of a vetted tree with each dimension replaced by its SQL column."""
 
-    def swap(node: exp.Expression) -> exp.Expression:
+    def swap(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column):
             return column_of(dimension_name(node))
         return node

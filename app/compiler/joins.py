@@ -45,7 +45,7 @@ class JoinPlan:
             alias = own
         return exp.column(path.column, table=alias, quoted=True)
 
-    def _join(self, alias: str, target: BoundTable, key: exp.Expression, target_pk: str) -> None:
+    def _join(self, alias: str, target: BoundTable, key: exp.Expr, target_pk: str) -> None:
         if alias not in self.joins:
             on = b.eq(key, exp.column(target_pk, table=alias, quoted=True))
             self.joins[alias] = exp.Join(this=b.table(target.name, alias), on=on, side="LEFT")

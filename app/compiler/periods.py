@@ -16,9 +16,9 @@ def interval(count: int, unit: str) -> exp.Interval:
     return exp.Interval(this=exp.Literal.string(str(count)), unit=exp.var(unit.upper()))
 
 
-def period(ts: exp.Expression, grain: str) -> exp.Expression:
+def period(ts: exp.Expr, grain: str) -> exp.Expr:
     """The start of the ``grain`` period holding ``ts`` (a TIMESTAMP at hour grain, else a DATE)."""
-    return b.cast(exp.DateTrunc(this=ts, unit=exp.var(grain.upper())), period_type(grain))
+    return b.cast(b.date_trunc(ts, grain), period_type(grain))
 
 
 def period_type(grain: str) -> str:
@@ -32,22 +32,22 @@ class TimeBounds:
     start_kind: str | None  # "date" | "timestamp" | None
     end_kind: str | None
 
-    def start(self) -> exp.Expression:
+    def start(self) -> exp.Expr:
         return b.cast(placeholder("start"), (self.start_kind or "date").upper())
 
-    def end(self) -> exp.Expression:
+    def end(self) -> exp.Expr:
         return b.cast(placeholder("end"), (self.end_kind or "date").upper())
 
-    def start_of_period(self, grain: str | None) -> exp.Expression:
+    def start_of_period(self, grain: str | None) -> exp.Expr:
         """The start of the period holding ``start`` (the start itself without a grain)."""
         if grain is None:
             return self.start()
         return period(b.cast(placeholder("start"), "TIMESTAMP"), grain)
 
-    def end_of_period(self, grain: str) -> exp.Expression:
+    def end_of_period(self, grain: str) -> exp.Expr:
         return period(b.cast(placeholder("end"), "TIMESTAMP"), grain)
 
-    def end_condition(self, ts: exp.Expression) -> exp.Expression:
+    def end_condition(self, ts: exp.Expr) -> exp.Expr:
         """``end`` is inclusive; a date includes its whole day."""
         if self.end_kind == "date":
             return exp.LT(this=ts, expression=exp.Add(this=self.end(), expression=interval(1, "day")))

@@ -31,7 +31,7 @@ AGGREGATES: dict[str, type[exp.Func]] = {
     "median": exp.Median,
 }
 WINDOW_COMBINE: dict[str, type[exp.Func]] = {"sum": exp.Sum, "count": exp.Sum, "min": exp.Min, "max": exp.Max}
-OPERATORS: dict[str, type[exp.Expression]] = {
+OPERATORS: dict[str, type[exp.Expr]] = {
     "=": exp.EQ,
     "!=": exp.NEQ,
     "<>": exp.NEQ,
@@ -75,22 +75,22 @@ class _Rows:
 
     name: str
     plan: JoinPlan
-    timestamp: Callable[[], exp.Expression]
-    conditions: list[exp.Expression]
-    dims: list[exp.Expression]
-    values: list[tuple[MetricVersion, exp.Expression]]
+    timestamp: Callable[[], exp.Expr]
+    conditions: list[exp.Expr]
+    dims: list[exp.Expr]
+    values: list[tuple[MetricVersion, exp.Expr]]
 
     def source(self) -> exp.Table:
         return b.table(self.plan.table.name, "t")
 
 
-def scan_cte(ctx: QueryContext, index: int, scan: Scan, where: exp.Expression | None) -> str:
+def scan_cte(ctx: QueryContext, index: int, scan: Scan, where: exp.Expr | None) -> str:
     """Add the CTEs of one scan; return the name of the one holding (period, dimensions, metrics)."""
     spec = scan.metrics[0].spec
     plan = JoinPlan(ctx.project, scan.table)
     timestamp = spec.timestamp or ""
 
-    def ts() -> exp.Expression:
+    def ts() -> exp.Expr:
         return plan.column(timestamp)
 
     rows = _Rows(
@@ -186,7 +186,7 @@ def _window_scan(ctx: QueryContext, rows: _Rows, window: Window) -> str:
         rolled_values.append(b.alias(rolled, m.name))
     ctx.add(
         f"{name}_rolled",
-        b.select([b.col("__p")] + [b.col(d) for d in ctx.dims] + rolled_values, b.table(f"{name}_per")),
+        b.select([b.col("__p"), *(b.col(d) for d in ctx.dims), *rolled_values], b.table(f"{name}_per")),
     )
     keys = ([b.alias(period(b.col("__p"), grain), "period")] if grain else []) + [b.col(d) for d in ctx.dims]
     # trim the rows only the window needed; keep those a comparison still reads
@@ -204,13 +204,13 @@ def _window_scan(ctx: QueryContext, rows: _Rows, window: Window) -> str:
 def _conditions(
     ctx: QueryContext,
     plan: JoinPlan,
-    ts: Callable[[], exp.Expression],
+    ts: Callable[[], exp.Expr],
     scan: Scan,
-    where: exp.Expression | None,
-) -> list[exp.Expression]:
+    where: exp.Expr | None,
+) -> list[exp.Expr]:
     q = ctx.q
     spec = scan.metrics[0].spec
-    out: list[exp.Expression] = []
+    out: list[exp.Expr] = []
     if q.start is not None:
         days = ctx.compare_days()
         if spec.window is not None:
@@ -225,7 +225,7 @@ def _conditions(
     return out
 
 
-def _value(plan: JoinPlan, m: MetricVersion) -> exp.Expression:
+def _value(plan: JoinPlan, m: MetricVersion) -> exp.Expr:
     """The per-row expression of a metric, columns qualified by the table alias."""
     raw = m.spec.expression
     if raw is None or str(raw).strip() == "*":
@@ -235,7 +235,7 @@ def _value(plan: JoinPlan, m: MetricVersion) -> exp.Expression:
     )
 
 
-def aggregate(m: MetricVersion, value: exp.Expression) -> exp.Expression:
+def aggregate(m: MetricVersion, value: exp.Expr) -> exp.Expr:
     method = m.spec.calculation_method
     if method == "count_distinct":
         return exp.Count(this=exp.Distinct(expressions=[value]))
@@ -244,14 +244,14 @@ def aggregate(m: MetricVersion, value: exp.Expression) -> exp.Expression:
     return AGGREGATES[method](this=value)
 
 
-def _filter(plan: JoinPlan, flt: Filter) -> exp.Expression:
+def _filter(plan: JoinPlan, flt: Filter) -> exp.Expr:
     """A definition's filter as a condition (its values were checked to be literals at load time)."""
     column = plan.column(flt.field)
     value = flt.value
     op = flt.operator
     if op in ("is", "is not"):
         target = exp.Null() if value in (None, "null", "NULL") else exp.Boolean(this=value in (True, "true"))
-        test: exp.Expression = exp.Is(this=column, expression=target)
+        test: exp.Expr = exp.Is(this=column, expression=target)
         return exp.Not(this=test) if op == "is not" else test
     if op in ("in", "not in"):
         if isinstance(value, list):
@@ -264,7 +264,7 @@ def _filter(plan: JoinPlan, flt: Filter) -> exp.Expression:
     return OPERATORS[op](this=column, expression=_literal(value))
 
 
-def _literal(value: Any) -> exp.Expression:
+def _literal(value: Any) -> exp.Expr:
     if isinstance(value, bool | int | float):
         return exp.convert(value)
     return parse_expression(str(value))

@@ -16,11 +16,13 @@ from sqlglot import exp
 from app.compiler.filters import parse_raw, parse_where
 from app.compiler.query import MetricQuery
 
+ShapeKey = tuple[object, ...]
+
 
 @dataclass
 class Shape:
-    key: tuple
-    where: exp.Expression | None  # the where tree with placeholders in place of literal values
+    key: ShapeKey
+    where: exp.Expr | None  # the where tree with placeholders in place of literal values
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -72,7 +74,7 @@ def _time_value(value: date | datetime) -> str:
     return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
 
 
-def _lift(node: exp.Expression, params: dict[str, Any]) -> exp.Expression:
+def _lift(node: exp.Expr, params: dict[str, Any]) -> exp.Expr:
     """Replace a literal value by a named placeholder (booleans and NULL stay: they are shape)."""
     if isinstance(node, exp.Literal):
         name = f"p{sum(1 for k in params if k.startswith('p'))}"

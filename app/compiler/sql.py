@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlglot import exp
 
+from app.compiler import build
 from app.compiler.plan import plan_template
 from app.compiler.query import MetricQuery
-from app.compiler.shape import shape_of
+from app.compiler.shape import ShapeKey, shape_of
 from app.compiler.template import OutputColumn, Template
 from app.definitions.problems import did_you_mean
 from app.definitions.project import MetricVersion, Project
@@ -66,7 +67,7 @@ class CompiledQuery:
             tree = tree.transform(_iso_week_for_bigquery)
         return tree.sql(dialect=dialect, pretty=pretty)
 
-    def _inline(self, node: exp.Expression) -> exp.Expression:
+    def _inline(self, node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder) and node.this in self.params:
             return exp.convert(self.params[node.this])
         return node
@@ -81,7 +82,7 @@ def compile_query(project: Project, query: MetricQuery) -> CompiledQuery:
 
     The LIMIT is ``query.limit + 1`` so that a truncated answer can be told apart.
     """
-    cache: OrderedDict = project.cache.setdefault("compiled", OrderedDict())
+    cache: OrderedDict[ShapeKey, Template] = project.cache.setdefault("compiled", OrderedDict())
     shape = shape_of(query, None)  # parsed, not vetted: only a shape vetted before can match
     template = cache.get(shape.key)
     if template is not None:
@@ -94,7 +95,7 @@ def compile_query(project: Project, query: MetricQuery) -> CompiledQuery:
     return CompiledQuery(template, shape.params, query.limit)
 
 
-def _iso_week_for_bigquery(node: exp.Expression) -> exp.Expression:
+def _iso_week_for_bigquery(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.DateTrunc) and node.unit and node.unit.name.upper() == "WEEK":
-        return exp.DateTrunc(this=node.this, unit=exp.var("ISOWEEK"))
+        return build.date_trunc(node.this, "ISOWEEK")
     return node

@@ -46,7 +46,7 @@ def combine(ctx: QueryContext, scan_names: list[str], scans: list[Scan]) -> str:
                 b.table(name),
             )
         )
-    stacked: exp.Expression = parts[0]
+    stacked: exp.Expr = parts[0]
     for part in parts[1:]:
         stacked = exp.Union(this=stacked, expression=part, distinct=False)
     ctx.add("stacked", stacked)
@@ -67,12 +67,12 @@ def result(ctx: QueryContext, source: str, requested: list[MetricVersion]) -> st
     return ctx.add("result", select)
 
 
-def _metric_expr(ctx: QueryContext, m: MetricVersion) -> exp.Expression:
+def _metric_expr(ctx: QueryContext, m: MetricVersion) -> exp.Expr:
     if m.table is not None:
         return b.col(m.name)
     tree = parse_expression(derived_sql(str(m.spec.expression)))
 
-    def swap(node: exp.Expression) -> exp.Expression:
+    def swap(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column):
             return exp.Paren(this=_metric_expr(ctx, ctx.project.metric(node.name)))
         if isinstance(node, exp.Div):  # a zero denominator yields NULL, never an error
@@ -124,7 +124,7 @@ def compare(
         [b.eq(b.col("period", "prev"), prior)]
         + [exp.NullSafeEQ(this=b.col(d, "cur"), expression=b.col(d, "prev")) for d in ctx.dims]
     )
-    fields: list[exp.Expression] = list(ctx.keys("cur"))
+    fields: list[exp.Expr] = list(ctx.keys("cur"))
     extra: list[OutputColumn] = []
     for m in requested:
         cur, prev = b.col(m.name, "cur"), b.col(m.name, "prev")
@@ -182,12 +182,12 @@ def fill(ctx: QueryContext, source: str, metrics: list[str]) -> str:
         for m in metrics
     ]
     select = b.select(
-        [b.col("period", "s")] + [b.col(d, "c") for d in ctx.dims] + values, b.table("spine", "s"), joins=joins
+        [b.col("period", "s"), *(b.col(d, "c") for d in ctx.dims), *values], b.table("spine", "s"), joins=joins
     )
     return ctx.add("filled", select)
 
 
-def _filled(value: exp.Column, how: str) -> exp.Expression:
+def _filled(value: exp.Column, how: str) -> exp.Expr:
     return exp.Coalesce(this=value, expressions=[exp.Literal.number(0)]) if how == "zero" else value
 
 
@@ -195,7 +195,7 @@ def final(ctx: QueryContext, source: str, columns: list[OutputColumn]) -> exp.Se
     """The answer's columns under their public names, ordered, with LIMIT/OFFSET placeholders."""
     q = ctx.q
     internal = {d: ctx.dims[i] for i, d in enumerate(q.dimensions)}
-    fields: list[exp.Expression] = []
+    fields: list[exp.Expr] = []
     for c in columns:
         inner = internal.get(c.name, c.name)
         fields.append(b.alias(b.col(inner), c.name) if inner != c.name else b.col(c.name))

@@ -21,21 +21,21 @@ def derived_sql(expression: str) -> str:
     return METRIC_CALL.sub(lambda m: m.group(1), expression)
 
 
-def parse_expression(sql: str) -> exp.Expression:
+def parse_expression(sql: str) -> exp.Expr:
     """Parse a definition expression (DuckDB dialect); raises ParseError. Returns a fresh copy
     (parses are cached: definitions repeat the same expressions on every query)."""
     return _parse_cached(sql).copy()
 
 
 @lru_cache(maxsize=4096)
-def _parse_cached(sql: str) -> exp.Expression:
+def _parse_cached(sql: str) -> exp.Expr:
     tree = sqlglot.parse_one(sql, dialect="duckdb")
     if tree is None:
         raise ParseError("empty expression")
     return tree
 
 
-def is_literal(tree: exp.Expression) -> bool:
+def is_literal(tree: exp.Expr) -> bool:
     """A constant: a literal, boolean or NULL, possibly parenthesized, negated, cast or in a tuple.
 
     >>> is_literal(parse_expression("('a', -1, CAST('2025-01-01' AS DATE))"))

@@ -20,7 +20,7 @@ WINDOWED = {"sum", "count", "min", "max"}
 AGGREGATING = {"sum", "count", "count_distinct", "average", "min", "max"}
 
 
-def parse_or_report(problems: Problems, item: Located[Metric], sub: Sub, sql: str) -> exp.Expression | None:
+def parse_or_report(problems: Problems, item: Located[Metric], sub: Sub, sql: str) -> exp.Expr | None:
     """The parsed expression, or None after reporting where the SQL is invalid."""
     try:
         return parse_expression(sql)
@@ -217,7 +217,7 @@ class MeasureChecker:
             if value not in (None, "null", "NULL", "true", "false", True, False):
                 self.report(sub, f"operator '{op}' takes null, true or false, not {value!r}")
             return
-        values = value if isinstance(value, list) else [value]
+        values: list[str | int | float | bool | None] = list(value) if isinstance(value, list) else [value]
         if op in ("in", "not in") and not isinstance(value, list):
             text = str(value).strip()
             if text.startswith("(") and text.endswith(")"):

@@ -8,6 +8,7 @@ import typing
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from app.definitions.located import Located
 from app.definitions.problems import Problem, did_you_mean
@@ -92,7 +93,7 @@ def _without_bad_keys(model: type[S], raw: dict[str, Any], err: ValidationError)
         if e["type"] == "extra_forbidden" and _drop(data, loc):
             continue
         if loc:
-            data.pop(loc[0], None)
+            data.pop(str(loc[0]), None)
             complete = False
     try:
         return model.model_validate(data), complete
@@ -127,7 +128,7 @@ def _pydantic_problems(
     return out
 
 
-def _message(e: dict[str, Any], model: type[BaseModel], loc: tuple) -> str:
+def _message(e: ErrorDetails, model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     kind, given = e["type"], e.get("input")
     names = [p for p in loc if isinstance(p, str)]
     field = names[-1] if names else ""
@@ -150,7 +151,7 @@ def _message(e: dict[str, Any], model: type[BaseModel], loc: tuple) -> str:
     return f"{e['msg']} (got {given!r})"
 
 
-def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
     """Field names of the (nested) model at ``loc``, for did-you-mean on unknown keys."""
     current: Any = model
     for part in loc:

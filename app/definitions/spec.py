@@ -91,7 +91,7 @@ class PreviousVersion(MetricBody):
 
 class Metric(MetricBody):
     name: str = Field(pattern=NAME_PATTERN, max_length=64)
-    calculation_method: CalculationMethod  # type: ignore[assignment]
+    calculation_method: CalculationMethod
     version: int = Field(1, ge=1)
     previous_versions: tuple[PreviousVersion, ...] = ()
     deprecation: Deprecation | None = None

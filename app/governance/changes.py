@@ -10,6 +10,7 @@ Metadata: label, description, meta, config, deprecation.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,7 +230,7 @@ def metric_references(project: Project, m: MetricVersion) -> tuple[set[str], set
     return columns, hops
 
 
-def _entity_changes(old: Project, new: Project):
+def _entity_changes(old: Project, new: Project) -> Iterator[tuple[Change, list[tuple[str, str]]]]:
     for name, before in old.entities.items():
         after = new.entities.get(name)
         change = Change("entity", name, "removed" if after is None else "changed")

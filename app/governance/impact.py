@@ -20,15 +20,22 @@ import duckdb
 
 from app.compiler.query import MetricQuery
 from app.compiler.sql import compile_query
+from app.definitions.entities import Catalog
 from app.definitions.loader import DEFINITION_DIRS, load_texts
 from app.definitions.project import Project
+from app.definitions.spec import Grain
 from app.engine.executor import run_select
 from app.errors import DefinitionError, TapflowError
 from app.governance.changes import BREAKING, INDIRECT, Change, classify
 from app.governance.lineage import build_lineage
 from app.governance.usage import metric_consumers
 
-VALUE_GRAINS = ("month", "week", "day", "hour")  # the coarsest grain up to month, in order of preference
+VALUE_GRAINS: tuple[Grain, ...] = (
+    "month",
+    "week",
+    "day",
+    "hour",
+)  # the coarsest grain up to month, in order of preference
 PERIODS = 12
 
 
@@ -112,7 +119,7 @@ def analyze(
     old: Project,
     files: dict[str, str],
     *,
-    catalog: dict | None,
+    catalog: Catalog | None,
     con: duckdb.DuckDBPyConnection | None,
     now: datetime,
     timeout_s: float,
@@ -186,17 +193,20 @@ def value_diff(
         return {"grain": grain, "rows": [], "note": f"not computed: {exc.detail}"}
     periods = sorted(set(a) | set(b))[-PERIODS:]
     rows = []
+    changed = 0
     for p in periods:
         x, y = a.get(p), b.get(p)
         delta = None if x is None or y is None else y - x
         rel = None if delta is None or not x else delta / abs(x)
         rows.append({"period": p, "before": x, "after": y, "delta": delta, "relative_delta": rel})
-    changed = sum(1 for r in rows if r["delta"] is None or abs(r["delta"]) > 1e-9)
+        changed += delta is None or abs(delta) > 1e-9
     return {"grain": grain, "periods": len(rows), "periods_changed": changed, "rows": rows}
 
 
-def _series(project: Project, name: str, grain: str | None, con, timeout_s: float) -> dict[str, float | None]:
-    compiled = compile_query(project, MetricQuery(metrics=(name,), grain=grain, limit=100_000))
+def _series(
+    project: Project, name: str, grain: Grain | None, con: duckdb.DuckDBPyConnection, timeout_s: float
+) -> dict[str, float | None]:
+    compiled = compile_query(project, MetricQuery(metrics=(name,), grain=grain))
     rows = run_select(con, compiled.duckdb_sql, timeout_s=timeout_s, params=compiled.params).rows
     if grain is None:
         return {"total": rows[0][0] if rows else None}

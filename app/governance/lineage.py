@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.definitions.paths import resolve_path
 from app.definitions.problems import did_you_mean
@@ -78,7 +80,9 @@ class Lineage:
             found += [e.source for e in self.edges if e.kind == "part_of" and e.target == node_id]
         return found
 
-    def _walk(self, start: str, here, there, follow: set[str]) -> list[str]:
+    def _walk(
+        self, start: str, here: Callable[[Edge], str], there: Callable[[Edge], str], follow: set[str]
+    ) -> list[str]:
         seen: list[str] = []
         queue = deque([start])
         while queue:
@@ -94,7 +98,7 @@ class Lineage:
         sub.edges = [e for e in self.edges if e.source in ids and e.target in ids]
         return sub
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "nodes": [vars(n) for n in self.nodes.values()],
             "edges": [vars(e) for e in self.edges],
