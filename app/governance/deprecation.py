@@ -218,7 +218,7 @@ def describe(obj: DeprecatedObject, now: datetime) -> str:
     dep = obj.deprecation
     past = obj.is_past_sunset(now)
     text = f"{obj.kind.capitalize()} '{obj.name}' " + ("was sunset" if past else "is deprecated")
-    if past:
+    if past and dep.sunset_date is not None:
         text += f" on {dep.sunset_date.isoformat()}"
     if obj.inherited_from:
         text += f" (through '{obj.inherited_from}')"
@@ -252,7 +252,7 @@ def _gone(project: Project, obj: DeprecatedObject, now: datetime) -> Gone:
         replaced_by=dep.replaced_by,
         successor_url=successor_url(project, obj),
         migration_guide_url=guide_url(obj),
-        sunset_date=dep.sunset_date.isoformat(),
+        sunset_date=dep.sunset_date.isoformat() if dep.sunset_date else None,
     )
     error.headers = {"Link": _links(project, obj)}
     return error

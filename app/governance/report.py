@@ -42,7 +42,8 @@ def render_markdown(report: ImpactReport) -> str:
         lines += [f"- `{p['file']}:{p['line']}` {p['key']}: {p['message']}" for p in report.problems]
     for item in report.items:
         c = item.change
-        title = f"### {c.kind} `{c.name}`: {c.status}, {ICONS.get(c.classification, c.classification)}"
+        kind = ICONS.get(c.classification, c.classification) if c.classification else None
+        title = f"### {c.kind} `{c.name}`: {c.status}, {kind}"
         lines += ["", title, ""]
         if c.reasons:
             lines.append("Reasons: " + "; ".join(c.reasons) + ".")
