@@ -21,7 +21,7 @@ run: install
 	$(BIN)/tapflow validate
 	$(BIN)/tapflow serve --port 8000
 
-test: install
+test: lint
 	$(BIN)/python -m pytest
 
 bench: install
@@ -32,6 +32,9 @@ soak: install
 
 lint: install
 	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: install
 	$(BIN)/ruff format app tests bench

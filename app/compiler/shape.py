@@ -48,19 +48,15 @@ def shape_of(query: MetricQuery, allowed: set[str] | None) -> Shape:
     if query.limit is not None:
         params["lim"] = query.limit + 1  # one more than asked, so a truncated answer can be told apart
     params["off"] = query.offset
-    key = (
-        query.metrics,
-        query.grain,
-        query.dimensions,
-        where.sql("duckdb") if where is not None else None,
-        kind_of(query.start),
-        kind_of(query.end),
-        query.order,
-        query.compare,
-        query.fill,
-        query.version,
-        query.limit is None,
-    )
+    # every other field of the query is shape: a new query parameter is part of the key by itself
+    bound = {
+        "where": where.sql("duckdb") if where is not None else None,
+        "start": kind_of(query.start),
+        "end": kind_of(query.end),
+        "limit": query.limit is None,
+        "offset": None,
+    }
+    key = tuple((name, bound[name] if name in bound else getattr(query, name)) for name in type(query).model_fields)
     return Shape(key, where, params)
 
 
