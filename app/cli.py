@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import inspect
 import sys
@@ -32,6 +31,14 @@ def _fail(exc: TapflowError, code: int = 1) -> typing.NoReturn:
     raise typer.Exit(code)
 
 
+def _fail_problems(exc: DefinitionError) -> typing.NoReturn:
+    """Every problem of invalid definitions as ``file:line: key: message``, then exit 1."""
+    for problem in exc.errors:
+        typer.echo(f"{problem['file']}:{problem['line']}: {problem['key']}: {problem['message']}")
+    typer.echo(f"{len(exc.errors)} problem(s) found.", err=True)
+    raise typer.Exit(1)
+
+
 @cli.command()
 def validate(
     no_db: Annotated[bool, typer.Option("--no-db", help="Check columns against declarations only.")] = False,
@@ -48,10 +55,7 @@ def validate(
                 catalog = read_catalog(con)
         project = load_project(settings.project_dir, catalog)
     except DefinitionError as exc:
-        for problem in exc.errors:
-            typer.echo(f"{problem['file']}:{problem['line']}: {problem['key']}: {problem['message']}")
-        typer.echo(f"{len(exc.errors)} problem(s) found.", err=True)
-        raise typer.Exit(1) from None
+        _fail_problems(exc)
     except TapflowError as exc:
         _fail(exc)
     against = "the database catalog" if catalog is not None else "the declared columns (no database)"
@@ -182,6 +186,7 @@ def compile(
 def query(query: MetricQuery) -> None:
     """Run a metric query against the database and print CSV."""
     from app.definitions.loader import load_project
+    from app.engine.csvout import write_csv
     from app.engine.database import connection, read_catalog
     from app.engine.metrics import run_metric_query
 
@@ -192,11 +197,7 @@ def query(query: MetricQuery) -> None:
             result = run_metric_query(con, project, query, timeout_s=settings.query_timeout_s)
     except TapflowError as exc:
         _fail(exc)
-    names = [c.name for c in result.columns]
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(names)
-    for row in result.rows:
-        writer.writerow(["" if row[n] is None else row[n] for n in names])
+    write_csv(sys.stdout, [c.name for c in result.columns], result.rows)
     if result.truncated:
         typer.echo(f"(truncated at {query.limit} rows; raise --limit)", err=True)
 
@@ -244,7 +245,7 @@ def impact(
     """Impact of the definition changes since BASE: prints the report; exit 0 pass, 1 fail, 2 error."""
     import json
 
-    from app.definitions.loader import load_texts, read_definition_files
+    from app.definitions.loader import read_definition_files
     from app.governance.gitfiles import files_at, unified_diff
 
     settings = _settings()
@@ -254,7 +255,7 @@ def impact(
         if url:
             body = _post_impact(url, unified_diff(old_files, new_files), api_key)
         else:
-            body = _local_impact(settings, old_files, new_files, load_texts)
+            body = _local_impact(settings, old_files, new_files)
     except DefinitionError as exc:
         typer.echo(f"error: the definitions at {base} do not validate:\n{exc.detail}", err=True)
         raise typer.Exit(2) from None
@@ -264,13 +265,18 @@ def impact(
     raise typer.Exit(0 if body["verdict"] == "pass" else 1)
 
 
-def _local_impact(settings: Settings, old_files: dict, new_files: dict, load_texts) -> dict:
+def _local_impact(settings: Settings, old_files: dict[str, str], new_files: dict[str, str]) -> dict[str, Any]:
+    import duckdb
+
+    from app.definitions.loader import load_texts
     from app.engine.database import connect, read_catalog
     from app.errors import DatabaseError
     from app.governance.impact import analyze
     from app.governance.report import render_markdown
 
-    con, catalog, note = None, None, None
+    con: duckdb.DuckDBPyConnection | None = None
+    catalog: dict[str, dict[str, str]] | None = None
+    note: str | None = None
     if settings.database.exists():
         try:
             con = connect(settings.database, read_only=True, settings=settings)
@@ -296,7 +302,7 @@ def _local_impact(settings: Settings, old_files: dict, new_files: dict, load_tex
     return report.as_dict() | {"markdown": render_markdown(report)}
 
 
-def _post_impact(url: str, diff: str, api_key: str | None) -> dict:
+def _post_impact(url: str, diff: str, api_key: str | None) -> dict[str, Any]:
     import httpx
 
     headers = {"content-type": "text/x-diff", "X-Consumer": "tapflow-impact-cli"}
@@ -308,7 +314,8 @@ def _post_impact(url: str, diff: str, api_key: str | None) -> dict:
         raise TapflowError(f"Could not reach {url}: {exc}") from exc
     if response.status_code != 200:
         raise TapflowError(f"{url} answered {response.status_code}: {response.text[:500]}")
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
 @cli.command()
@@ -316,23 +323,29 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default TAPFLOW_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default TAPFLOW_PORT).")] = None,
 ) -> None:
-    """Serve the HTTP API with uvicorn."""
+    """Serve the HTTP API with uvicorn; invalid definitions are listed as file:line and exit 1."""
     import uvicorn
 
     from app.api.main import create_app
+    from app.api.state import ServiceState
 
     settings = _settings()
     try:
-        app = create_app(settings)
+        state = ServiceState.open(settings)  # the database and the definitions, checked before serving
+    except DefinitionError as exc:
+        _fail_problems(exc)
+    except TapflowError as exc:
+        _fail(exc)
+    try:
+        app = create_app(settings, state=state)
         config = uvicorn.Config(
             app, host=host or settings.host, port=port or settings.port, log_level=settings.log_level
         )
         uvicorn.Server(config).run()
-    except DefinitionError as exc:
-        typer.echo(exc.detail, err=True)
-        raise typer.Exit(1) from None
     except TapflowError as exc:
         _fail(exc)
+    finally:
+        state.close()  # the lifespan closes it at shutdown; this covers a server that never started
 
 
 def main() -> None:

@@ -29,8 +29,9 @@ def pick(rng: random.Random) -> tuple[str, dict[str, str], str]:
     return *rng.choice(PATHS), "dashboard"
 
 
-async def client(base: str, deadline: float, seed: int, latencies: dict[str, list[float]], statuses: dict,
-                 failures: list):
+async def client(
+    base: str, deadline: float, seed: int, latencies: dict[str, list[float]], statuses: dict, failures: list
+):
     """One keep-alive HTTP/1.1 connection on raw asyncio streams (a light client leaves the CPU to the server)."""
     rng = random.Random(seed)
     host, port = base.removeprefix("http://").split(":")
@@ -75,9 +76,14 @@ async def run(base: str, seconds: float, concurrency: int) -> dict:
     await asyncio.gather(*(client(base, deadline, i, latencies, statuses, failures) for i in range(concurrency)))
     elapsed = time.monotonic() - started
     everything = latencies["dashboard"] + latencies["ad_hoc"]
-    out = {"responses": len(everything), "statuses": {str(k): v for k, v in sorted(statuses.items())},
-           "transport_errors": len(failures), "elapsed_s": round(elapsed, 1),
-           "rps": round(len(everything) / elapsed, 1), **percentiles(everything, "")}
+    out = {
+        "responses": len(everything),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "transport_errors": len(failures),
+        "elapsed_s": round(elapsed, 1),
+        "rps": round(len(everything) / elapsed, 1),
+        **percentiles(everything, ""),
+    }
     for kind, values in latencies.items():
         out |= percentiles(values, f"{kind}_") | {f"{kind}_responses": len(values)}
     return out

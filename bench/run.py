@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from server import Server  # noqa: E402
+from server import bench_server  # noqa: E402
 from usage_overhead import measure as usage_overhead  # noqa: E402
 
 from app.compiler.query import MetricQuery  # noqa: E402
@@ -74,14 +74,22 @@ def build_db(scale: float) -> Path:
 
 # -- compile -----------------------------------------------------------------------------------
 SHAPES = [
-    ("mrr", "month", ("customer_tier",)), ("arpa", "quarter", ("sales_region",)),
-    ("new_mrr", "month", ("product_line",)), ("daily_active_users", "week", ("team.customer.sales_region",)),
-    ("device_events", "hour", ("device_type",)), ("team_health_score", "month", ("customer.customer_tier",)),
-    ("actions_per_session", "day", ("feature",)), ("subscription_mrr", "quarter", ("customer.customer_segment",)),
+    ("mrr", "month", ("customer_tier",)),
+    ("arpa", "quarter", ("sales_region",)),
+    ("new_mrr", "month", ("product_line",)),
+    ("daily_active_users", "week", ("team.customer.sales_region",)),
+    ("device_events", "hour", ("device_type",)),
+    ("team_health_score", "month", ("customer.customer_tier",)),
+    ("actions_per_session", "day", ("feature",)),
+    ("subscription_mrr", "quarter", ("customer.customer_segment",)),
 ]
 WHERE_FORMS = [
-    "{d} <> '{v}'", "{d} IN ('{v}', '{v}x')", "{d} LIKE '{v}%' OR {d} IS NULL", "NOT {d} = '{v}'",
-    "{d} BETWEEN '{v}' AND '{v}z'", "({d} <> '{v}' AND {d} <> '{v}y')",
+    "{d} <> '{v}'",
+    "{d} IN ('{v}', '{v}x')",
+    "{d} LIKE '{v}%' OR {d} IS NULL",
+    "NOT {d} = '{v}'",
+    "{d} BETWEEN '{v}' AND '{v}z'",
+    "({d} <> '{v}' AND {d} <> '{v}y')",
 ]
 
 
@@ -112,15 +120,32 @@ def compile_stream(project, n: int) -> tuple[list[float], list[float]]:
 def bench_project(catalog) -> tuple:
     """The shipped definitions plus 80 generated metrics over four tables (for the multi-metric compile)."""
     files = read_definition_files(ROOT)
-    tables = [("entity_customers_daily", "snapshot_date", ["monthly_recurring_revenue", "annual_recurring_revenue",
-                                                             "active_subscriptions", "lifetime_revenue"],
-               ["customer_tier", "sales_region"]),
-              ("entity_subscriptions_monthly", "month_start", ["mrr", "new_mrr", "expansion_mrr", "churned_mrr"],
-               ["product_line", "customer.sales_region"]),
-              ("entity_teams_daily", "snapshot_date", ["team_size", "active_users", "sessions", "actions"],
-               ["team_type", "customer.sales_region"]),
-              ("stg_app__user_activities", "activity_timestamp", ["actions_taken"],
-               ["feature", "team.customer.sales_region"])]
+    tables = [
+        (
+            "entity_customers_daily",
+            "snapshot_date",
+            ["monthly_recurring_revenue", "annual_recurring_revenue", "active_subscriptions", "lifetime_revenue"],
+            ["customer_tier", "sales_region"],
+        ),
+        (
+            "entity_subscriptions_monthly",
+            "month_start",
+            ["mrr", "new_mrr", "expansion_mrr", "churned_mrr"],
+            ["product_line", "customer.sales_region"],
+        ),
+        (
+            "entity_teams_daily",
+            "snapshot_date",
+            ["team_size", "active_users", "sessions", "actions"],
+            ["team_type", "customer.sales_region"],
+        ),
+        (
+            "stg_app__user_activities",
+            "activity_timestamp",
+            ["actions_taken"],
+            ["feature", "team.customer.sales_region"],
+        ),
+    ]
     lines = ["version: 2", "metrics:"]
     names = []
     for i in range(80):
@@ -128,9 +153,14 @@ def bench_project(catalog) -> tuple:
         method = ["sum", "max", "min", "average"][(i // 4) % 4]
         name = f"bench_metric_{i:02d}"
         names.append(name)
-        lines += [f"  - name: {name}", f"    model: ref('{table}')", f"    calculation_method: {method}",
-                  f"    expression: {columns[i % len(columns)]}", f"    timestamp: {ts}",
-                  f"    dimensions: [{', '.join(dims)}]"]
+        lines += [
+            f"  - name: {name}",
+            f"    model: ref('{table}')",
+            f"    calculation_method: {method}",
+            f"    expression: {columns[i % len(columns)]}",
+            f"    timestamp: {ts}",
+            f"    dimensions: [{', '.join(dims)}]",
+        ]
         if i % 5 == 0:
             lines += ["    filters:", f"      - {{field: {ts}, operator: 'is not', value: null}}"]
     files["metrics/zz_bench.yml"] = "\n".join(lines) + "\n"
@@ -166,9 +196,12 @@ E2E_QUERIES = [  # each takes 10 to 100 ms in DuckDB at scale 10 on this machine
 
 
 def query_of(path: str, params: dict[str, str]) -> MetricQuery:
-    return MetricQuery(metrics=(path.rsplit("/", 1)[1],), grain=params.get("grain"),
-                       dimensions=tuple(d for d in params.get("dimensions", "").split(",") if d),
-                       start=__import__("datetime").date.fromisoformat(params["start"]) if "start" in params else None)
+    return MetricQuery(
+        metrics=(path.rsplit("/", 1)[1],),
+        grain=params.get("grain"),
+        dimensions=tuple(d for d in params.get("dimensions", "").split(",") if d),
+        start=__import__("datetime").date.fromisoformat(params["start"]) if "start" in params else None,
+    )
 
 
 def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
@@ -176,7 +209,7 @@ def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
     shutil.copy(db, raw_db)
     raw = duckdb.connect(str(raw_db), read_only=True)
     per_query = []
-    with Server(db, 8781, cache_ttl_s="0", usage_tracking="false") as server, httpx.Client(timeout=120) as client:
+    with bench_server(db, cache_ttl_s="0", usage_tracking="false") as server, httpx.Client(timeout=120) as client:
         for path, params in E2E_QUERIES:
             compiled = compile_query(project, query_of(path, params))
             sql, bound = compiled.duckdb_sql, compiled.params
@@ -191,17 +224,24 @@ def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
                 started = time.perf_counter()
                 raw.execute(sql, bound).fetchall()
                 direct.append(ms(time.perf_counter() - started))
-            per_query.append({"query": f"{path}?{'&'.join(f'{k}={v}' for k, v in params.items())}",
-                              "served_p50_ms": round(statistics.median(served), 2),
-                              "raw_p50_ms": round(statistics.median(direct), 2),
-                              "ratio": round(statistics.median(served) / statistics.median(direct), 3)})
+            per_query.append(
+                {
+                    "query": f"{path}?{'&'.join(f'{k}={v}' for k, v in params.items())}",
+                    "served_p50_ms": round(statistics.median(served), 2),
+                    "raw_p50_ms": round(statistics.median(direct), 2),
+                    "ratio": round(statistics.median(served) / statistics.median(direct), 3),
+                }
+            )
         rss = server.peak_rss_mib()
     raw.close()
     raw_db.unlink()
     in_range = [q for q in per_query if 10 <= q["raw_p50_ms"] <= 100]
-    return {"queries": per_query, "peak_rss_mib_default_memory_limit": round(rss, 1),
-            "ratio": round(statistics.median([q["ratio"] for q in in_range or per_query]), 3),
-            "queries_in_10_100ms": len(in_range)}
+    return {
+        "queries": per_query,
+        "peak_rss_mib_default_memory_limit": round(rss, 1),
+        "ratio": round(statistics.median([q["ratio"] for q in in_range or per_query]), 3),
+        "queries_in_10_100ms": len(in_range),
+    }
 
 
 # -- cached dashboards --------------------------------------------------------------------------
@@ -233,7 +273,7 @@ def ensure_wrk() -> str | None:
 def cached_load(db: Path, seconds: int) -> dict:
     urls = [path + "?" + "&".join(f"{k}={v}" for k, v in params.items()) for path, params in DASHBOARD]
     # a dashboard-serving instance: DuckDB's buffer pool capped (its default is 80% of the RAM)
-    server = Server(db, 8782, memory_limit=MEMORY_LIMIT)
+    server = bench_server(db, memory_limit=MEMORY_LIMIT)
     with server, httpx.Client(base_url=server.base, timeout=120) as client:
         for url in urls:
             client.get(url).raise_for_status()  # fill the cache
@@ -244,21 +284,32 @@ def cached_load(db: Path, seconds: int) -> dict:
             one_client.append(ms(time.perf_counter() - started))
             assert response.status_code == 200
         wrk = ensure_wrk()
-        result: dict = {"cached_p50_ms": round(statistics.median(one_client), 3),
-                        "cached_p99_ms": round(p(one_client, 99), 3)}
+        result: dict = {
+            "cached_p50_ms": round(statistics.median(one_client), 3),
+            "cached_p99_ms": round(p(one_client, 99), 3),
+        }
         if wrk:
             script = Path(tempfile.mkstemp(suffix=".lua")[1])
-            script.write_text("local urls = {" + ", ".join(json.dumps(u) for u in urls) + "}\n"
-                              "local i = 0\nrequest = function()\n  i = i % #urls + 1\n"
-                              "  return wrk.format('GET', urls[i])\nend\n")
-            out = subprocess.run([wrk, "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), server.base],
-                                 capture_output=True, text=True, timeout=seconds + 60).stdout
+            script.write_text(
+                "local urls = {" + ", ".join(json.dumps(u) for u in urls) + "}\n"
+                "local i = 0\nrequest = function()\n  i = i % #urls + 1\n"
+                "  return wrk.format('GET', urls[i])\nend\n"
+            )
+            out = subprocess.run(
+                [wrk, "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), server.base],
+                capture_output=True,
+                text=True,
+                timeout=seconds + 60,
+            ).stdout
             script.unlink()
             rps = float(next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")))
             non2xx = next((line for line in out.splitlines() if "Non-2xx" in line), "")
-            result |= {"cached_rps": round(rps, 1), "load_generator": "wrk -t1 -c32",
-                       "wrk_errors": non2xx.strip() or "none",
-                       "wrk_p99": next((x.split()[1] for x in out.splitlines() if x.strip().startswith("99%")), None)}
+            result |= {
+                "cached_rps": round(rps, 1),
+                "load_generator": "wrk -t1 -c32",
+                "wrk_errors": non2xx.strip() or "none",
+                "wrk_p99": next((x.split()[1] for x in out.splitlines() if x.strip().startswith("99%")), None),
+            }
         else:
             result |= {"cached_rps": None, "load_generator": "none (wrk unavailable)"}
         result["server_peak_rss_mib"] = round(server.peak_rss_mib(), 1)
@@ -290,17 +341,23 @@ def rolling(con, project, rounds: int) -> dict:
             ours.append(t1)
             hand.append(t2)
     assert [round(r["new_mrr_rolling_3m"], 2) for r in a] == [round(float(v), 2) for _, v in b]
-    return {"rolling_p50_ms": round(statistics.median(ours), 3),
-            "handwritten_p50_ms": round(statistics.median(hand), 3),
-            "rolling_over_handwritten_ratio": round(statistics.median(ours) / statistics.median(hand), 3)}
+    return {
+        "rolling_p50_ms": round(statistics.median(ours), 3),
+        "handwritten_p50_ms": round(statistics.median(hand), 3),
+        "rolling_over_handwritten_ratio": round(statistics.median(ours) / statistics.median(hand), 3),
+    }
 
 
 def cli_cold(runs: int) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).parent / "tapflow"), "compile", "mrr", "--grain", "month"], cwd=ROOT,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(Path(sys.executable).parent / "tapflow"), "compile", "mrr", "--grain", "month"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -356,18 +413,34 @@ def main() -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
-    targets = {"compile_p50_ms": ("<=", 0.5), "compile_80_metrics_ms": ("<=", 30), "e2e_over_raw_ratio": ("<=", 1.10),
-               "cached_p50_ms": ("<=", 2), "cached_rps": (">=", 1500), "rolling_over_handwritten_ratio": ("<=", 1.5),
-               "server_peak_rss_mib": ("<=", 300), "cli_cold_s": ("<=", 0.4)}
-    print(f"Scale {args.scale:g}: largest table {max(rows.values()):,} rows "
-          f"({max(rows, key=rows.get)}), {sum(rows.values()):,} rows in all.\n")
+    targets = {
+        "compile_p50_ms": ("<=", 0.5),
+        "compile_80_metrics_ms": ("<=", 30),
+        "e2e_over_raw_ratio": ("<=", 1.10),
+        "cached_p50_ms": ("<=", 2),
+        "cached_rps": (">=", 1500),
+        "rolling_over_handwritten_ratio": ("<=", 1.5),
+        "server_peak_rss_mib": ("<=", 300),
+        "cli_cold_s": ("<=", 0.4),
+    }
+    print(
+        f"Scale {args.scale:g}: largest table {max(rows.values()):,} rows "
+        f"({max(rows, key=rows.get)}), {sum(rows.values()):,} rows in all.\n"
+    )
     print("| figure | value | target | met |\n|---|---:|---:|:---:|")
     for key, (op, bound) in targets.items():
         value = results.get(key)
         met = value is not None and (value <= bound if op == "<=" else value >= bound)
         print(f"| {key} | {value} | {op} {bound} | {'yes' if met else 'NO'} |")
-    extra = ["compile_p99_ms", "compile_new_shape_p50_ms", "cached_p99_ms", "rolling_p50_ms", "handwritten_p50_ms",
-             "usage_query_overhead_pct", "usage_cheap_overhead_pct"]
+    extra = [
+        "compile_p99_ms",
+        "compile_new_shape_p50_ms",
+        "cached_p99_ms",
+        "rolling_p50_ms",
+        "handwritten_p50_ms",
+        "usage_query_overhead_pct",
+        "usage_cheap_overhead_pct",
+    ]
     for key in extra:
         print(f"| {key} | {results.get(key)} | | |")
     print("\ncompile of one query by number of metrics (ms):", results["compile_metrics_ms"])

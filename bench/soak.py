@@ -26,12 +26,23 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from run import build_db  # noqa: E402
-from server import Server  # noqa: E402
+from server import bench_server  # noqa: E402
 
 
 def load(base: str, seconds: float, concurrency: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(ROOT / "bench" / "load.py"), base, "--seconds", str(seconds),
-                             "--concurrency", str(concurrency)], stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "load.py"),
+            base,
+            "--seconds",
+            str(seconds),
+            "--concurrency",
+            str(concurrency),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def count(db: Path, sql: str) -> int:
@@ -53,11 +64,16 @@ def main() -> None:
     results: dict = {"scale": args.scale, "concurrency": args.concurrency, "seconds": args.seconds}
 
     # 1. sustained load, then a clean shutdown
-    with Server(db, 8791) as server:
+    with bench_server(db) as server:
         figures = json.loads(load(server.base, args.seconds, args.concurrency).communicate()[0])
         results["peak_rss_mib"] = round(server.peak_rss_mib(), 1)
-        busy = subprocess.run([str(Path(sys.executable).parent / "tapflow"), "seed"], cwd=ROOT, capture_output=True,
-                              text=True, env={**os.environ, "TAPFLOW_DATABASE": str(db)})
+        busy = subprocess.run(
+            [str(Path(sys.executable).parent / "tapflow"), "seed"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TAPFLOW_DATABASE": str(db)},
+        )
     events = count(db, "SELECT count(*) FROM meta.usage_events")
     results["load"] = figures
     results["errors"] = figures["transport_errors"] + sum(v for k, v in figures["statuses"].items() if k != "200")
@@ -68,23 +84,25 @@ def main() -> None:
     # 2. SIGKILL under load, restart
     migrations = count(db, "SELECT count(*) FROM meta.schema_migrations")
     registry = count(db, "SELECT count(*) FROM meta.metric_versions")
-    server = Server(db, 8792)
+    server = bench_server(db)
     with server:
         generator = load(server.base, 20, args.concurrency)
         time.sleep(8)
         os.kill(server.proc.pid, signal.SIGKILL)
         server.proc.wait()
         killed = json.loads(generator.communicate()[0])
-    with Server(db, 8793) as restarted:
+    with bench_server(db) as restarted:
         import httpx
 
         health = httpx.get(restarted.base + "/health").json()
         answer = httpx.get(restarted.base + "/metrics/mrr", params={"grain": "year"}).status_code
     recorded = count(db, "SELECT count(*) FROM meta.usage_events") - events
     results["sigkill"] = {
-        "answers_before_kill": killed["responses"], "events_recorded": recorded,
+        "answers_before_kill": killed["responses"],
+        "events_recorded": recorded,
         "events_lost": killed["responses"] - recorded,
-        "restart_health": health["status"], "query_after_restart": answer,
+        "restart_health": health["status"],
+        "query_after_restart": answer,
         "migrations_intact": count(db, "SELECT count(*) FROM meta.schema_migrations") == migrations,
         "registry_intact": count(db, "SELECT count(*) FROM meta.metric_versions") >= registry,
     }
@@ -99,11 +117,15 @@ def main() -> None:
         print(f"| {kind} ({f[kind + '_responses']:,}): p50 / p99 | {f[kind + '_p50_ms']} / {f[kind + '_p99_ms']} ms |")
     print(f"| usage events after SIGTERM | {events:,} (equal to answers: {results['events_equal_answers']}) |")
     print(f"| server peak RSS | {results['peak_rss_mib']} MiB |")
-    print(f"| SIGKILL under load: answers / events recorded / lost | {k['answers_before_kill']:,} / "
-          f"{k['events_recorded']:,} / {k['events_lost']} |")
+    print(
+        f"| SIGKILL under load: answers / events recorded / lost | {k['answers_before_kill']:,} / "
+        f"{k['events_recorded']:,} / {k['events_lost']} |"
+    )
     intact = [("intact" if k[key] else "BROKEN") for key in ("migrations_intact", "registry_intact")]
-    print(f"| after restart: health, a query, migrations, registry | {k['restart_health']}, "
-          f"{k['query_after_restart']}, {intact[0]}, {intact[1]} |")
+    print(
+        f"| after restart: health, a query, migrations, registry | {k['restart_health']}, "
+        f"{k['query_after_restart']}, {intact[0]}, {intact[1]} |"
+    )
     print(f"| `tapflow seed` while the server runs | exit {busy.returncode}: {busy.stderr.strip()[:120]} |")
 
 

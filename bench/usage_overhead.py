@@ -6,48 +6,21 @@ file) so that machine noise hits both alike; the figure is the ratio of median l
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from server import bench_server  # noqa: E402
+
 QUERIES = {  # a small metric query, and a request as cheap as a cached answer (no database work)
     "query": ("/metrics/mrr", {"grain": "quarter", "start": "2026-01-01"}),
     "cheap": ("/metrics/mrr/definition", {}),
 }
-
-
-def _serve(db: Path, port: int, tracking: bool) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAPFLOW_")}
-    env |= {
-        "TAPFLOW_DATABASE": str(db),
-        "TAPFLOW_PROJECT_DIR": str(ROOT),
-        "TAPFLOW_USAGE_TRACKING": "true" if tracking else "false",
-        "TAPFLOW_LOG_LEVEL": "warning",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _wait(base: str) -> None:
-    for _ in range(300):
-        try:
-            httpx.get(base + "/health", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{base} did not start")
 
 
 def measure(db: Path, requests: int = 400) -> dict[str, float]:
@@ -56,11 +29,8 @@ def measure(db: Path, requests: int = 400) -> dict[str, float]:
     on_db, off_db = work / "on.duckdb", work / "off.duckdb"
     shutil.copy(db, on_db)
     shutil.copy(db, off_db)
-    servers = [_serve(on_db, 8791, True), _serve(off_db, 8792, False)]
-    try:
-        bases = ["http://127.0.0.1:8791", "http://127.0.0.1:8792"]
-        for base in bases:
-            _wait(base)
+    with bench_server(on_db, usage_tracking="true") as on, bench_server(off_db, usage_tracking="false") as off:
+        bases = [on.base, off.base]
         out: dict[str, float] = {"usage_requests_each": requests}
         with httpx.Client(timeout=30) as client:
             for label, (path, params) in QUERIES.items():
@@ -74,16 +44,12 @@ def measure(db: Path, requests: int = 400) -> dict[str, float]:
                     r.raise_for_status()
                     if i >= 20:  # warm-up excluded
                         timings[which].append(elapsed)
-                on, off = statistics.median(timings["on"]), statistics.median(timings["off"])
+                on_p50, off_p50 = statistics.median(timings["on"]), statistics.median(timings["off"])
                 out |= {
-                    f"usage_{label}_on_p50_ms": round(on, 3),
-                    f"usage_{label}_off_p50_ms": round(off, 3),
-                    f"usage_{label}_overhead_pct": round(100 * (on - off) / off, 2),
+                    f"usage_{label}_on_p50_ms": round(on_p50, 3),
+                    f"usage_{label}_off_p50_ms": round(off_p50, 3),
+                    f"usage_{label}_overhead_pct": round(100 * (on_p50 - off_p50) / off_p50, 2),
                 }
-    finally:
-        for proc in servers:
-            proc.terminate()
-            proc.wait(timeout=30)
     return out
 
 

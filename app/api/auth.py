@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.asgi import send_problem
-from app.errors import TapflowError
+from app.api.context import request_context
+from app.errors import AuthConfigError, Forbidden, Unauthorized
 
 SCOPES = ("read", "impact", "admin")
 OPEN_PATHS = ("/health", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect")
@@ -39,10 +40,6 @@ class KeySpec(BaseModel):
 class KeysFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     keys: list[KeySpec]
-
-
-class AuthConfigError(TapflowError):
-    title = "Invalid API keys file"
 
 
 @dataclass(frozen=True)
@@ -67,7 +64,7 @@ class Keyring:
     def identify(self, presented: str) -> KeySpec | None:
         """The key whose digest matches, compared in constant time against every key."""
         digest = hashlib.sha256(presented.encode()).hexdigest()
-        found = None
+        found: KeySpec | None = None
         for key in self.keys:
             if hmac.compare_digest(digest, key.key_sha256.lower()):
                 found = key
@@ -95,7 +92,7 @@ def presented_key(headers: dict[bytes, bytes]) -> str | None:
 class AuthMiddleware:
     """Rejects requests without a valid key (401) or the scope the path needs (403)."""
 
-    def __init__(self, app: ASGIApp, keyring: Keyring):
+    def __init__(self, app: ASGIApp, keyring: Keyring) -> None:
         self.app = app
         self.keyring = keyring
 
@@ -110,25 +107,23 @@ class AuthMiddleware:
         presented = presented_key(dict(scope.get("headers") or []))
         key = self.keyring.identify(presented) if presented else None
         if key is None:
-            detail = (
+            error = Unauthorized(
                 "No API key was sent. Send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
                 if presented is None
                 else "The API key is not valid. Ask an admin for a key."
             )
-            await send_problem(send, scope, 401, "Unauthorized", detail, {"www-authenticate": 'Bearer realm="tapflow"'})
+            error.headers["WWW-Authenticate"] = 'Bearer realm="tapflow"'
+            await send_problem(send, scope, error)
             return
-        ctx = scope.get("state", {}).get("usage")
-        if ctx is not None:
-            ctx.consumer = key.name
+        request_context(scope).api_key = key.name  # the consumer of the usage event, even of a 403
         if needed not in key.scopes:
             await send_problem(
                 send,
                 scope,
-                403,
-                "Forbidden",
-                f"Key '{key.name}' lacks the '{needed}' scope this endpoint needs "
-                f"(it has: {', '.join(key.scopes) or 'none'}).",
+                Forbidden(
+                    f"Key '{key.name}' lacks the '{needed}' scope this endpoint needs "
+                    f"(it has: {', '.join(key.scopes) or 'none'})."
+                ),
             )
             return
-        scope.setdefault("state", {})["api_key"] = key.name
         await self.app(scope, receive, send)

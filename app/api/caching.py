@@ -1,49 +1,67 @@
 """Result caching at the HTTP edge: repeated dashboard queries never reach FastAPI or DuckDB.
 
 ``CacheMiddleware`` answers ``GET /metrics/{name}`` from the result cache (200, or 304 when the
-client's ``If-None-Match`` matches), before routing and validation. On a miss it hands the
-request key to the route, which renders the answer and stores it (``store``).
+client's ``If-None-Match`` matches), before routing and validation. On a miss it puts the
+request's key in the request context, and the route stores its rendered answer there (``store``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import parse_qsl
 
+from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.asgi import send_bytes
-from app.engine.cache import Entry
+from app.api.conditional import CACHE_CONTROL, conditional_response, matches
+from app.api.context import RequestContext, request_context
+from app.api.tracking import UsageSnapshot
+from app.engine.cache import ResultCache
 
-CACHE_CONTROL = "no-cache"  # clients may keep a copy but must revalidate (cheap: 304)
+if TYPE_CHECKING:
+    from app.api.rendering import Rendered
+    from app.api.state import ServiceState
 
 
-def request_key(scope: Scope) -> tuple:
-    """Method, path, the query parameters sorted, and whether CSV is wanted."""
+class CacheKey(NamedTuple):
+    """What makes two requests the same answer: the definitions, the data, and the request itself."""
+
+    definitions_hash: str
+    data_version: int
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...] | str  # sorted query parameters, or a canonical JSON body
+    csv: bool
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    body: bytes  # the representation served from cache (meta.cached is true)
+    media_type: str
+    headers: dict[str, str]  # ETag, Cache-Control, deprecation headers
+    etag: str
+    expires_at: float  # time.monotonic()
+    usage: UsageSnapshot | None  # what the usage event of the original request learned
+
+
+AnswerCache = ResultCache[CachedAnswer]
+
+
+def cache_key(
+    state: ServiceState, method: str, path: str, query: tuple[tuple[str, str], ...] | str, csv: bool
+) -> CacheKey:
+    return CacheKey(state.project.hash, state.data_version, method, path, query, csv)
+
+
+def request_key(state: ServiceState, scope: Scope) -> CacheKey:
+    """Method, path, the query parameters sorted, and whether CSV is wanted (by Accept)."""
     query = tuple(sorted(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)))
     accept = b"text/csv" in dict(scope.get("headers") or []).get(b"accept", b"")
-    return (scope["method"], scope["path"], query, accept)
-
-
-def full_key(state: Any, key: tuple) -> tuple:
-    return (state.project.hash, state.data_version, key)
-
-
-def etag_of(payload: Any) -> str:
-    digest = hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
-    return f'W/"{digest}"'
-
-
-def matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    tags = [t.strip() for t in if_none_match.split(",")]
-    bare = etag.removeprefix("W/")
-    return "*" in tags or any(t.removeprefix("W/") == bare for t in tags)
+    return cache_key(state, scope["method"], scope["path"], query, accept)
 
 
 def expiry(ttl_s: float, sunsets: list[datetime], now: datetime) -> float:
@@ -54,37 +72,51 @@ def expiry(ttl_s: float, sunsets: list[datetime], now: datetime) -> float:
     return time.monotonic() + seconds
 
 
+def store(state: ServiceState, key: CacheKey, rendered: Rendered, sunsets: list[datetime], ctx: RequestContext) -> None:
+    """Keep a rendered answer (its cached form) until its TTL or the first sunset it touches."""
+    expires = expiry(state.cache.ttl_s, sunsets, state.settings.clock())
+    usage = ctx.usage.snapshot() if ctx.usage is not None else None
+    entry = CachedAnswer(rendered.cached_body, rendered.media_type, rendered.headers, rendered.etag, expires, usage)
+    state.cache.put(key, entry)
+
+
+def replay(entry: CachedAnswer, ctx: RequestContext) -> None:
+    """A cache hit is usage too: this request's event records what the original answer learned."""
+    if ctx.usage is not None and entry.usage is not None:
+        ctx.usage.restore(entry.usage)
+
+
+def cached_response(if_none_match: str | None, entry: CachedAnswer, ctx: RequestContext) -> Response:
+    """An answer from the result cache (for routes that check it themselves, such as POST /query)."""
+    replay(entry, ctx)
+    return conditional_response(if_none_match, entry.etag, entry.body, entry.media_type, entry.headers)
+
+
 class CacheMiddleware:
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not _is_data_path(scope["path"]):
             await self.app(scope, receive, send)
             return
-        state = scope["app"].state.tapflow
+        state: ServiceState = scope["app"].state.tapflow
         if not state.cache.enabled:
             await self.app(scope, receive, send)
             return
-        key = full_key(state, request_key(scope))
+        key = request_key(state, scope)
         entry = state.cache.get(key)
+        ctx = request_context(scope)
         if entry is None:
-            scope.setdefault("state", {})["cache_key"] = key
+            ctx.cache_key = key
             await self.app(scope, receive, send)
             return
-        remember_usage(scope.get("state", {}).get("usage"), entry)
+        replay(entry, ctx)
         headers = dict(scope.get("headers") or [])
         if matches(headers.get(b"if-none-match", b"").decode("latin-1"), entry.etag):
             await send_bytes(send, 304, b"", {"etag": entry.etag, "cache-control": CACHE_CONTROL})
             return
         await send_bytes(send, 200, entry.body, {"content-type": entry.media_type, **entry.headers})
-
-
-def remember_usage(ctx: Any, entry: Entry) -> None:
-    """A cache hit is usage too: copy what the original answer learned into this request's event."""
-    if ctx is not None:
-        for name, value in entry.usage.items():
-            setattr(ctx, name, value)
 
 
 def _is_data_path(path: str) -> bool:

@@ -6,11 +6,18 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.api.context import RequestContext, request_context
 from app.api.state import ServiceState
 
 
 def get_state(request: Request) -> ServiceState:
-    return request.app.state.tapflow
+    state: ServiceState = request.app.state.tapflow
+    return state
+
+
+def get_request_context(request: Request) -> RequestContext:
+    return request_context(request.scope)
 
 
 StateDep = Annotated[ServiceState, Depends(get_state)]
+ContextDep = Annotated[RequestContext, Depends(get_request_context)]

@@ -5,14 +5,15 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.asgi import send_problem
+from app.errors import PayloadTooLarge
 
 
 class BodyTooLarge(Exception):
-    pass
+    """Raised into the app by ``receive`` once the body passes the limit (a body without Content-Length)."""
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
@@ -48,10 +49,5 @@ class BodyLimitMiddleware:
                 await self._reject(send, scope)
 
     async def _reject(self, send: Send, scope: Scope) -> None:
-        await send_problem(
-            send,
-            scope,
-            413,
-            "Payload too large",
-            f"The request body is larger than {self.max_bytes} bytes (TAPFLOW_MAX_BODY_BYTES).",
-        )
+        error = PayloadTooLarge(f"The request body is larger than {self.max_bytes} bytes (TAPFLOW_MAX_BODY_BYTES).")
+        await send_problem(send, scope, error)

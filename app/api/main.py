@@ -18,20 +18,23 @@ from app.api.limits import BodyLimitMiddleware
 from app.api.routes import admin, deprecations, entities, health, impact, lineage, metrics, query, usage
 from app.api.schemas import ERRORS
 from app.api.state import ServiceState
-from app.api.usage import UsageMiddleware
+from app.api.tracking import UsageMiddleware
 from app.errors import DefinitionError
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("tapflow")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, state: ServiceState | None = None) -> FastAPI:
+    """The application; its lifespan opens the service state (or takes ``state``, already open) and
+    closes it at shutdown."""
     settings = settings or get_settings()
     keyring = Keyring.load(settings.api_keys_file) if settings.api_keys_file else None
+    opened = state
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = ServiceState.open(settings)
+        state = opened or ServiceState.open(settings)
         app.state.tapflow = state
         loop = asyncio.get_running_loop()
         with suppress(ValueError, RuntimeError, NotImplementedError):  # only the main thread may
@@ -52,7 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for module in (health, metrics, query, entities, deprecations, usage, lineage, impact, admin):
         app.include_router(module.router, responses=ERRORS)
-    # First added is innermost: usage -> body limit -> auth -> result cache -> routes.
+    # First added is innermost: usage -> body limit -> auth -> result cache -> routes. The outermost
+    # that needs the request context creates it (context.request_context).
     app.add_middleware(CacheMiddleware)
     if keyring is not None:
         app.add_middleware(AuthMiddleware, keyring=keyring)

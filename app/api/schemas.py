@@ -1,14 +1,23 @@
-"""Response models for the OpenAPI document (and the fuzzer that checks responses against it)."""
+"""Response models: the OpenAPI document of every endpoint (and what the fuzzer checks responses against).
+
+Routes that return plain data are validated and serialized through these models; routes that
+return a ``Response`` themselves (data answers, lineage, impact) use them for the document only.
+Fragments of the definition language (deprecation blocks, entity dimensions, columns and
+relationships) use the models of ``app.definitions.spec``, so both stay one schema.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.definitions import spec
 
-class Problem(BaseModel):
-    """RFC 9457 problem details, the body of every error."""
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem details, the body of every error (a class may add fields, such as Gone's)."""
 
     type: str = Field(examples=["https://tapflow.dev/problems/invalid-query"])
     title: str = Field(examples=["Invalid query"])
@@ -18,7 +27,40 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class Column(BaseModel):
+# -- deprecations -------------------------------------------------------------------------------
+
+
+class DeprecationNotice(BaseModel):
+    """One deprecated object as a response describes it."""
+
+    kind: str = Field(examples=["metric", "version", "entity", "table"])
+    name: str
+    deprecated_at: str = Field(examples=["2026-09-01"])
+    sunset_date: str | None
+    days_to_sunset: int | None
+    replaced_by: str | None
+    successor_url: str | None
+    reason: str | None
+    inherited_from: str | None
+    migration_guide_url: str
+
+
+class DeprecationSignal(DeprecationNotice):
+    """The most urgent deprecation a response touches, and every one it touches."""
+
+    objects: list[DeprecationNotice]
+
+
+class DeclaredDeprecation(spec.Deprecation):
+    """A metric's deprecation block, its own or inherited from what it reads (``inherited_from``)."""
+
+    inherited_from: str | None = None
+
+
+# -- metric data --------------------------------------------------------------------------------
+
+
+class ResultColumn(BaseModel):
     name: str
     type: str = Field(examples=["date", "string", "number"])
 
@@ -33,7 +75,7 @@ class DataMeta(BaseModel):
     sql: str
     params: dict[str, Any]
     warnings: list[str]
-    deprecation: dict[str, Any] | None
+    deprecation: DeprecationSignal | None
 
 
 class MetricData(BaseModel):
@@ -44,20 +86,324 @@ class MetricData(BaseModel):
     version: int = Field(examples=[1])
     grain: str | None = Field(examples=["month"])
     dimensions: list[str] = Field(examples=[["customer_tier"]])
-    columns: list[Column]
+    columns: list[ResultColumn]
     rows: list[dict[str, Any]] = Field(
         examples=[[{"period": "2026-10-01", "customer_tier": "enterprise", "mrr": 916570.5}]]
     )
     meta: DataMeta
 
 
+class MetricRef(BaseModel):
+    name: str
+    label: str
+    version: int
+
+
 class MultiMetricData(BaseModel):
-    metrics: list[dict[str, Any]]
+    metrics: list[MetricRef]
     grain: str | None
     dimensions: list[str]
-    columns: list[Column]
+    columns: list[ResultColumn]
     rows: list[dict[str, Any]]
     meta: DataMeta
+
+
+# -- the catalog and a metric's definition ------------------------------------------------------
+
+
+class CatalogEntry(BaseModel):
+    name: str = Field(examples=["mrr"])
+    label: str = Field(examples=["MRR"])
+    description: str
+    calculation_method: str = Field(examples=["sum"])
+    version: int
+    versions: list[int]
+    owner: str | None
+    verified: bool
+    tags: list[str]
+    grains: list[str]
+    dimensions: list[str]
+    table: str | None
+    entity: str | None
+    depends_on: list[str]
+    deprecation: DeclaredDeprecation | None
+
+
+class MetricCatalog(BaseModel):
+    metrics: list[CatalogEntry]
+    count: int
+    definitions_hash: str
+
+
+class SourceLocation(BaseModel):
+    file: str = Field(examples=["metrics/revenue.yml"])
+    line: int
+
+
+class ServedVersion(BaseModel):
+    version: int
+    sunset_date: str | None
+    definition: dict[str, Any] = Field(description="The version's definition, as its YAML declares it")
+
+
+class MetricUpstream(BaseModel):
+    table: str | None
+    entity: str | None
+    metrics: list[str]
+
+
+class MetricDownstream(BaseModel):
+    metrics: list[str]
+
+
+class MetricLineage(BaseModel):
+    upstream: MetricUpstream
+    downstream: MetricDownstream
+
+
+class MetricDefinition(CatalogEntry):
+    """A catalog entry with the definition, its source, served versions and lineage; ``deprecation``
+    is the signal of everything the metric touches (as on its data responses)."""
+
+    deprecation: DeprecationSignal | None  # type: ignore[assignment]
+    definition: dict[str, Any] = Field(description="The metric's definition, as its YAML declares it")
+    source: SourceLocation | None
+    served_versions: list[ServedVersion]
+    lineage: MetricLineage
+    dialects: list[str]
+
+
+# -- versions -----------------------------------------------------------------------------------
+
+
+class FieldChange(BaseModel):
+    field: str
+    old: Any
+    new: Any
+    classification: str
+
+
+class VersionDiff(BaseModel):
+    classification: str | None = Field(examples=["breaking", "additive", "metadata"])
+    reasons: list[str]
+    fields: list[FieldChange]
+
+
+class InPlaceEdit(BaseModel):
+    """A definition served under one version number with two different hashes."""
+
+    from_hash: str
+    to_hash: str
+    at: str
+    classification: str | None
+    reasons: list[str]
+
+
+class VersionHistory(BaseModel):
+    version: int
+    hash: str
+    current: bool
+    sunset_date: str | None
+    first_deployed: str | None
+    last_deployed: str | None
+    diff_to_previous: VersionDiff | None
+    changed_in_place: list[InPlaceEdit]
+
+
+class MetricVersions(BaseModel):
+    metric: str
+    current_version: int
+    versions: list[VersionHistory]
+    warnings: list[str]
+
+
+# -- entities -----------------------------------------------------------------------------------
+
+
+class EntityTable(BaseModel):
+    """One table of an entity; ``row_count``, ``min`` and ``max`` come with coverage."""
+
+    key: str = Field(examples=["daily"])
+    name: str = Field(examples=["entity.entity_customers_daily"])
+    grain: str | None
+    timestamp: str | None
+    description: str
+    deprecation: spec.Deprecation | None
+    row_count: int | None = None
+    min: str | None = None
+    max: str | None = None
+
+
+class EntityInfo(BaseModel):
+    name: str
+    description: str
+    primary_key: str
+    tables: list[EntityTable]
+    dimensions: list[spec.Dimension]
+    columns: list[spec.Column]
+    relationships: list[spec.Relationship]
+    metrics: list[str]
+    deprecation: spec.Deprecation | None
+
+
+class EntityList(BaseModel):
+    entities: list[EntityInfo]
+    count: int
+
+
+class EntityDetail(EntityInfo):
+    deprecation_signal: DeprecationSignal | None
+
+
+# -- usage --------------------------------------------------------------------------------------
+
+
+class UsageRow(BaseModel):
+    key: str | date | None = Field(description="The metric, the consumer or the day (null: requests of no metric)")
+    requests: int
+    errors: int
+    rows: int
+    avg_elapsed_ms: float | None
+    consumers: int
+    last_seen: str | None
+
+
+class UsageSummary(BaseModel):
+    group_by: str
+    rows: list[UsageRow]
+    count: int
+
+
+# -- the migration dashboard --------------------------------------------------------------------
+
+
+class Dependent(BaseModel):
+    kind: str
+    name: str
+
+
+class ConsumerActivity(BaseModel):
+    consumer: str
+    requests_7d: int
+    requests_30d: int
+    requests_total: int
+    last_seen: str | None
+    metrics: list[str]
+
+
+class DashboardEntry(DeprecationNotice):
+    dependents: list[Dependent]
+    consumers: list[ConsumerActivity]
+    requests_7d: int
+    requests_30d: int
+    last_seen: str | None
+    past_sunset: bool
+
+
+class DeprecationDetail(DashboardEntry):
+    migration_guide: str = Field(description="Markdown")
+
+
+class DeprecationList(BaseModel):
+    deprecations: list[DashboardEntry]
+    count: int
+    as_of: str
+
+
+# -- lineage ------------------------------------------------------------------------------------
+
+
+class LineageNode(BaseModel):
+    id: str = Field(examples=["metric:mrr", "table:legacy.customer_facts"])
+    kind: str
+    name: str
+    deprecated: bool
+
+
+class LineageEdge(BaseModel):
+    source: str
+    target: str
+    kind: str = Field(examples=["part_of", "reads", "joins", "models", "derives"])
+
+
+class LineageGraph(BaseModel):
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+
+
+class NodeLineage(BaseModel):
+    node: LineageNode
+    upstream: list[LineageNode]
+    downstream: list[LineageNode]
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+
+
+# -- impact -------------------------------------------------------------------------------------
+
+
+class DefinitionProblem(BaseModel):
+    file: str
+    line: int
+    key: str
+    message: str
+
+
+class MetricConsumer(BaseModel):
+    consumer: str
+    requests: int
+    last_seen: str
+    versions: list[int]
+
+
+class ValueDiffRow(BaseModel):
+    period: str
+    before: float | None
+    after: float | None
+    delta: float | None
+    relative_delta: float | None
+
+
+class ValueDiff(BaseModel):
+    """Old and new definitions on the real data; ``note`` says why it was not computed."""
+
+    grain: str | None
+    periods: int | None = None
+    periods_changed: int | None = None
+    rows: list[ValueDiffRow]
+    note: str | None = None
+
+
+class ImpactChange(BaseModel):
+    kind: str
+    name: str
+    status: str = Field(examples=["added", "removed", "renamed", "changed"])
+    classification: str | None
+    reasons: list[str]
+    renamed_to: str | None
+    fields: list[FieldChange]
+    old_version: int | None
+    declared_version: int | None
+    required_version: int | None
+    version_ok: bool
+    caused_by: list[str]
+    dependents: list[str]
+    consumers: list[MetricConsumer]
+    value_diff: ValueDiff | None
+
+
+class ImpactReport(BaseModel):
+    verdict: str = Field(examples=["pass", "fail"])
+    reasons: list[str]
+    summary: dict[str, int]
+    changes: list[ImpactChange]
+    problems: list[DefinitionProblem]
+    ignored_files: list[str]
+    notes: list[str]
+    markdown: str
+
+
+# -- the service --------------------------------------------------------------------------------
 
 
 class Health(BaseModel):
@@ -74,9 +420,26 @@ class Health(BaseModel):
     warnings: list[str]
 
 
+class ReloadResult(BaseModel):
+    definitions_hash: str
+    metrics: int
+    entities: int
+    warnings: list[str]
+
+
+class SeedResult(BaseModel):
+    customers: int
+    rows: int
+    elapsed_s: float
+    data_version: int
+
+
+# -- OpenAPI helpers ----------------------------------------------------------------------------
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for error statuses, all answered with application/problem+json."""
-    schema = Problem.model_json_schema()
+    schema = ProblemDocument.model_json_schema()
     return {
         status: {
             "description": "A problem document (RFC 9457)",
@@ -86,4 +449,10 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-ERRORS = problem_responses(400, 401, 403, 404, 410, 413, 422, 500, 504)
+def text_response(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """An OpenAPI 200 answered as text of ``media_type`` (an alternative to JSON, or the only answer)."""
+    return {200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}}
+
+
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {304: {"description": "Not modified"}}
+ERRORS = problem_responses(400, 401, 403, 404, 405, 410, 413, 422, 500, 504)

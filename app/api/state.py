@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from app.api.caching import AnswerCache
 from app.definitions.loader import load_project
 from app.definitions.project import Project
-from app.engine.cache import ResultCache
 from app.engine.database import connect, read_catalog
 from app.engine.dataversion import current as current_data_version
 from app.engine.executor import harden
@@ -29,10 +29,14 @@ class ServiceState:
     project: Project
     recorder: UsageRecorder
     catalog: dict[str, dict[str, str]]
-    cache: ResultCache
+    cache: AnswerCache
     data_version: int
     in_place: list[InPlaceChange] = field(default_factory=list)  # definitions changed without a version bump
-    query_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(4))
+    query_slots: threading.BoundedSemaphore = field(init=False)  # TAPFLOW_MAX_CONCURRENT_QUERIES
+    closed: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.query_slots = threading.BoundedSemaphore(self.settings.max_concurrent_queries)
 
     @classmethod
     def open(cls, settings: Settings) -> ServiceState:
@@ -48,9 +52,8 @@ class ServiceState:
             raise
         recorder = UsageRecorder(con, flush_s=settings.usage_flush_s, batch=settings.usage_batch)
         recorder.start()
-        cache = ResultCache(max_entries=settings.cache_max_entries, ttl_s=settings.cache_ttl_s)
-        slots = threading.BoundedSemaphore(settings.max_concurrent_queries)
-        state = cls(settings, con, project, recorder, catalog, cache, current_data_version(con), in_place, slots)
+        cache = AnswerCache(max_entries=settings.cache_max_entries, ttl_s=settings.cache_ttl_s)
+        state = cls(settings, con, project, recorder, catalog, cache, current_data_version(con), in_place)
         for warning in state.warnings:
             log.warning(warning)
         return state
@@ -84,5 +87,9 @@ class ServiceState:
         self.cache.clear()
 
     def close(self) -> None:
+        """Write the buffered usage events and close the database (once; later calls do nothing)."""
+        if self.closed:
+            return
+        self.closed = True
         self.recorder.close()
         self.con.close()

@@ -8,6 +8,7 @@ from importlib import resources
 
 import duckdb
 
+from app.engine.database import failing_as, scalar, transaction
 from app.engine.dataversion import bump
 from app.errors import SeedError
 
@@ -53,39 +54,29 @@ def _only_comments(sql: str) -> bool:
 
 
 def is_seeded(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM meta.seed_runs").fetchone()[0])
+    return int(scalar(con, "SELECT count(*) FROM meta.seed_runs")) > 0
 
 
 def seed(con: duckdb.DuckDBPyConnection, scale: float = 1.0) -> SeedReport:
-    """Replace the demo data with the TapFlow company at ``scale`` (1 = about 2,000 customers)."""
+    """Replace the demo data with the TapFlow company at ``scale`` (1 = about 2,000 customers).
+
+    One transaction on a cursor of its own: its temporary tables and macros end with it.
+    """
     if scale <= 0:
         raise SeedError(f"scale must be positive, got {scale}")
     customers = max(10, round(BASE_CUSTOMERS * scale))
     started = time.perf_counter()
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with failing_as(SeedError, "Seeding failed and was rolled back"), transaction(con) as cur:
         for table in SEEDED_TABLES:
-            con.execute(f"DELETE FROM {table}")  # trusted constant names
-        con.execute("CREATE OR REPLACE TEMP TABLE seed_params AS SELECT ?::INTEGER AS customers", [customers])
+            cur.execute(f"DELETE FROM {table}")  # trusted constant names
+        cur.execute("CREATE OR REPLACE TEMP TABLE seed_params AS SELECT ?::INTEGER AS customers", [customers])
         for sql in statements():
-            con.execute(sql)
-        rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in SEEDED_TABLES}
+            cur.execute(sql)
+        rows = {t: int(scalar(cur, f"SELECT count(*) FROM {t}")) for t in SEEDED_TABLES}  # trusted constant names
         elapsed = time.perf_counter() - started
-        con.execute(
+        cur.execute(
             "INSERT INTO meta.seed_runs VALUES (now(), ?, ?, ?, ?)",
             [scale, customers, sum(rows.values()), elapsed],
         )
-        bump(con, f"tapflow seed --scale {scale:g}")
-        con.execute("COMMIT")
-    except duckdb.Error as exc:
-        con.execute("ROLLBACK")
-        first = str(exc).split("\n\tCandidate functions")[0]
-        raise SeedError(f"Seeding failed and was rolled back: {first}") from exc
-    _drop_temp(con)
+        bump(cur, f"tapflow seed --scale {scale:g}")
     return SeedReport(scale, customers, rows, elapsed)
-
-
-def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
-    temp = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
-    for (name,) in temp:
-        con.execute(f'DROP TABLE IF EXISTS temp."{name}"')

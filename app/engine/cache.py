@@ -1,6 +1,8 @@
 """An in-memory LRU of rendered results, keyed by definitions hash, data version and request.
 
-Entries expire after a TTL, or earlier when something they touched reaches its sunset.
+Entries expire at their own ``expires_at`` (a TTL, or earlier when something they touched
+reaches its sunset). What an entry holds is the caller's business (the API keeps rendered
+answers); the cache only needs to know when it expires.
 """
 
 from __future__ import annotations
@@ -8,32 +10,32 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Hashable
+from typing import Generic, Protocol, TypeVar
 
 
-@dataclass(frozen=True)
-class Entry:
-    body: bytes  # the representation served from cache (meta.cached is true)
-    media_type: str
-    headers: dict[str, str]  # ETag, Cache-Control, deprecation headers
-    etag: str
-    expires_at: float  # time.monotonic()
-    usage: dict[str, Any] = field(default_factory=dict)  # what a usage event records about the request
+class Expiring(Protocol):
+    @property
+    def expires_at(self) -> float:
+        """When the entry stops being served, on the ``time.monotonic()`` clock."""
+        ...
 
 
-class ResultCache:
-    def __init__(self, *, max_entries: int, ttl_s: float):
+E = TypeVar("E", bound=Expiring)
+
+
+class ResultCache(Generic[E]):
+    def __init__(self, *, max_entries: int, ttl_s: float) -> None:
         self.max_entries = max_entries
         self.ttl_s = ttl_s
-        self._entries: OrderedDict[tuple, Entry] = OrderedDict()
+        self._entries: OrderedDict[Hashable, E] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
         return self.ttl_s > 0
 
-    def get(self, key: tuple) -> Entry | None:
+    def get(self, key: Hashable) -> E | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry.expires_at <= time.monotonic():
@@ -43,7 +45,7 @@ class ResultCache:
             self._entries.move_to_end(key)
             return entry
 
-    def put(self, key: tuple, entry: Entry) -> None:
+    def put(self, key: Hashable, entry: E) -> None:
         if not self.enabled:
             return
         with self._lock:

@@ -13,7 +13,7 @@ from app.engine.executor import run_select
 
 
 def table_coverage(con: duckdb.DuckDBPyConnection, table: BoundTable, *, timeout_s: float) -> dict[str, Any]:
-    fields: list[exp.Expression] = [exp.Count(this=exp.Star()).as_("row_count")]
+    fields: list[exp.Expr] = [exp.Count(this=exp.Star()).as_("row_count")]
     ts = table.spec.timestamp
     if ts:
         col = exp.column(ts, table="t", quoted=True)

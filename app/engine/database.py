@@ -1,22 +1,25 @@
-"""Opening the DuckDB file and reading its catalog; the one place duckdb errors are translated."""
+"""The DuckDB seam: opening the file, transactions, reading the catalog, and the one place where
+``duckdb.Error`` becomes a ``TapflowError`` (``connect``, ``query_errors``, ``failing_as``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from app.errors import DatabaseBusy, DatabaseError
+from app.errors import DatabaseBusy, DatabaseError, InvalidQuery, QueryTimeout, TapflowError
 from app.settings import Settings
 
-USER_SCHEMAS = ("staging", "entity", "legacy")
+# What a caller's query can get wrong (types of literals, values out of range): a 400, not a 500.
+CALLER_ERRORS = (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.InvalidInputException)
 
 
 def connect(path: Path, *, read_only: bool = False, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file; a file locked by another process is a clear DatabaseBusy error."""
-    config: dict[str, str | int | bool] = {}
+    config: dict[str, str | bool | int | float | list[str]] = {}
     if settings is not None:
         if settings.threads:
             config["threads"] = settings.threads
@@ -47,19 +50,70 @@ def connection(
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor in one transaction: committed when the block ends, rolled back if it raises."""
+def transaction(con: duckdb.DuckDBPyConnection, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A fresh cursor in one transaction: committed when the block ends, rolled back if it raises.
+
+    The cursor is closed afterwards (its temporary tables go with it). ``read_only`` refuses writes.
+    """
     cur = con.cursor()
     try:
-        cur.execute("BEGIN TRANSACTION")
+        cur.execute("BEGIN TRANSACTION READ ONLY" if read_only else "BEGIN TRANSACTION")
         try:
             yield cur
         except BaseException:
-            cur.execute("ROLLBACK")
+            with suppress(duckdb.Error):  # the block's error is the one worth reporting
+                cur.execute("ROLLBACK")
             raise
         cur.execute("COMMIT")
     finally:
         cur.close()
+
+
+@contextmanager
+def query_errors(timeout_s: float) -> Iterator[None]:
+    """Translate what running a query raises: an interrupt is a timeout, a caller's mistake a 400."""
+    try:
+        yield
+    except duckdb.InterruptException:
+        raise timeout_error(timeout_s) from None
+    except CALLER_ERRORS as exc:
+        raise InvalidQuery(f"The database could not evaluate this query: {_first_line(exc)}") from None
+    except duckdb.BinderException as exc:
+        if "compare" not in str(exc) and "cast" not in str(exc):
+            raise DatabaseError(f"The query failed in the database: {_first_line(exc)}") from exc
+        raise InvalidQuery(
+            f"A value in the query does not fit the column's type: {_first_line(exc)}. Quote strings "
+            "('growth'), write dates as DATE '2025-01-31'."
+        ) from None
+    except duckdb.Error as exc:
+        raise DatabaseError(f"The query failed in the database: {_first_line(exc)}") from exc
+
+
+@contextmanager
+def failing_as(error: type[TapflowError], what: str) -> Iterator[None]:
+    """Turn a ``duckdb.Error`` raised in the block into ``error("<what>: <duckdb's message>")``."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        message = str(exc).split("\n\tCandidate functions")[0]  # DuckDB lists every overload: noise here
+        raise error(f"{what}: {message}") from exc
+
+
+def timeout_error(limit_s: float) -> QueryTimeout:
+    """The error of a query stopped at ``limit_s`` seconds (the configured limit, to name in the message)."""
+    return QueryTimeout(
+        f"The query ran longer than the {limit_s:g} s limit and was stopped. Narrow it "
+        "(a shorter start/end range, a coarser grain, fewer dimensions) or ask for a higher "
+        "TAPFLOW_QUERY_TIMEOUT_S."
+    )
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> Any:
+    """The first value of the first row (of an aggregate, which always has one)."""
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        raise DatabaseError(f"The query returned no row: {sql[:200]}")
+    return row[0]
 
 
 def read_catalog(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
@@ -76,3 +130,7 @@ def read_catalog(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
     for schema, table, column, kind in rows:
         catalog.setdefault(f"{schema}.{table}".lower(), {})[column.lower()] = kind
     return catalog
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:500]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import duckdb
 
+from app.engine.database import scalar
+
 
 def current(con: duckdb.DuckDBPyConnection) -> int:
     cur = con.cursor()
     try:
-        return cur.execute("SELECT coalesce(max(version), 0) FROM meta.data_versions").fetchone()[0]
+        return int(scalar(cur, "SELECT coalesce(max(version), 0) FROM meta.data_versions"))
     except duckdb.CatalogException:  # a database migrated before 0006
         return 0
     finally:
@@ -22,9 +24,8 @@ def current(con: duckdb.DuckDBPyConnection) -> int:
 
 def bump(con: duckdb.DuckDBPyConnection, reason: str) -> int:
     """Record a data change (call inside the writing transaction); returns the new version."""
-    row = con.execute(
+    sql = (
         "INSERT INTO meta.data_versions (version, reason) "
-        "SELECT coalesce(max(version), 0) + 1, ? FROM meta.data_versions RETURNING version",
-        [reason[:500]],
-    ).fetchone()
-    return row[0]
+        "SELECT coalesce(max(version), 0) + 1, ? FROM meta.data_versions RETURNING version"
+    )
+    return int(scalar(con, sql, [reason[:500]]))

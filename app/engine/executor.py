@@ -1,18 +1,20 @@
-"""Run one SELECT on a cursor of the shared connection: read-only, interruptible, errors translated."""
+"""Run one SELECT on a cursor of the shared connection: read-only and interruptible.
+
+Its duckdb errors are translated by ``database.query_errors`` (the one seam for duckdb errors).
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
-from app.errors import DatabaseError, InvalidQuery, QueryTimeout
-
-# What a caller's query can get wrong (types of literals, values out of range): a 400, not a 500.
-CALLER_ERRORS = (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.InvalidInputException)
+from app.engine.database import query_errors, transaction
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,15 @@ class Watchdog:
         with self._cond:
             self._deadlines.pop(token, None)
 
+    @contextmanager
+    def watching(self, cur: duckdb.DuckDBPyConnection, timeout_s: float) -> Iterator[None]:
+        """Interrupt ``cur`` if the block is still running after ``timeout_s``."""
+        token = self.watch(cur, timeout_s)
+        try:
+            yield
+        finally:
+            self.release(token)
+
     def _run(self) -> None:
         with self._cond:
             while True:
@@ -70,39 +81,7 @@ def run_select(
     con: duckdb.DuckDBPyConnection, sql: str, *, timeout_s: float, params: dict[str, Any] | None = None
 ) -> Rows:
     """Execute ``sql`` in a READ ONLY transaction on a fresh cursor; interrupt it after ``timeout_s``."""
-    cur = con.cursor()
     started = time.perf_counter()
-    token = WATCHDOG.watch(cur, timeout_s)
-    try:
-        cur.execute("BEGIN TRANSACTION READ ONLY")
+    with query_errors(timeout_s), transaction(con, read_only=True) as cur, WATCHDOG.watching(cur, timeout_s):
         rows = cur.execute(sql, params).fetchall() if params else cur.execute(sql).fetchall()
-        cur.execute("COMMIT")
-    except duckdb.InterruptException:
-        raise timeout_error(timeout_s) from None
-    except CALLER_ERRORS as exc:
-        raise InvalidQuery(f"The database could not evaluate this query: {_first_line(exc)}") from None
-    except duckdb.BinderException as exc:
-        if "compare" not in str(exc) and "cast" not in str(exc):
-            raise DatabaseError(f"The query failed in the database: {_first_line(exc)}") from exc
-        raise InvalidQuery(
-            f"A value in the query does not fit the column's type: {_first_line(exc)}. Quote strings "
-            "('growth'), write dates as DATE '2025-01-31'."
-        ) from None
-    except duckdb.Error as exc:
-        raise DatabaseError(f"The query failed in the database: {_first_line(exc)}") from exc
-    finally:
-        WATCHDOG.release(token)
-        cur.close()
     return Rows(rows, (time.perf_counter() - started) * 1000)
-
-
-def timeout_error(limit_s: float) -> QueryTimeout:
-    return QueryTimeout(
-        f"The query ran longer than the {limit_s:g} s limit and was stopped. Narrow it "
-        "(a shorter start/end range, a coarser grain, fewer dimensions) or ask for a higher "
-        "TAPFLOW_QUERY_TIMEOUT_S."
-    )
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:500]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from app.engine.database import failing_as, scalar, transaction
 from app.engine.dataversion import bump
 from app.errors import MigrationError
 
@@ -62,11 +63,8 @@ def applied(con: duckdb.DuckDBPyConnection) -> dict[int, tuple[str, str]]:
 
 
 def has_data_versions(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'data_versions'"
-        ).fetchone()[0]
-    )
+    sql = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'data_versions'"
+    return int(scalar(con, sql)) > 0
 
 
 def apply_migrations(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Migration]:
@@ -90,17 +88,13 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, folder: Path) -> list[Migra
     pending = [m for m in migrations if m.version not in done]
     for mig in pending:
         sql = mig.path.read_text(encoding="utf-8")
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(sql)
-            con.execute(
-                "INSERT INTO meta.schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
-                [mig.version, mig.name, mig.checksum],
-            )
-            if has_data_versions(con):
-                bump(con, f"migration {mig.path.name}")
-            con.execute("COMMIT")
-        except duckdb.Error as exc:
-            con.execute("ROLLBACK")
-            raise MigrationError(f"Migration {mig.path.name} failed and was rolled back: {exc}") from exc
+        with failing_as(MigrationError, f"Migration {mig.path.name} failed and was rolled back"):
+            with transaction(con) as cur:
+                cur.execute(sql)
+                cur.execute(
+                    "INSERT INTO meta.schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
+                    [mig.version, mig.name, mig.checksum],
+                )
+                if has_data_versions(cur):
+                    bump(cur, f"migration {mig.path.name}")
     return pending

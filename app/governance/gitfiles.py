@@ -7,11 +7,7 @@ import subprocess
 from pathlib import Path
 
 from app.definitions.loader import DEFINITION_DIRS
-from app.errors import TapflowError
-
-
-class GitError(TapflowError):
-    title = "Git error"
+from app.errors import GitError
 
 
 def _git(project_dir: Path, *args: str) -> str:
@@ -28,7 +24,7 @@ def files_at(project_dir: Path, ref: str) -> dict[str, str]:
     """{path: text} of the definition files under metrics/ and entities/ at ``ref``."""
     _git(project_dir, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     listing = _git(project_dir, "ls-tree", "-r", "--name-only", ref, "--", *DEFINITION_DIRS)
-    out = {}
+    out: dict[str, str] = {}
     for path in sorted(listing.splitlines()):
         if path.endswith((".yml", ".yaml")):
             out[path] = _git(project_dir, "show", f"{ref}:./{path}")
@@ -37,7 +33,7 @@ def files_at(project_dir: Path, ref: str) -> dict[str, str]:
 
 def unified_diff(old: dict[str, str], new: dict[str, str]) -> str:
     """What ``git diff`` would print for these two sets of files (paths with a/ and b/)."""
-    chunks = []
+    chunks: list[str] = []
     for path in sorted(old.keys() | new.keys()):
         before, after = old.get(path), new.get(path)
         if before == after:

@@ -5,20 +5,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from app.errors import InvalidQuery
+from app.errors import InvalidDiff
 
 HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-MAX_DIFF_BYTES = 2_000_000
+
+
+def _keep_all(path: str) -> bool:
+    return True
 
 
 def apply_unified_diff(
-    files: dict[str, str], diff: str, keep: Callable[[str], bool] = lambda path: True
+    files: dict[str, str], diff: str, keep: Callable[[str], bool] = _keep_all, *, max_chars: int
 ) -> tuple[dict[str, str], list[str], list[str]]:
     """Return the patched files, the paths the diff deletes, and the paths it skipped (``keep`` false).
 
-    Context lines must match exactly."""
-    if len(diff) > MAX_DIFF_BYTES:
-        raise InvalidQuery(f"The diff is larger than {MAX_DIFF_BYTES} bytes.")
+    Context lines must match exactly. A diff longer than ``max_chars`` is refused (the caller's
+    limit: the API passes ``Settings.max_body_bytes``)."""
+    if len(diff) > max_chars:
+        raise InvalidDiff(f"The diff is longer than {max_chars} characters.")
     out = dict(files)
     deleted: list[str] = []
     skipped: list[str] = []
@@ -30,7 +34,7 @@ def apply_unified_diff(
             i += 1
             continue
         if i + 1 >= len(lines) or not lines[i + 1].startswith("+++ "):
-            raise InvalidQuery(f"Malformed diff at line {i + 1}: '---' is not followed by '+++'.")
+            raise InvalidDiff(f"Malformed diff at line {i + 1}: '---' is not followed by '+++'.")
         old_path, new_path = _path(lines[i][4:]), _path(lines[i + 1][4:])
         i += 2
         found_any = True
@@ -45,7 +49,7 @@ def apply_unified_diff(
         while i < len(lines) and lines[i].startswith("@@"):
             m = HUNK.match(lines[i])
             if not m:
-                raise InvalidQuery(f"Malformed hunk header at line {i + 1}: {lines[i].strip()!r}")
+                raise InvalidDiff(f"Malformed hunk header at line {i + 1}: {lines[i].strip()!r}")
             start = int(m.group(1)) - (0 if m.group(2) == "0" else 1)
             result.extend(source[cursor:start])
             cursor = start
@@ -58,7 +62,7 @@ def apply_unified_diff(
                         result[-1] = result[-1][:-1]
                 elif tag == " " or tag == "-":
                     if cursor >= len(source) or source[cursor].rstrip("\n") != body.rstrip("\n"):
-                        raise InvalidQuery(
+                        raise InvalidDiff(
                             f"The diff does not apply to {old_path}: line {cursor + 1} differs from the "
                             "definitions the service runs. Rebase the branch, or post the files as JSON."
                         )
@@ -71,18 +75,19 @@ def apply_unified_diff(
                     result.append(source[cursor] if cursor < len(source) else "\n")
                     cursor += 1
                 else:
-                    raise InvalidQuery(f"Malformed diff line {i + 1}: {line.rstrip()!r}")
+                    raise InvalidDiff(f"Malformed diff line {i + 1}: {line.rstrip()!r}")
                 i += 1
         result.extend(source[cursor:])
         if new_path is None:
-            deleted.append(old_path)
-            out.pop(old_path, None)
+            if old_path is not None:
+                deleted.append(old_path)
+                out.pop(old_path, None)
         else:
             if old_path and old_path != new_path:
                 out.pop(old_path, None)
             out[new_path] = "".join(result)
     if not found_any:
-        raise InvalidQuery("The body is not a unified diff: no '--- a/...' / '+++ b/...' file headers found.")
+        raise InvalidDiff("The body is not a unified diff: no '--- a/...' / '+++ b/...' file headers found.")
     return out, deleted, skipped
 
 
@@ -95,5 +100,5 @@ def _path(header: str) -> str | None:
 
 def _split(text: str | None, path: str) -> list[str]:
     if text is None:
-        raise InvalidQuery(f"The diff changes {path}, which the service does not have.")
+        raise InvalidDiff(f"The diff changes {path}, which the service does not have.")
     return text.splitlines(keepends=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import astuple, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -130,8 +130,8 @@ def summarize(
     group_by: str,
     metric: str | None = None,
     consumer: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Requests, errors, rows and latency per metric, consumer or day (values bound as parameters)."""
     key, requests = GROUPS[group_by]  # code constants, chosen by an allow-listed name

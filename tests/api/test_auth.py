@@ -14,15 +14,20 @@ from app.settings import Settings
 from tests.api.conftest import app_client
 from tests.conftest import ROOT
 
-KEYS = {"reader": ("r-secret-1", ["read"]), "ci": ("c-secret-2", ["read", "impact"]),
-        "ops": ("o-secret-3", ["read", "impact", "admin"])}
+KEYS = {
+    "reader": ("r-secret-1", ["read"]),
+    "ci": ("c-secret-2", ["read", "impact"]),
+    "ops": ("o-secret-3", ["read", "impact", "admin"]),
+}
 
 
 def keys_file(tmp_path: Path) -> Path:
     lines = ["keys:"]
     for name, (key, scopes) in KEYS.items():
-        lines.append(f"  - {{name: {name}, key_sha256: {hashlib.sha256(key.encode()).hexdigest()}, "
-                     f"scopes: [{', '.join(scopes)}]}}")
+        lines.append(
+            f"  - {{name: {name}, key_sha256: {hashlib.sha256(key.encode()).hexdigest()}, "
+            f"scopes: [{', '.join(scopes)}]}}"
+        )
     path = tmp_path / "keys.yml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -56,8 +61,9 @@ def test_health_stays_open_and_says_auth_is_on(client) -> None:
     assert body["auth"] == "on" and not any("Authentication is off" in w for w in body["warnings"])
 
 
-@pytest.mark.parametrize(("name", "read", "impact", "admin"), [
-    ("reader", 200, 403, 403), ("ci", 200, 200, 403), ("ops", 200, 200, 200)])
+@pytest.mark.parametrize(
+    ("name", "read", "impact", "admin"), [("reader", 200, 403, 403), ("ci", 200, 200, 403), ("ops", 200, 200, 200)]
+)
 def test_each_scope(client, name: str, read: int, impact: int, admin: int) -> None:
     assert client.get("/metrics/mrr", params={"grain": "year"}, headers=bearer(name)).status_code == read
     assert client.post("/impact", json={"files": {}}, headers=bearer(name)).status_code == impact
@@ -70,8 +76,12 @@ def test_each_scope(client, name: str, read: int, impact: int, admin: int) -> No
 def test_the_key_name_is_the_consumer(client) -> None:
     for _ in range(3):
         client.get("/metrics/arr", params={"grain": "quarter"}, headers={**bearer("ci"), "X-Consumer": "spoofed"})
-    rows = {r["key"]: r for r in client.get("/usage", params={"group_by": "consumer", "metric": "arr"},
-                                            headers=bearer("reader")).json()["rows"]}
+    rows = {
+        r["key"]: r
+        for r in client.get(
+            "/usage", params={"group_by": "consumer", "metric": "arr"}, headers=bearer("reader")
+        ).json()["rows"]
+    }
     assert rows["ci"]["requests"] >= 3 and "spoofed" not in rows
 
 

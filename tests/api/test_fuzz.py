@@ -31,8 +31,13 @@ def test_api_conforms_to_its_openapi_document(demo_db: Path, tmp_path: Path) -> 
                 continue
 
             @given(case=operation.as_strategy())
-            @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             def conforms(case) -> None:
                 case.call_and_validate(base_url=base, checks=[not_a_server_error, response_schema_conformance])
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 import sqlglot
 
@@ -247,7 +249,95 @@ def test_rolling_window_with_compare_prior_year(client) -> None:
 
 
 def test_fill_with_compare_and_dimensions(client) -> None:
-    data = rows(client, "/metrics/device_events", grain="day", start="2026-10-15", end="2026-10-20",
-                dimensions="device_type", compare="prior_period", fill="zero")
+    data = rows(
+        client,
+        "/metrics/device_events",
+        grain="day",
+        start="2026-10-15",
+        end="2026-10-20",
+        dimensions="device_type",
+        compare="prior_period",
+        fill="zero",
+    )
     assert len({r["period"] for r in data}) == 6
     assert all(r["device_events"] == 0 for r in data if r["period"] < "2026-10-18")
+
+
+def _months_back(period: str, months: int) -> str:
+    y, m = int(period[:4]), int(period[5:7]) - months
+    while m < 1:
+        y, m = y - 1, m + 12
+    return f"{y:04d}-{m:02d}-01"
+
+
+def _weeks_back(period: str, weeks: int) -> str:
+    return (date.fromisoformat(period) - timedelta(weeks=weeks)).isoformat()
+
+
+PRIOR_PERIOD_CASES = [  # metric, grain, start, end, hand SQL of the metric per period, the period before
+    (
+        "new_mrr",
+        "month",
+        "2025-01-01",
+        "2025-12-31",
+        "SELECT date_trunc('month', month_start)::DATE, sum(new_mrr) FROM entity.entity_subscriptions_monthly GROUP BY 1",
+        lambda p: _months_back(p, 1),
+    ),
+    (
+        "new_mrr",
+        "quarter",
+        "2025-01-01",
+        "2026-06-30",
+        "SELECT date_trunc('quarter', month_start)::DATE, sum(new_mrr) FROM entity.entity_subscriptions_monthly GROUP BY 1",
+        lambda p: _months_back(p, 3),
+    ),
+    (
+        "actions",
+        "week",
+        "2026-06-01",
+        "2026-08-30",  # a Monday to a Sunday: whole ISO weeks
+        "SELECT date_trunc('week', activity_timestamp)::DATE, sum(actions_taken) FROM staging.stg_app__user_activities GROUP BY 1",
+        lambda p: _weeks_back(p, 1),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("metric", "grain", "start", "end", "sql", "before"), PRIOR_PERIOD_CASES, ids=[c[1] for c in PRIOR_PERIOD_CASES]
+)
+def test_compare_prior_period_against_hand_written_sql(client, oracle, metric, grain, start, end, sql, before) -> None:
+    data = rows(client, f"/metrics/{metric}", grain=grain, start=start, end=end, compare="prior_period")
+    totals = oracle_map(oracle, sql)
+    expected_periods = sorted(p for p in totals if start <= p <= end)
+    assert [r["period"] for r in data] == expected_periods and len(data) >= 6
+    for r in data:
+        prior = totals[before(r["period"])]  # the data starts long before `start`: every prior exists
+        assert r[metric] == pytest.approx(totals[r["period"]]), r["period"]
+        assert r[f"{metric}_prior"] == pytest.approx(prior), r["period"]
+        assert r[f"{metric}_change"] == pytest.approx(totals[r["period"]] - prior), r["period"]
+        assert r[f"{metric}_change_pct"] == pytest.approx(100 * (totals[r["period"]] - prior) / abs(prior)), r["period"]
+    # the answer is not a coincidence of flat data: consecutive periods differ in the oracle
+    assert len({r[f"{metric}_change"] for r in data}) > 1 and any(r[f"{metric}_change"] != 0 for r in data)
+
+
+def _truncation(client, limit: int, fmt: str) -> tuple[int, bool]:
+    """(rows answered, truncated) of new_mrr by month with ``limit``, read from the JSON meta or the CSV header."""
+    response = client.get("/metrics/new_mrr", params={"grain": "month", "limit": limit, "format": fmt})
+    assert response.status_code == 200, response.text
+    if fmt == "csv":
+        flag = response.headers["X-Truncated"]
+        assert flag in ("true", "false")
+        return len(response.text.strip().splitlines()) - 1, flag == "true"  # a header line, then the rows
+    body = response.json()
+    return len(body["rows"]), body["meta"]["truncated"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_truncated_exactly_when_rows_are_left_out(client, oracle, fmt: str) -> None:
+    n = oracle.execute(
+        "SELECT count(DISTINCT date_trunc('month', month_start)) FROM entity.entity_subscriptions_monthly"
+    ).fetchone()[0]
+    assert n >= 3
+    assert _truncation(client, n + 1, fmt) == (n, False)
+    assert _truncation(client, n, fmt) == (n, False)  # exactly the whole answer: nothing left out
+    assert _truncation(client, n - 1, fmt) == (n - 1, True)

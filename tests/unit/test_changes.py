@@ -255,10 +255,6 @@ def old_project(base_files, catalog):
     return load_texts(base_files, catalog)
 
 
-def test_there_are_at_least_25_cases() -> None:
-    assert len(CASES) >= 25
-
-
 @pytest.mark.parametrize(("case", "change", "expected", "verdict"), CASES, ids=[c[0] for c in CASES])
 def test_classification_and_verdict(case, change, expected, verdict, base_files, old_project, catalog, root) -> None:
     files = dict(base_files)

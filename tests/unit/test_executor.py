@@ -1,4 +1,4 @@
-"""The query connection itself refuses file access and writes, whatever SQL reaches it."""
+"""The query connection itself refuses file access, reconfiguration and writes, whatever SQL reaches it."""
 
 from __future__ import annotations
 
@@ -22,24 +22,92 @@ def con(demo_db: Path, tmp_path: Path):
     connection.close()
 
 
-@pytest.mark.parametrize("sql", [
-    "SELECT * FROM read_csv('/etc/passwd')",
-    "COPY (SELECT 1) TO '/tmp/tapflow-should-not-exist.csv'",
-    "ATTACH '/tmp/tapflow-should-not-exist.duckdb' AS evil",
+@pytest.fixture
+def secret(tmp_path: Path) -> Path:
+    """A file only this test wrote; an unhardened connection reads it (so a refusal means something)."""
+    path = tmp_path / "secret.csv"
+    path.write_text("a,b\n1,2\n")
+    with duckdb.connect() as plain:
+        assert plain.execute(f"SELECT * FROM read_csv('{path}')").fetchall() == [(1, 2)]
+        assert plain.execute(f"SELECT content FROM read_text('{path}')").fetchone()[0] == "a,b\n1,2\n"
+    return path
+
+
+def reads(path: Path) -> list[str]:
+    return [f"SELECT * FROM read_csv('{path}')", f"SELECT content FROM read_text('{path}')"]
+
+
+def test_no_file_access_and_no_reconfiguration(con, tmp_path: Path, secret: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    hostile = [
+        *reads(secret),
+        "SELECT * FROM read_csv('/etc/passwd')",
+        f"COPY (SELECT 1) TO '{out / 'copied.csv'}'",
+        f"COPY entity.entity_customers TO '{out / 'customers.parquet'}' (FORMAT parquet)",
+        f"ATTACH '{out / 'evil.duckdb'}' AS evil",
+        "SET enable_external_access = true",
+    ]
+    for sql in hostile:
+        with pytest.raises((DatabaseError, InvalidQuery)):
+            run_select(con, sql, timeout_s=5)
+    assert list(out.iterdir()) == []
+
+
+REENABLE = [
     "SET enable_external_access = true",
-])
-def test_no_file_access_and_no_reconfiguration(con, sql: str) -> None:
+    "SET GLOBAL enable_external_access = true",
+    "RESET enable_external_access",
+    "SET lock_configuration = false",
+    "RESET lock_configuration",
+    "SET allowed_directories = ['{dir}']",
+    "SET allowed_paths = ['{file}']",
+]
+
+
+@pytest.mark.parametrize("attempt", REENABLE)
+def test_file_access_cannot_be_turned_back_on(con, secret: Path, attempt: str) -> None:
+    sql = attempt.format(dir=secret.parent, file=secret)
+    with pytest.raises(duckdb.Error):
+        con.execute(sql)  # on the connection itself, not only through run_select
+    for read in reads(secret):  # and after the attempt, files stay out of reach
+        with pytest.raises(duckdb.Error):
+            con.execute(read).fetchall()
+        with pytest.raises((DatabaseError, InvalidQuery)):
+            run_select(con, read, timeout_s=5)
+
+
+RECONFIGURE = [  # a query that could run one of these would change every later query of the server
+    ("memory_limit", "SET memory_limit = '1MB'"),
+    ("threads", "SET threads = 1"),
+    ("threads", "PRAGMA threads = 1"),
+    ("enable_progress_bar", "SET enable_progress_bar = true"),
+    ("lock_configuration", "SET lock_configuration = false"),
+]
+
+
+@pytest.mark.parametrize(("setting", "sql"), RECONFIGURE, ids=[s for _, s in RECONFIGURE])
+def test_the_configuration_is_locked(con, setting: str, sql: str) -> None:
+    before = con.execute(f"SELECT current_setting('{setting}')").fetchone()[0]
     with pytest.raises((DatabaseError, InvalidQuery)):
         run_select(con, sql, timeout_s=5)
-    assert not Path("/tmp/tapflow-should-not-exist.csv").exists()
-    assert not Path("/tmp/tapflow-should-not-exist.duckdb").exists()
+    with pytest.raises(duckdb.Error):
+        con.execute(sql)
+    assert con.execute(f"SELECT current_setting('{setting}')").fetchone()[0] == before
+    # a query needing more than a megabyte still runs (memory_limit was not lowered)
+    assert run_select(con, "SELECT count(DISTINCT i::VARCHAR) FROM range(300000) t(i)", timeout_s=60).rows == [
+        (300000,)
+    ]
 
 
-@pytest.mark.parametrize("sql", [
-    "DELETE FROM entity.entity_customers",
-    "INSERT INTO meta.data_versions VALUES (999, now(), 'x')",
-    "DROP TABLE entity.entity_customers",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM entity.entity_customers",
+        "INSERT INTO meta.data_versions VALUES (999, now(), 'x')",
+        "DROP TABLE entity.entity_customers",
+    ],
+)
 def test_queries_cannot_change_data(con, sql: str) -> None:
     before = con.execute("SELECT count(*) FROM entity.entity_customers").fetchone()[0]
     with pytest.raises((DatabaseError, InvalidQuery)):
@@ -49,6 +117,7 @@ def test_queries_cannot_change_data(con, sql: str) -> None:
 
 def test_a_long_query_is_interrupted(con) -> None:
     with pytest.raises(QueryTimeout):
-        run_select(con, "SELECT sum(list_sum(generate_series(1, 20000 + i % 7))) FROM range(200000) t(i)",
-                   timeout_s=0.2)
+        run_select(
+            con, "SELECT sum(list_sum(generate_series(1, 20000 + i % 7))) FROM range(200000) t(i)", timeout_s=0.2
+        )
     assert run_select(con, "SELECT 1", timeout_s=5).rows == [(1,)]

@@ -28,13 +28,17 @@ def problems_after(old: str, new: str, catalog: dict | None) -> list[dict]:
     ("new", "expected"),
     [
         # an unknown key in one dimension: the entity is otherwise whole
-        ("{name: sales_region, type: string, colour: red, accepted_values: [NA, EMEA, APAC, LATAM]}",
-         "unknown key 'colour'"),
+        (
+            "{name: sales_region, type: string, colour: red, accepted_values: [NA, EMEA, APAC, LATAM]}",
+            "unknown key 'colour'",
+        ),
         # a bad value: the entity is kept without its dimensions; metrics using them are not blamed
         ("{name: sales_region, type: text, accepted_values: [NA, EMEA, APAC, LATAM]}", "is not a valid type"),
         # YAML that does not parse: nothing of the file is known; references to it are not blamed
-        ("{name: sales_region, type: string, type: string, accepted_values: [NA, EMEA, APAC, LATAM]}",
-         "duplicate key 'type'"),
+        (
+            "{name: sales_region, type: string, type: string, accepted_values: [NA, EMEA, APAC, LATAM]}",
+            "duplicate key 'type'",
+        ),
     ],
 )
 def test_one_mistake_in_an_entity_gives_one_problem(catalog, with_db, new, expected) -> None:

@@ -7,12 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from app.api.deps import StateDep
+from app.api.schemas import ReloadResult, SeedResult
 from app.demo.generator import seed
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-@router.post("/reload", summary="Validate the definitions on disk and swap them in (422 with the problems if invalid)")
+@router.post(
+    "/reload",
+    summary="Validate the definitions on disk and swap them in (422 with the problems if invalid)",
+    response_model=ReloadResult,
+)
 def reload(state: StateDep) -> dict[str, Any]:
     project = state.reload()
     return {
@@ -23,7 +28,9 @@ def reload(state: StateDep) -> dict[str, Any]:
     }
 
 
-@router.post("/seed", summary="Rebuild the demo data in place (a build: bumps the data version)")
+@router.post(
+    "/seed", summary="Rebuild the demo data in place (a build: bumps the data version)", response_model=SeedResult
+)
 def reseed(state: StateDep, scale: float = Query(1.0, gt=0, le=100)) -> dict[str, Any]:
     cur = state.con.cursor()
     try:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse
 
 from app.api.deps import StateDep
+from app.api.media import MarkdownResponse
+from app.api.schemas import DeprecationDetail, DeprecationList
 from app.governance.dashboard import dashboard, dashboard_entry
 from app.governance.deprecation import find_object, migration_guide
 from app.governance.lineage import build_lineage
@@ -15,14 +16,16 @@ from app.governance.lineage import build_lineage
 router = APIRouter(prefix="/deprecations", tags=["governance"])
 
 
-@router.get("", summary="Deprecated objects with dependents, consumers and days to sunset")
+@router.get(
+    "", summary="Deprecated objects with dependents, consumers and days to sunset", response_model=DeprecationList
+)
 def list_deprecations(state: StateDep) -> dict[str, Any]:
     state.recorder.flush()
     items = dashboard(state.project, state.con, state.settings.clock())
     return {"deprecations": items, "count": len(items), "as_of": state.settings.clock().isoformat()}
 
 
-@router.get("/{name}", summary="One deprecated object, with its migration guide")
+@router.get("/{name}", summary="One deprecated object, with its migration guide", response_model=DeprecationDetail)
 def deprecation_detail(name: str, state: StateDep) -> dict[str, Any]:
     state.recorder.flush()
     project = state.project
@@ -36,7 +39,7 @@ def deprecation_detail(name: str, state: StateDep) -> dict[str, Any]:
     )
 
 
-@router.get("/{name}/guide", summary="The migration guide (Markdown)", response_class=PlainTextResponse)
-def deprecation_guide(name: str, state: StateDep) -> PlainTextResponse:
+@router.get("/{name}/guide", summary="The migration guide (Markdown)", response_class=MarkdownResponse)
+def deprecation_guide(name: str, state: StateDep) -> MarkdownResponse:
     obj = find_object(state.project, name)
-    return PlainTextResponse(migration_guide(state.settings.project_dir, obj), media_type="text/markdown")
+    return MarkdownResponse(migration_guide(state.settings.project_dir, obj))

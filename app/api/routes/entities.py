@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
 
-from app.api.deps import StateDep
+from app.api.deps import ContextDep, StateDep
+from app.api.schemas import EntityDetail, EntityList
 from app.api.state import ServiceState
 from app.engine.coverage import table_coverage
 from app.governance.deprecation import DeprecatedObject, signal
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/entities", tags=["entities"])
 def describe(state: ServiceState, name: str, *, coverage: bool) -> dict[str, Any]:
     project = state.project
     entity = project.entity(name)
-    tables = []
+    tables: list[dict[str, Any]] = []
     for key, spec in entity.tables.items():
         bound = project.tables[(name, key)]
         item: dict[str, Any] = {
@@ -46,22 +46,31 @@ def describe(state: ServiceState, name: str, *, coverage: bool) -> dict[str, Any
     }
 
 
-@router.get("", summary="Entities with their tables, dimensions and relationships")
+# exclude_unset: a table's coverage fields appear only when coverage was read
+@router.get(
+    "",
+    summary="Entities with their tables, dimensions and relationships",
+    response_model=EntityList,
+    response_model_exclude_unset=True,
+)
 def list_entities(state: StateDep, coverage: bool = False) -> dict[str, Any]:
     items = [describe(state, n, coverage=coverage) for n in sorted(state.project.entities)]
     return {"entities": items, "count": len(items)}
 
 
 @router.get(
-    "/{name}", summary="One entity, with row counts and date coverage of each table", response_class=JSONResponse
+    "/{name}",
+    summary="One entity, with row counts and date coverage of each table",
+    response_model=EntityDetail,
+    response_model_exclude_unset=True,
 )
-def entity_detail(name: str, request: Request, state: StateDep) -> JSONResponse:
+def entity_detail(name: str, response: Response, state: StateDep, ctx: ContextDep) -> dict[str, Any]:
     body = describe(state, name, coverage=True)
     entity = state.project.entity(name)
     objects = [DeprecatedObject("entity", name, entity.deprecation)] if entity.deprecation else []
     objects += [DeprecatedObject("table", t.name, t.deprecation) for t in entity.tables.values() if t.deprecation]
     sig = signal(state.project, objects, state.settings.clock(), enforce=False)
-    ctx = getattr(request.state, "usage", None)
-    if ctx is not None:
-        ctx.deprecated = sig.names
-    return JSONResponse(body | {"deprecation_signal": sig.meta}, headers=sig.headers)
+    if ctx.usage is not None:
+        ctx.usage.deprecated = sig.names
+    response.headers.update(sig.headers)
+    return body | {"deprecation_signal": sig.meta}

@@ -5,20 +5,21 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from app import __version__
+from app.api.deps import StateDep
 from app.api.schemas import Health
+from app.demo.generator import is_seeded
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", summary="Liveness and the loaded definitions' hash", response_model=Health)
-def health(request: Request) -> dict[str, Any]:
-    state = request.app.state.tapflow
+def health(state: StateDep) -> dict[str, Any]:
     cur = state.con.cursor()
     try:
-        seeded = cur.execute("SELECT count(*) FROM meta.seed_runs").fetchone()[0] > 0
+        seeded = is_seeded(cur)
     finally:
         cur.close()
     return {

@@ -6,17 +6,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.api.deps import StateDep
-from app.errors import InvalidQuery
+from app.api.media import MarkdownResponse
+from app.api.schemas import ImpactReport, text_response
+from app.errors import InvalidRequest
 from app.governance.impact import analyze, is_definition, proposed_files
 from app.governance.patch import apply_unified_diff
 from app.governance.report import render_markdown
 
 router = APIRouter(prefix="/impact", tags=["governance"])
-MAX_BODY = 2_000_000
 
 
 class ImpactRequest(BaseModel):
@@ -50,28 +51,28 @@ OPENAPI_BODY: dict[str, Any] = {
     "",
     summary="Impact analysis of proposed definition changes",
     openapi_extra=OPENAPI_BODY,
-    response_class=JSONResponse,
+    response_model=ImpactReport,
+    responses=text_response(MarkdownResponse.media_type, "The PR comment (format=markdown or Accept: text/markdown)"),
 )
 async def impact(request: Request, state: StateDep, format: str = "json") -> Response:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise InvalidQuery(f"The proposal is larger than {MAX_BODY} bytes.")
+    body = await request.body()  # at most TAPFLOW_MAX_BODY_BYTES: the body limit middleware cuts larger ones
+    settings = state.settings
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     current = state.project.files
     if kind in ("text/x-diff", "text/x-patch", "text/plain"):
-        files, _, ignored = apply_unified_diff(current, body.decode("utf-8", errors="replace"), is_definition)
+        diff = body.decode("utf-8", errors="replace")
+        files, _, ignored = apply_unified_diff(current, diff, is_definition, max_chars=settings.max_body_bytes)
     elif kind in ("application/json", ""):
         try:
             proposal = ImpactRequest.model_validate_json(body or b"{}")
         except ValidationError as exc:
-            raise InvalidQuery(
+            raise InvalidRequest(
                 'The body must be JSON {"files": {path: text}, "deleted": [path]}: '
                 + "; ".join(e["msg"] for e in exc.errors())
             ) from None
         files, ignored = proposed_files(current, proposal.files, proposal.deleted)
     else:
-        raise InvalidQuery(f"Unsupported Content-Type '{kind}'. Send application/json or text/x-diff.")
-    settings = state.settings
+        raise InvalidRequest(f"Unsupported Content-Type '{kind}'. Send application/json or text/x-diff.")
     await run_in_threadpool(state.recorder.flush)  # consumers are read from the usage log
     report = await run_in_threadpool(
         analyze,
@@ -86,7 +87,7 @@ async def impact(request: Request, state: StateDep, format: str = "json") -> Res
     )
     wants_markdown = format == "markdown" or "text/markdown" in request.headers.get("accept", "")
     if wants_markdown:
-        return PlainTextResponse(render_markdown(report), media_type="text/markdown")
+        return MarkdownResponse(render_markdown(report))
     if format != "json":
-        raise InvalidQuery(f"Unknown format '{format[:40]}'. Allowed: json, markdown.")
+        raise InvalidRequest(f"Unknown format '{format[:40]}'. Allowed: json, markdown.")
     return JSONResponse(report.as_dict() | {"markdown": render_markdown(report)})

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 
-from app.api.deps import StateDep
+from app.api.deps import ContextDep, StateDep
 from app.api.querying import (
     MetricDataParamsDep,
     MetricSqlParamsDep,
@@ -15,10 +15,16 @@ from app.api.querying import (
     check_deprecations,
     metric_query,
     note_query,
-    single_metric_body,
-    usage,
 )
-from app.api.schemas import MetricData
+from app.api.rendering import single_metric_body
+from app.api.schemas import (
+    NOT_MODIFIED,
+    MetricCatalog,
+    MetricData,
+    MetricDefinition,
+    MetricVersions,
+    text_response,
+)
 from app.compiler.sql import DIALECTS, compile_query
 from app.definitions.project import MetricVersion, Project
 from app.governance.deprecation import DeprecatedObject, all_objects, metric_objects, signal
@@ -62,7 +68,7 @@ def metric_deprecations(project: Project) -> dict[str, DeprecatedObject]:
     return {o.name: o for o in all_objects(project) if o.kind == "metric"}
 
 
-@router.get("", summary="The metric catalog")
+@router.get("", summary="The metric catalog", response_model=MetricCatalog)
 def list_metrics(state: StateDep) -> dict[str, Any]:
     project = state.project
     deprecated = metric_deprecations(project)
@@ -74,25 +80,29 @@ def list_metrics(state: StateDep) -> dict[str, Any]:
     "/{name}",
     summary="A metric's data by grain and dimensions (JSON or CSV)",
     response_model=MetricData,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, 304: {"description": "Not modified"}},
+    responses={**text_response("text/csv", "The rows as CSV (format=csv or Accept: text/csv)"), **NOT_MODIFIED},
 )
-def metric_data(name: str, params: MetricDataParamsDep, request: Request, state: StateDep) -> Response:
+def metric_data(name: str, params: MetricDataParamsDep, request: Request, state: StateDep, ctx: ContextDep) -> Response:
     query = metric_query(state.settings, [name], params)
-    return answer(state, request, query, params.format, single_metric_body)
+    return answer(state, request, ctx, query, params.format, single_metric_body)
 
 
 @router.get("/{name}/sql", summary="The compiled SQL of a metric query", response_class=PlainTextResponse)
-def metric_sql(name: str, params: MetricSqlParamsDep, request: Request, state: StateDep) -> PlainTextResponse:
+def metric_sql(name: str, params: MetricSqlParamsDep, state: StateDep, ctx: ContextDep) -> PlainTextResponse:
     query = metric_query(state.settings, [name], params)
-    note_query(request, query)
+    note_query(ctx, query)
     compiled = compile_query(state.project, query)
-    sig = check_deprecations(state, request, compiled)
+    sig = check_deprecations(state, ctx, compiled)
     text = compiled.sql(params.dialect.strip().lower(), pretty=True) + "\n"
     return PlainTextResponse(text, headers=sig.headers)
 
 
-@router.get("/{name}/versions", summary="Every served version: hash, deployments, diff to the previous one")
-def metric_versions(name: str, request: Request, state: StateDep) -> dict[str, Any]:
+@router.get(
+    "/{name}/versions",
+    summary="Every served version: hash, deployments, diff to the previous one",
+    response_model=MetricVersions,
+)
+def metric_versions(name: str, state: StateDep) -> dict[str, Any]:
     state.project.metric(name)
     versions = version_history(state.con, state.project, name)
     warnings = [w for w in state.warnings if f"Metric '{name}' " in w]
@@ -105,19 +115,21 @@ def metric_versions(name: str, request: Request, state: StateDep) -> dict[str, A
 
 
 @router.get(
-    "/{name}/definition", summary="The definition, its versions, lineage and deprecation", response_class=JSONResponse
+    "/{name}/definition",
+    summary="The definition, its versions, lineage and deprecation",
+    response_model=MetricDefinition,
 )
-def metric_definition(name: str, request: Request, state: StateDep) -> JSONResponse:
+def metric_definition(name: str, response: Response, state: StateDep, ctx: ContextDep) -> dict[str, Any]:
     project = state.project
     m = project.metric(name)
     source = project.sources.get(f"metric:{name}")
     downstream = sorted(d.name for d in project.metrics.values() if name in d.depends_on)
     objects = metric_objects(project, m)
     sig = signal(project, objects, state.settings.clock(), enforce=False)
-    ctx = usage(request)
-    if ctx is not None:
-        ctx.versions, ctx.deprecated = [m.version], sig.names
-    body = {
+    if ctx.usage is not None:
+        ctx.usage.versions, ctx.usage.deprecated = [m.version], sig.names
+    response.headers.update(sig.headers)
+    return {
         **catalog_entry(project, m),
         "definition": m.spec.model_dump(mode="json", exclude_none=True),
         "source": {"file": source.file, "line": source.line} if source else None,
@@ -140,4 +152,3 @@ def metric_definition(name: str, request: Request, state: StateDep) -> JSONRespo
         "dialects": list(DIALECTS),
         "deprecation": sig.meta,
     }
-    return JSONResponse(body, headers=sig.headers)

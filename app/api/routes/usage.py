@@ -7,13 +7,14 @@ from typing import Any, Literal
 from fastapi import APIRouter
 
 from app.api.deps import StateDep
+from app.api.schemas import UsageSummary
 from app.compiler.query import parse_time
 from app.governance.usage import summarize
 
 router = APIRouter(prefix="/usage", tags=["governance"])
 
 
-@router.get("", summary="Usage events aggregated by metric, consumer or day")
+@router.get("", summary="Usage events aggregated by metric, consumer or day", response_model=UsageSummary)
 def usage_summary(
     state: StateDep,
     group_by: Literal["metric", "consumer", "day"] = "metric",

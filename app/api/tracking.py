@@ -1,4 +1,4 @@
-"""Usage tracking at the HTTP edge: every request touching a metric or entity becomes one event."""
+"""Usage tracking at the HTTP edge: every request touching a metric or entity becomes one usage event."""
 
 from __future__ import annotations
 
@@ -8,14 +8,29 @@ from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.context import request_context
+from app.compiler.query import MetricQuery
 from app.governance.usage import UsageEvent
 
 MAX_CONSUMER = 200
 
 
+@dataclass(frozen=True)
+class UsageSnapshot:
+    """What a rendered answer taught its usage event; a cache hit of that answer records the same."""
+
+    metrics: tuple[str, ...]
+    versions: tuple[int | None, ...]
+    entities: tuple[str, ...]
+    grain: str | None
+    dimensions: tuple[str, ...]
+    row_count: int | None
+    deprecated: tuple[str, ...]
+
+
 @dataclass
 class UsageContext:
-    """What the route learned about the request; the middleware adds status and timing."""
+    """What the route learned about the request; the middleware adds consumer, status and timing."""
 
     endpoint: str
     metrics: list[str] = field(default_factory=list)
@@ -25,7 +40,25 @@ class UsageContext:
     dimensions: list[str] = field(default_factory=list)
     row_count: int | None = None
     deprecated: list[str] = field(default_factory=list)
-    consumer: str | None = None  # set by authentication (the API key's name)
+
+    def note_query(self, query: MetricQuery) -> None:
+        self.metrics, self.grain, self.dimensions = list(query.metrics), query.grain, list(query.dimensions)
+
+    def snapshot(self) -> UsageSnapshot:
+        return UsageSnapshot(
+            tuple(self.metrics),
+            tuple(self.versions),
+            tuple(self.entities),
+            self.grain,
+            tuple(self.dimensions),
+            self.row_count,
+            tuple(self.deprecated),
+        )
+
+    def restore(self, snapshot: UsageSnapshot) -> None:
+        self.metrics, self.versions = list(snapshot.metrics), list(snapshot.versions)
+        self.entities, self.grain, self.dimensions = list(snapshot.entities), snapshot.grain, list(snapshot.dimensions)
+        self.row_count, self.deprecated = snapshot.row_count, list(snapshot.deprecated)
 
 
 def context_for(path: str) -> UsageContext | None:
@@ -41,10 +74,11 @@ def context_for(path: str) -> UsageContext | None:
     return None
 
 
-def consumer_of(scope: Scope, ctx: UsageContext) -> str:
-    if ctx.consumer:
-        return ctx.consumer
-    headers = dict(scope.get("headers") or [])
+def consumer_of(scope: Scope, api_key: str | None) -> str:
+    """The API key's name; without keys, X-Consumer or User-Agent; else "anonymous"."""
+    if api_key:
+        return api_key
+    headers: dict[bytes, bytes] = dict(scope.get("headers") or [])
     for name in (b"x-consumer", b"user-agent"):
         value = headers.get(name, b"").decode("latin-1").strip()
         if value:
@@ -55,15 +89,16 @@ def consumer_of(scope: Scope, ctx: UsageContext) -> str:
 class UsageMiddleware:
     """Pure ASGI (no per-request task or body buffering): times the request and records one event."""
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        ctx = context_for(scope["path"]) if scope["type"] == "http" else None
-        if ctx is None:
+        usage = context_for(scope["path"]) if scope["type"] == "http" else None
+        if usage is None:
             await self.app(scope, receive, send)
             return
-        scope.setdefault("state", {})["usage"] = ctx
+        ctx = request_context(scope)
+        ctx.usage = usage
         status = 500
         started = time.perf_counter()
 
@@ -80,18 +115,18 @@ class UsageMiddleware:
             state.recorder.record(
                 UsageEvent(
                     event_time=state.settings.clock(),
-                    consumer=consumer_of(scope, ctx),
+                    consumer=consumer_of(scope, ctx.api_key),
                     method=scope["method"],
-                    endpoint=ctx.endpoint,
+                    endpoint=usage.endpoint,
                     path=scope["path"][:500],
-                    metrics=ctx.metrics,
-                    versions=ctx.versions or [None] * len(ctx.metrics),
-                    entities=ctx.entities,
-                    grain=ctx.grain,
-                    dimensions=ctx.dimensions,
+                    metrics=usage.metrics,
+                    versions=usage.versions or [None] * len(usage.metrics),
+                    entities=usage.entities,
+                    grain=usage.grain,
+                    dimensions=usage.dimensions,
                     status=status,
-                    row_count=ctx.row_count,
+                    row_count=usage.row_count,
                     elapsed_ms=(time.perf_counter() - started) * 1000,
-                    deprecated=ctx.deprecated,
+                    deprecated=usage.deprecated,
                 )
             )

@@ -1,0 +1,39 @@
+"""Conditional requests: weak ETags over what an answer says, and 304 Not Modified when they match."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi.responses import Response
+
+CACHE_CONTROL = "no-cache"  # clients may keep a copy but must revalidate (cheap: 304)
+
+
+def etag_of(payload: Any) -> str:
+    digest = hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
+    return f'W/"{digest}"'
+
+
+def matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (weak comparison, or ``*``)."""
+    if not if_none_match:
+        return False
+    tags = [t.strip() for t in if_none_match.split(",")]
+    bare = etag.removeprefix("W/")
+    return "*" in tags or any(t.removeprefix("W/") == bare for t in tags)
+
+
+def not_modified(etag: str) -> Response:
+    return Response(status_code=304, headers={"ETag": etag, "Cache-Control": CACHE_CONTROL})
+
+
+def conditional_response(
+    if_none_match: str | None, etag: str, body: bytes, media_type: str, headers: Mapping[str, str]
+) -> Response:
+    """304 when the client already holds ``etag``, else the body."""
+    if matches(if_none_match, etag):
+        return not_modified(etag)
+    return Response(body, media_type=media_type, headers=dict(headers))

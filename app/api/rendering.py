@@ -1,0 +1,94 @@
+"""A metric result as the bytes of an answer: JSON (with ``meta``) or CSV, its ETag and headers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.api.conditional import CACHE_CONTROL, etag_of
+from app.engine.csvout import csv_text
+from app.engine.metrics import MetricResult
+from app.governance.deprecation import Signal
+
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+JSON_MEDIA_TYPE = "application/json"
+
+Shape = Callable[[MetricResult], dict[str, Any]]  # a result -> the body's fields before ``meta``
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes  # what this request gets
+    cached_body: bytes  # what a cache hit gets (``meta.cached`` is true)
+    media_type: str
+    headers: dict[str, str]  # ETag, Cache-Control, deprecation headers (and X-Truncated for CSV)
+    etag: str
+
+
+def render(result: MetricResult, shape: Shape, sig: Signal, *, csv: bool, version: tuple[str, int]) -> Rendered:
+    """The answer to a query; ``version`` (definitions hash, data version) enters the ETag."""
+    shaped = shape(result)
+    etag = etag_of([*version, csv, shaped, sig.meta])
+    headers = {**sig.headers, "ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if csv:
+        headers["X-Truncated"] = "true" if result.truncated else "false"
+        body = csv_text([c.name for c in result.columns], result.rows).encode()
+        return Rendered(body, body, CSV_MEDIA_TYPE, headers, etag)
+    payload = shaped | {"meta": meta(result, sig)}
+    body = to_json(payload)
+    payload["meta"]["cached"] = True
+    return Rendered(body, to_json(payload), JSON_MEDIA_TYPE, headers, etag)
+
+
+def to_json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def meta(result: MetricResult, sig: Signal) -> dict[str, Any]:
+    q = result.query
+    return {
+        "row_count": len(result.rows),
+        "truncated": result.truncated,
+        "limit": q.limit,
+        "offset": q.offset,
+        "elapsed_ms": round(result.elapsed_ms, 3),
+        "cached": False,
+        "sql": result.sql,
+        "params": result.compiled.params,
+        "warnings": result.warnings,
+        "deprecation": sig.meta,
+    }
+
+
+def metric_payload(result: MetricResult) -> dict[str, Any]:
+    return {
+        "columns": [{"name": c.name, "type": c.type} for c in result.columns],
+        "rows": result.rows,
+    }
+
+
+def single_metric_body(result: MetricResult) -> dict[str, Any]:
+    q = result.query
+    metric = result.compiled.metrics[0]
+    return {
+        "metric": metric.name,
+        "label": metric.spec.label or metric.name,
+        "version": metric.version,
+        "grain": q.grain,
+        "dimensions": list(q.dimensions),
+        **metric_payload(result),
+    }
+
+
+def multi_metric_body(result: MetricResult) -> dict[str, Any]:
+    q = result.query
+    return {
+        "metrics": [
+            {"name": m.name, "label": m.spec.label or m.name, "version": m.version} for m in result.compiled.metrics
+        ],
+        "grain": q.grain,
+        "dimensions": list(q.dimensions),
+        **metric_payload(result),
+    }
