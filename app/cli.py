@@ -188,7 +188,7 @@ def query(query: MetricQuery) -> None:
     from app.definitions.loader import load_project
     from app.engine.csvout import write_csv
     from app.engine.database import connection, read_catalog
-    from app.engine.metrics import run_metric_query
+    from app.engine.runner import run_metric_query
 
     settings = _settings()
     try:

@@ -23,7 +23,7 @@ from app.api.state import ServiceState
 from app.compiler.query import MetricQuery, QueryOptions
 from app.compiler.sql import CompiledQuery, compile_query
 from app.engine.database import timeout_error
-from app.engine.metrics import MetricResult, run_compiled, tables_read
+from app.engine.runner import MetricResult, run_compiled, tables_read
 from app.errors import InvalidQuery, QueryTimeout
 from app.governance.deprecation import Signal, signal, touched
 from app.settings import Settings

@@ -9,7 +9,7 @@ from typing import Any
 
 from app.api.conditional import CACHE_CONTROL, etag_of
 from app.engine.csvout import csv_text
-from app.engine.metrics import MetricResult
+from app.engine.runner import MetricResult
 from app.governance.deprecation import Signal
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"

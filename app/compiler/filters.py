@@ -13,7 +13,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from app.definitions.problems import did_you_mean
+from app.definitions.diagnostics import did_you_mean
 from app.errors import InvalidQuery
 
 CONNECTIVES = (exp.And, exp.Or, exp.Not, exp.Paren)

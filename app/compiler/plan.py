@@ -20,8 +20,8 @@ from app.compiler.query import MetricQuery
 from app.compiler.scans import group_scans, scan_cte
 from app.compiler.shape import Shape, shape_of
 from app.compiler.template import Template
+from app.definitions.diagnostics import did_you_mean
 from app.definitions.paths import PathError, resolve_path
-from app.definitions.problems import did_you_mean
 from app.definitions.project import MetricVersion, Project
 from app.errors import InvalidQuery
 

@@ -17,7 +17,7 @@ from app.compiler.plan import plan_template
 from app.compiler.query import MetricQuery
 from app.compiler.shape import ShapeKey, shape_of
 from app.compiler.template import OutputColumn, Template
-from app.definitions.problems import did_you_mean
+from app.definitions.diagnostics import did_you_mean
 from app.definitions.project import MetricVersion, Project
 from app.errors import InvalidQuery
 

@@ -10,9 +10,9 @@ from app.compiler.periods import interval, period_type
 from app.compiler.scans import Scan
 from app.compiler.shape import placeholder
 from app.compiler.template import OutputColumn
+from app.definitions.diagnostics import did_you_mean
 from app.definitions.expressions import derived_sql, parse_expression
 from app.definitions.paths import resolve_path
-from app.definitions.problems import did_you_mean
 from app.definitions.project import MetricVersion
 from app.errors import InvalidQuery
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app.definitions.located import Located, Problems
-from app.definitions.problems import did_you_mean
+from app.definitions.diagnostics import Problems, did_you_mean
+from app.definitions.located import Located
 from app.definitions.project import BoundTable, grain_rank
 from app.definitions.spec import GRAINS, Entity, Table
 

@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.definitions.diagnostics import Problem, Problems
 from app.definitions.entities import BoundEntities, Catalog
-from app.definitions.located import Located, Problems
+from app.definitions.located import Located
 from app.definitions.metrics import MetricResolver
 from app.definitions.parsing import ParsedFiles
-from app.definitions.problems import Problem
 from app.definitions.project import Project, Source
 from app.definitions.spec import Entity, Metric
 from app.errors import DefinitionError

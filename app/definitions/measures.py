@@ -7,11 +7,11 @@ import re
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from app.definitions.diagnostics import Problems, did_you_mean
 from app.definitions.entities import BoundEntities, allowed_grains
 from app.definitions.expressions import is_literal, parse_expression
-from app.definitions.located import Located, Problems, Sub
+from app.definitions.located import Located, Sub
 from app.definitions.paths import PathError, resolve_path
-from app.definitions.problems import did_you_mean
 from app.definitions.project import BoundTable, MetricVersion
 from app.definitions.spec import GRAINS, FilterValue, Metric, NonAdditiveDimension
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlglot import exp
 
+from app.definitions.diagnostics import Problems, did_you_mean
 from app.definitions.entities import BoundEntities
 from app.definitions.expressions import derived_sql
-from app.definitions.located import Located, Problems, Sub
+from app.definitions.located import Located, Sub
 from app.definitions.measures import MeasureChecker, parse_or_report
-from app.definitions.problems import did_you_mean
 from app.definitions.project import MetricVersion
 from app.definitions.spec import GRAINS, Metric
 

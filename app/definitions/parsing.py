@@ -5,17 +5,15 @@ from __future__ import annotations
 import copy
 import re
 import typing
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from app.definitions.located import Located
-from app.definitions.problems import Problem, did_you_mean
+from app.definitions.diagnostics import Problem, did_you_mean
+from app.definitions.located import Located, S
 from app.definitions.spec import DefinitionFile, Entity, Metric
 from app.definitions.yamlpos import Path_, YamlProblem, line_of, parse_yaml
-
-S = TypeVar("S", Entity, Metric)
 
 
 class ParsedFiles:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from app.definitions.problems import did_you_mean
+from app.definitions.diagnostics import did_you_mean
 from app.definitions.project import BoundTable
 from app.definitions.spec import Entity, Relationship
 

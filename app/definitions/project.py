@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.definitions.problems import did_you_mean
+from app.definitions.diagnostics import did_you_mean
 from app.definitions.spec import GRAINS, Entity, Metric, Table
 from app.errors import InvalidQuery, UnknownEntity, UnknownMetric
 

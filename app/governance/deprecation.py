@@ -13,7 +13,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from app.definitions.problems import did_you_mean
+from app.definitions.diagnostics import did_you_mean
 from app.definitions.project import MetricVersion, Project
 from app.definitions.spec import Deprecation
 from app.errors import Gone, NotFound

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.definitions.diagnostics import did_you_mean
 from app.definitions.paths import resolve_path
-from app.definitions.problems import did_you_mean
 from app.definitions.project import BoundTable, Project
 from app.errors import NotFound
 
