@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from app.api.deps import StateDep
+from app.api.governance_schemas import DeprecationDetail, DeprecationList
 from app.api.media import MarkdownResponse
-from app.api.schemas import DeprecationDetail, DeprecationList
 from app.governance.dashboard import dashboard, dashboard_entry
 from app.governance.deprecation import find_object, migration_guide
 from app.governance.lineage import build_lineage

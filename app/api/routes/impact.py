@@ -10,8 +10,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.api.deps import StateDep
+from app.api.governance_schemas import ImpactReport
 from app.api.media import MarkdownResponse
-from app.api.schemas import ImpactReport, text_response
+from app.api.schemas import text_response
 from app.errors import InvalidRequest
 from app.governance.impact import analyze, is_definition, proposed_files
 from app.governance.patch import apply_unified_diff

@@ -8,8 +8,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import StateDep
+from app.api.governance_schemas import LineageGraph, NodeLineage
 from app.api.media import MermaidResponse
-from app.api.schemas import LineageGraph, NodeLineage, text_response
+from app.api.schemas import text_response
 from app.api.state import ServiceState
 from app.governance.deprecation import all_objects
 from app.governance.lineage import Lineage, build_lineage

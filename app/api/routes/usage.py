@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 
 from app.api.deps import StateDep
-from app.api.schemas import UsageSummary
+from app.api.governance_schemas import UsageSummary
 from app.compiler.query import parse_time
 from app.governance.usage import summarize
 
