@@ -8,7 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.api.main import create_app
 from app.settings import Settings
+from tests.api.conftest import app_client
+from tests.conftest import ROOT
 from tests.helpers import env_for, running_server
 
 LIMITS = Settings()
@@ -57,3 +60,21 @@ def test_a_streamed_body_without_length_is_cut_at_the_limit(demo_copy: Path) -> 
 
 def test_the_service_keeps_serving_after_limits(client) -> None:
     assert client.get("/metrics/mrr", params={"grain": "year"}).status_code == 200
+
+
+def test_raising_the_where_limits_in_settings_takes_effect(demo_copy: Path) -> None:
+    """Past what the compiler once hard-coded (4,000 characters, 20 parentheses): the settings decide."""
+
+    long_where = "customer_tier IN (" + ", ".join(f"'tier_{i:04d}'" for i in range(400)) + ", 'growth')"
+    deep_where = "(" * 25 + "customer_tier = 'growth'" + ")" * 25
+    assert len(long_where) > 4000
+    raised = Settings(database=demo_copy, project_dir=ROOT, max_where_chars=6000, max_where_depth=30)
+    with app_client(create_app(raised)) as c:
+        for where in (long_where, deep_where):
+            r = c.get("/metrics/mrr", params={"grain": "month", "where": where})
+            assert r.status_code == 200, r.text[:300]
+            assert r.json()["rows"], "growth customers have MRR"
+    lowered = Settings(database=demo_copy, project_dir=ROOT, max_where_chars=6000, max_where_depth=24)
+    with app_client(create_app(lowered)) as c:
+        r = c.get("/metrics/mrr", params={"grain": "month", "where": deep_where})
+        assert r.status_code == 400 and "at most 24 (TAPFLOW_MAX_WHERE_DEPTH)" in r.json()["detail"]
