@@ -160,8 +160,9 @@ def query_command(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _option_type(annotation: Any) -> type:
-    """int for the whole-number parameters, str for the rest (pydantic checks and converts them)."""
-    return int if int in typing.get_args(annotation) or annotation is int else str
+    """bool (a --flag/--no-flag) and int as typed, str for the rest (pydantic checks and converts them)."""
+    kinds = set(typing.get_args(annotation)) | {annotation}
+    return bool if bool in kinds else int if int in kinds else str
 
 
 @cli.command()

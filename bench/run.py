@@ -39,8 +39,8 @@ from app.compiler.sql import compile_query  # noqa: E402
 from app.definitions.loader import load_project, load_texts, read_definition_files  # noqa: E402
 from app.demo.generator import SEEDED_TABLES, seed  # noqa: E402
 from app.engine.database import read_catalog  # noqa: E402
-from app.engine.runner import run_metric_query  # noqa: E402
 from app.engine.migrations import apply_migrations  # noqa: E402
+from app.engine.runner import run_metric_query  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 RESULTS = ROOT / "bench" / "results"

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.api.asgi import send_bytes
 from app.api.conditional import CACHE_CONTROL, conditional_response, matches
 from app.api.context import RequestContext, request_context
+from app.api.media import accepts_csv
 from app.api.tracking import UsageSnapshot
 from app.engine.cache import ResultCache
 
@@ -60,7 +61,7 @@ def cache_key(
 def request_key(state: ServiceState, scope: Scope) -> CacheKey:
     """Method, path, the query parameters sorted, and whether CSV is wanted (by Accept)."""
     query = tuple(sorted(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)))
-    accept = b"text/csv" in dict(scope.get("headers") or []).get(b"accept", b"")
+    accept = accepts_csv(dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1"))
     return cache_key(state, scope["method"], scope["path"], query, accept)
 
 

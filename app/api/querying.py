@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.caching import store
 from app.api.conditional import conditional_response
 from app.api.context import RequestContext
+from app.api.media import accepts_csv
 from app.api.rendering import Rendered, Shape, render
 from app.api.state import ServiceState
 from app.compiler.query import MetricQuery, QueryOptions
@@ -68,7 +69,15 @@ def wants_csv(request: Request, fmt: str | None) -> bool:
         if value not in FORMATS:
             raise InvalidQuery(f"Unknown format '{fmt[:40]}'. Allowed: json, csv.")
         return value == "csv"
-    return "text/csv" in request.headers.get("accept", "")
+    return accepts_csv(request.headers.get("accept", ""))
+
+
+def sql_text(state: ServiceState, ctx: RequestContext, query: MetricQuery, dialect: str) -> PlainTextResponse:
+    """The compiled SQL of ``query`` for ``dialect``, values written in, with deprecation headers."""
+    note_query(ctx, query)
+    compiled = compile_query(state.project, query)
+    sig = check_deprecations(state, ctx, compiled)
+    return PlainTextResponse(compiled.sql(dialect.strip().lower(), pretty=True) + "\n", headers=sig.headers)
 
 
 def note_query(ctx: RequestContext, query: MetricQuery) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,20 +46,17 @@ class UsageContext:
         self.metrics, self.grain, self.dimensions = list(query.metrics), query.grain, list(query.dimensions)
 
     def snapshot(self) -> UsageSnapshot:
-        return UsageSnapshot(
-            tuple(self.metrics),
-            tuple(self.versions),
-            tuple(self.entities),
-            self.grain,
-            tuple(self.dimensions),
-            self.row_count,
-            tuple(self.deprecated),
-        )
+        """What was learned, frozen (every field of UsageSnapshot, lists as tuples)."""
+        learned: dict[str, Any] = {}
+        for f in fields(UsageSnapshot):
+            value = getattr(self, f.name)
+            learned[f.name] = tuple(value) if isinstance(value, list) else value
+        return UsageSnapshot(**learned)
 
     def restore(self, snapshot: UsageSnapshot) -> None:
-        self.metrics, self.versions = list(snapshot.metrics), list(snapshot.versions)
-        self.entities, self.grain, self.dimensions = list(snapshot.entities), snapshot.grain, list(snapshot.dimensions)
-        self.row_count, self.deprecated = snapshot.row_count, list(snapshot.deprecated)
+        for f in fields(UsageSnapshot):
+            value = getattr(snapshot, f.name)
+            setattr(self, f.name, list(value) if isinstance(value, tuple) else value)
 
 
 def context_for(path: str) -> UsageContext | None:

@@ -27,9 +27,9 @@ class JoinPlan:
         except PathError as err:
             raise InvalidQuery(f"Dimension '{name}': {err}") from None
         alias = BASE_ALIAS
-        if path.through_key:  # the metric entity's current table, for an attribute or a key
-            entity = path.start.entity
-            own = f"__{entity}"
+        entity = path.start.entity
+        own = f"__{entity}"  # the metric entity's current table, joined for an attribute or a key
+        if path.through_key:
             pk = self.project.entities[entity].primary_key
             current = self.project.current_table(entity)
             self._join(own, current, exp.column(pk, table=BASE_ALIAS, quoted=True), pk)

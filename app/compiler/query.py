@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from app.definitions.spec import GRAINS, Grain
 from app.errors import InvalidQuery
@@ -53,9 +53,18 @@ def parse_time(value: str, name: str) -> date | datetime:
         raise InvalidQuery(
             f"{name}={value!r} is not an ISO date or timestamp; write e.g. 2025-01-31 or 2025-01-31T08:00:00."
         ) from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
+    return _naive_utc(parsed, name)
+
+
+def _naive_utc(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise InvalidQuery(
+            f"{name}={value.isoformat()} is out of range; write a date between years 1 and 9999."
+        ) from None
 
 
 def paren_depth(text: str) -> int:
@@ -121,10 +130,15 @@ class QueryOptions(BaseModel):
 
     @field_validator("start", "end", mode="before")
     @classmethod
-    def _time(cls, value: Any, info: Any) -> Any:
+    def _time(cls, value: Any, info: ValidationInfo) -> date | datetime | None:
+        name = str(info.field_name)
         if isinstance(value, str):
-            return parse_time(value, info.field_name) if value.strip() else None
-        return value
+            return parse_time(value, name) if value.strip() else None
+        if isinstance(value, datetime):
+            return _naive_utc(value, name)
+        if value is None or isinstance(value, date):
+            return value
+        raise InvalidQuery(f'{name} must be an ISO date or timestamp written as text, e.g. "2025-01-31".')
 
     @field_validator("where", mode="before")
     @classmethod
@@ -190,6 +204,9 @@ class MetricQuery(QueryOptions):
             raise InvalidQuery("A metric is listed twice; name each metric once.")
         if len(set(self.dimensions)) != len(self.dimensions):
             raise InvalidQuery("A dimension is listed twice; name each dimension once.")
+        columns = [item.lstrip("-+").strip() for item in self.order]
+        if len(set(columns)) != len(columns):
+            raise InvalidQuery("order names a column twice; name each column once.")
 
     def within(self, settings: Settings) -> MetricQuery:
         """This query checked against the service's limits, with the default limit filled in."""

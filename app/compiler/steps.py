@@ -172,15 +172,7 @@ def fill(ctx: QueryContext, source: str, metrics: list[str]) -> str:
         + [exp.NullSafeEQ(this=b.col(d, "r"), expression=b.col(d, "c")) for d in ctx.dims]
     )
     joins.append(b.join(b.table(source, "r"), on, side="LEFT"))
-    values = [
-        b.alias(
-            exp.Coalesce(this=b.col(m, "r"), expressions=[exp.Literal.number(0)])
-            if q.fill == "zero"
-            else b.col(m, "r"),
-            m,
-        )
-        for m in metrics
-    ]
+    values = [b.alias(_filled(b.col(m, "r"), q.fill), m) for m in metrics]
     select = b.select(
         [b.col("period", "s"), *(b.col(d, "c") for d in ctx.dims), *values], b.table("spine", "s"), joins=joins
     )

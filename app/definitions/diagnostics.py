@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
@@ -48,21 +49,18 @@ class Problems:
     """Every problem found so far (validation reports them all, never just the first)."""
 
     items: list[Problem] = field(default_factory=list)
-    unread_files: bool = False  # a file could not be read: names it defines are not known
-    failed: frozenset[str] = frozenset()  # names of specs that were written but failed validation
+    # text that may define names no spec carries (unreadable files, specs or keys left out)
+    unknowable: tuple[str, ...] = ()
 
     def report(self, item: Located[Entity] | Located[Metric], sub: Sub, message: str) -> None:
         key = ".".join([item.kind, item.spec.name, *_key_parts(sub)])
         self.items.append(Problem(item.file, item.line(*sub), key, message))
 
-    def report_unknown(
-        self, item: Located[Entity] | Located[Metric], sub: Sub, message: str, *, name: str | None
-    ) -> None:
-        """A reference to ``name``, which is not defined; not reported when its definition failed or a
-        file that may define it is unreadable (that problem was reported), so one mistake gives one problem.
-        ``name`` None: a table, which any failed definition may have declared."""
-        suspect = bool(self.failed) if name is None else name in self.failed
-        if not self.unread_files and not suspect:
+    def report_unknown(self, item: Located[Entity] | Located[Metric], sub: Sub, message: str, *, name: str) -> None:
+        """A reference to ``name``, which no spec defines; not reported when text that could not be
+        read as a spec names it (that problem was reported), so one mistake gives one problem."""
+        pattern = re.compile(rf"\b{re.escape(name)}\b")
+        if not any(pattern.search(text) for text in self.unknowable):
             self.report(item, sub, message)
 
     def __len__(self) -> int:

@@ -10,11 +10,12 @@ from collections.abc import Mapping
 
 from app.definitions.diagnostics import Problems, did_you_mean
 from app.definitions.located import Located
-from app.definitions.project import BoundTable, grain_rank
+from app.definitions.project import BoundTable, current_key, grain_rank
 from app.definitions.spec import GRAINS, Entity, Table
 
 Catalog = Mapping[str, Mapping[str, str]]  # "schema.table" -> {column: type}
 
+DECLARING_KEYS = frozenset({"primary_key", "tables", "dimensions", "columns", "relationships"})
 GRAIN_OF_KEY = {
     "hourly": "hour",
     "daily": "day",
@@ -33,9 +34,9 @@ class BoundEntities:
         items: list[Located[Entity]],
         catalog: Catalog | None,
         problems: Problems,
-        incomplete: frozenset[str] = frozenset(),
+        dropped: Mapping[str, frozenset[str]] | None = None,
     ):
-        self.incomplete = incomplete  # entities validated without some of their keys (already reported)
+        self.dropped = dropped or {}  # entity -> keys left out because their value failed (already reported)
         self.catalog = {k.lower(): {c.lower(): t for c, t in v.items()} for k, v in (catalog or {}).items()}
         self.has_catalog = catalog is not None
         self.problems = problems
@@ -50,10 +51,16 @@ class BoundEntities:
     def current_table(self, entity: str) -> BoundTable | None:
         """The entity's current-state table (or its first table); None for an unknown entity."""
         spec = self.entities.get(entity)
-        if spec is None or not spec.tables:
-            return None
-        key = "current" if "current" in spec.tables else next(iter(spec.tables))
-        return self.tables.get((entity, key))
+        key = current_key(spec) if spec is not None else None
+        return self.tables.get((entity, key)) if key is not None else None
+
+    def columns_unknown(self, entity: str) -> bool:
+        """Whether the entity's columns are uncertain: declared ones were left out and no catalog says."""
+        return not self.has_catalog and bool(self.dropped.get(entity, frozenset()) & DECLARING_KEYS)
+
+    def paths_unknown(self, entity: str) -> bool:
+        """Whether a dimension path through the entity may be wrongly refused (its keys were left out)."""
+        return "relationships" in self.dropped.get(entity, frozenset()) or self.columns_unknown(entity)
 
     def columns_hint(self, table: BoundTable, column: str) -> str:
         return did_you_mean(column, table.columns or ())

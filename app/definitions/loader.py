@@ -47,8 +47,8 @@ def load_project(project_dir: Path, catalog: Catalog | None = None) -> Project:
 def load_texts(files: dict[str, str], catalog: Catalog | None = None, *, base: Path | None = None) -> Project:
     """Validate definitions given as {relative path: YAML text}; raise DefinitionError with all problems."""
     parsed = ParsedFiles(files)
-    problems = Problems(list(parsed.problems), parsed.unread_files, frozenset(parsed.failed))
-    model = BoundEntities(parsed.entities, catalog, problems, frozenset(parsed.incomplete))
+    problems = Problems(list(parsed.problems), tuple(parsed.unknowable))
+    model = BoundEntities(parsed.entities, catalog, problems, parsed.dropped)
     metrics = MetricResolver(model, parsed.metrics, problems)
     sources = {f"entity:{n}": Source(i.file, i.line()) for n, i in model.located.items()}
     sources |= {f"metric:{n}": Source(i.file, i.line()) for n, i in metrics.located.items()}

@@ -97,7 +97,7 @@ class MeasureChecker:
                 )
 
     def _check_column(self, bound: BoundTable, column: str, sub: Sub, what: str) -> None:
-        if bound.entity in self.model.incomplete:
+        if self.model.columns_unknown(bound.entity):
             return  # its entity was reported already; its declared columns are not all known
         if not bound.has(column):
             self.report(
@@ -138,7 +138,7 @@ class MeasureChecker:
                     self.item,
                     (*self.sub, "model"),
                     f"model {spec.model} matches no table of any entity. {did_you_mean(ref, names)}",
-                    name=None,
+                    name=ref,
                 )
                 return None
             return self._prefer_timestamp(matches[0], spec.timestamp)
@@ -199,8 +199,8 @@ class MeasureChecker:
             try:
                 resolve_path(self.model, bound, dim)
             except PathError as err:
-                if self.model.incomplete & set(err.entities):
-                    continue  # the entity was reported already; its dimensions are not known
+                if any(self.model.paths_unknown(e) for e in err.entities):
+                    continue  # an entity on the path was reported already; what it declares is not known
                 message = f"unknown dimension '{dim}': {err}"
                 if err.unknown_entity is not None:
                     self.problems.report_unknown(

@@ -23,9 +23,9 @@ class ParsedFiles:
         self.entities: list[Located[Entity]] = []
         self.metrics: list[Located[Metric]] = []
         self.problems: list[Problem] = []
-        self.incomplete: set[str] = set()  # entities kept without a key whose value failed validation
-        self.unread_files = False  # a file that is not YAML, or not a definitions file
-        self.failed: set[str] = set()  # names of specs that failed validation and were left out
+        self.dropped: dict[str, frozenset[str]] = {}  # spec name -> top-level keys left out (their value failed)
+        # text that may define names no spec carries: unreadable files, specs or keys left out
+        self.unknowable: list[str] = []
         for file, text in files.items():
             self._add_file(file, text)
 
@@ -34,7 +34,7 @@ class ParsedFiles:
             data, lines = parse_yaml(text)
         except YamlProblem as err:
             self.problems.append(Problem(file, err.line, "(file)", err.message + "; fix the YAML and reload"))
-            self.unread_files = True
+            self.unknowable.append(text)
             return
         if data is None:
             return
@@ -42,13 +42,13 @@ class ParsedFiles:
             self.problems.append(
                 Problem(file, 1, "(file)", "expected a mapping with `version: 2` and `metrics:` or `entities:`")
             )
-            self.unread_files = True
+            self.unknowable.append(text)
             return
         try:
             DefinitionFile.model_validate(data)
         except ValidationError as err:
             self.problems += _pydantic_problems(err, DefinitionFile, file, (), lines, "(file)")
-            self.unread_files = True
+            self.unknowable.append(text)
             return
         for i, raw in enumerate(data.get("entities") or []):
             entity = self._spec(Entity, raw, file, ("entities", i), lines)
@@ -70,33 +70,43 @@ class ParsedFiles:
             return model.model_validate(raw)
         except ValidationError as err:
             self.problems += _pydantic_problems(err, model, file, path, lines, label)
-            spec, complete = _without_bad_keys(model, raw, err)
-            if spec is None and isinstance(name, str):
-                self.failed.add(name)
-            elif spec is not None and not complete:
-                self.incomplete.add(spec.name)
+            spec, dropped = _without_bad_keys(model, raw, err)
+            if spec is None:
+                self.unknowable.append(repr(raw))
+            elif dropped:
+                self.dropped[spec.name] = dropped
+                self.unknowable += [repr(raw[key]) for key in dropped]
             return spec
 
 
-def _without_bad_keys(model: type[S], raw: dict[str, Any], err: ValidationError) -> tuple[S | None, bool]:
-    """The item validated without what failed, so the rest still gets cross-checked; or None.
+def _without_bad_keys(model: type[S], raw: dict[str, Any], err: ValidationError) -> tuple[S | None, frozenset[str]]:
+    """The item validated without what failed, so the rest still gets cross-checked, and the
+    top-level keys left out; or None.
 
-    An unknown key is dropped where it stands (nothing is lost: the item is complete); a key
-    whose value failed is dropped at the top level (the item is incomplete).
+    An unknown key is dropped where it stands (nothing is lost); a key whose value failed is
+    dropped at the top level.
     """
     data = copy.deepcopy(raw)
-    complete = True
+    dropped: set[str] = set()
     for e in err.errors():
-        loc = [p for p in e["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-union")))]
-        if e["type"] == "extra_forbidden" and _drop(data, loc):
+        loc = _loc(e)
+        if e["type"] == "extra_forbidden" and _drop(data, list(loc)):
             continue
         if loc:
+            dropped.add(str(loc[0]))
             data.pop(str(loc[0]), None)
-            complete = False
     try:
-        return model.model_validate(data), complete
+        return model.model_validate(data), frozenset(dropped)
     except ValidationError:
-        return None, False
+        return None, frozenset(dropped)
+
+
+def _loc(e: ErrorDetails) -> tuple[int | str, ...]:
+    """Where an error is, without pydantic's names of validators and union members."""
+    skip = ("str", "int", "float", "bool", "list[union[str,int,float,bool]]", "none")
+    return tuple(
+        p for p in e["loc"] if not (isinstance(p, str) and (p.startswith(("function-", "tagged-union")) or p in skip))
+    )
 
 
 def _drop(data: Any, loc: list[Any]) -> bool:
@@ -117,10 +127,7 @@ def _pydantic_problems(
 ) -> list[Problem]:
     out = []
     for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-union"))))
-        loc = tuple(
-            p for p in loc if p not in ("str", "int", "float", "bool", "list[union[str,int,float,bool]]", "none")
-        )
+        loc = _loc(e)
         key = label + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
         out.append(Problem(file, line_of(lines, (*path, *loc)), key, _message(e, model, loc)))
     return out

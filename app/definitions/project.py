@@ -98,14 +98,17 @@ class Project:
 
     def current_table(self, entity: str) -> BoundTable:
         """The entity's current-state table (or its first table)."""
-        spec = self.entity(entity)
-        key = "current" if "current" in spec.tables else next(iter(spec.tables))
-        return self.tables[(entity, key)]
+        return self.tables[(entity, current_key(self.entity(entity)) or "")]
 
     def versions(self, name: str) -> list[MetricVersion]:
         """Every served version of a metric, oldest first."""
         current = self.metric(name)
         return [*sorted(self.previous.get(name, {}).values(), key=lambda m: m.version), current]
+
+
+def current_key(entity: Entity) -> str | None:
+    """The key of the entity's current-state table: ``current``, else its first table; None without tables."""
+    return "current" if "current" in entity.tables else next(iter(entity.tables), None)
 
 
 def grain_rank(grain: str) -> int:

@@ -72,7 +72,6 @@ class UsageRecorder:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tapflow-usage-writer", daemon=True)
-        self.written = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -98,7 +97,6 @@ class UsageRecorder:
                 with self._lock:
                     self._buffer[:0] = events
                 return 0
-            self.written += len(events)
             return len(events)
 
     def close(self) -> None:

@@ -78,3 +78,18 @@ def test_raising_the_where_limits_in_settings_takes_effect(demo_copy: Path) -> N
     with app_client(create_app(lowered)) as c:
         r = c.get("/metrics/mrr", params={"grain": "month", "where": deep_where})
         assert r.status_code == 400 and "at most 24 (TAPFLOW_MAX_WHERE_DEPTH)" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"metrics": ["mrr"], "start": 1700000000, "end": "2025-01-01"},
+        {"metrics": ["mrr"], "grain": "month", "start": "9999-12-31T23:59:59-05:00"},
+        {"metrics": ["mrr"], "grain": "month", "order": ["-mrr"] * 50_000},
+    ],
+    ids=["numeric start", "start out of range", "order repeated"],
+)
+def test_odd_bodies_are_a_400_not_a_500(client, body) -> None:
+    r = client.post("/query", json=body)
+    assert r.status_code == 400, r.text[:300]
+    assert r.headers["content-type"] == "application/problem+json"

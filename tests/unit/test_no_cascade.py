@@ -65,3 +65,56 @@ def test_a_real_second_mistake_is_still_reported(catalog) -> None:
         load_texts(files, catalog)
     messages = sorted(e["message"] for e in info.value.errors)
     assert len(messages) == 2 and "Did you mean 'customer_tier'" in messages[0], messages
+
+
+DERIVED_TYPO = (
+    "version: 2\nmetrics:\n  - name: zz_ratio\n    calculation_method: derived\n"
+    "    expression: \"{{ metric('mrrr') }} / 2\"\n"
+)
+UNKNOWN_TABLE = (
+    "version: 2\nmetrics:\n  - name: zz_rows\n    model: ref('no_such_table')\n    calculation_method: count\n"
+)
+
+
+@pytest.mark.parametrize("with_db", [False, True], ids=["declared columns", "database catalog"])
+@pytest.mark.parametrize(
+    ("customers_old", "customers_new", "extra", "second"),
+    [
+        # a metadata key that fails leaves the entity's columns known: a typo elsewhere is still found
+        ("primary_key: customer_id", "primary_key: customer_id\n    deprecation: soon", "", None),
+        # an unreadable entities file hides only the names it may define, not an unrelated metric's typo
+        (
+            SALES_REGION,
+            SALES_REGION.replace("type: string,", "type: string, type: string,"),
+            DERIVED_TYPO,
+            "unknown metric 'mrrr'",
+        ),
+        (
+            SALES_REGION,
+            SALES_REGION.replace("type: string,", "type: string, type: string,"),
+            UNKNOWN_TABLE,
+            "matches no table",
+        ),
+    ],
+)
+def test_an_independent_second_mistake_is_never_hidden(
+    catalog, with_db, customers_old, customers_new, extra, second
+) -> None:
+    files = read_definition_files(ROOT)
+    text = files["entities/customers.yml"]
+    assert customers_old in text
+    files["entities/customers.yml"] = text.replace(customers_old, customers_new, 1)
+    if extra:
+        files["metrics/zz.yml"] = extra
+    else:  # a typo in mrr's expression
+        revenue = files["metrics/revenue.yml"]
+        assert "expression: monthly_recurring_revenue" in revenue
+        files["metrics/revenue.yml"] = revenue.replace(
+            "expression: monthly_recurring_revenue", "expression: monthly_recuring_revenue", 1
+        )
+        second = "unknown column 'monthly_recuring_revenue'"
+    with pytest.raises(DefinitionError) as info:
+        load_texts(files, catalog if with_db else None)
+    messages = [e["message"] for e in info.value.errors]
+    assert len(messages) == 2, messages
+    assert any(second in m for m in messages), messages

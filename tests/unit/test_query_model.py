@@ -71,3 +71,22 @@ def test_limits_come_from_settings() -> None:
         MetricQuery(metrics=("mrr",), dimensions=("a", "b")).within(Settings(max_dimensions=1))
     with pytest.raises(InvalidQuery, match="maximum of 5 rows"):
         MetricQuery(metrics=("mrr",), limit=6).within(Settings(max_rows=5))
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"start": 1700000000, "end": "2025-01-01"}, "start must be an ISO date or timestamp written as text"),
+        ({"start": 1.5}, "start must be an ISO date"),
+        ({"start": "9999-12-31T23:59:59-05:00"}, "out of range"),
+        ({"end": "0001-01-01T00:00:00+05:00"}, "out of range"),
+    ],
+)
+def test_bounds_are_text_dates_in_range(fields, message) -> None:
+    with pytest.raises(InvalidQuery, match=message):
+        MetricQuery(metrics=("mrr",), **fields)
+
+
+def test_an_order_column_named_twice_is_refused_before_compiling() -> None:
+    with pytest.raises(InvalidQuery, match="order names a column twice"):
+        MetricQuery(metrics=("mrr",), order=["-mrr", "mrr"]).check_unique()

@@ -12,9 +12,8 @@ from app.api.querying import (
     MetricDataParamsDep,
     MetricSqlParamsDep,
     answer,
-    check_deprecations,
     metric_query,
-    note_query,
+    sql_text,
 )
 from app.api.rendering import single_metric_body
 from app.api.schemas import (
@@ -25,7 +24,7 @@ from app.api.schemas import (
     MetricVersions,
     text_response,
 )
-from app.compiler.sql import DIALECTS, compile_query
+from app.compiler.sql import DIALECTS
 from app.definitions.project import MetricVersion, Project
 from app.governance.deprecation import DeprecatedObject, all_objects, metric_objects, signal
 from app.governance.versions import version_history
@@ -89,12 +88,7 @@ def metric_data(name: str, params: MetricDataParamsDep, request: Request, state:
 
 @router.get("/{name}/sql", summary="The compiled SQL of a metric query", response_class=PlainTextResponse)
 def metric_sql(name: str, params: MetricSqlParamsDep, state: StateDep, ctx: ContextDep) -> PlainTextResponse:
-    query = metric_query(state.settings, [name], params)
-    note_query(ctx, query)
-    compiled = compile_query(state.project, query)
-    sig = check_deprecations(state, ctx, compiled)
-    text = compiled.sql(params.dialect.strip().lower(), pretty=True) + "\n"
-    return PlainTextResponse(text, headers=sig.headers)
+    return sql_text(state, ctx, metric_query(state.settings, [name], params), params.dialect)
 
 
 @router.get(

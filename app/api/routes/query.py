@@ -7,10 +7,9 @@ from fastapi.responses import PlainTextResponse, Response
 
 from app.api.caching import cache_key, cached_response
 from app.api.deps import ContextDep, StateDep
-from app.api.querying import QueryRequest, answer, check_deprecations, metric_query, note_query, wants_csv
+from app.api.querying import QueryRequest, answer, metric_query, sql_text, wants_csv
 from app.api.rendering import multi_metric_body
 from app.api.schemas import NOT_MODIFIED, MultiMetricData, text_response
-from app.compiler.sql import compile_query
 
 router = APIRouter(prefix="/query", tags=["query"])
 
@@ -33,8 +32,4 @@ def query(body: QueryRequest, request: Request, state: StateDep, ctx: ContextDep
 
 @router.post("/sql", summary="The SQL of a multi-metric query", response_class=PlainTextResponse)
 def query_sql(body: QueryRequest, state: StateDep, ctx: ContextDep, dialect: str = "duckdb") -> PlainTextResponse:
-    q = metric_query(state.settings, body.metrics, body)
-    note_query(ctx, q)
-    compiled = compile_query(state.project, q)
-    sig = check_deprecations(state, ctx, compiled)
-    return PlainTextResponse(compiled.sql(dialect.strip().lower(), pretty=True) + "\n", headers=sig.headers)
+    return sql_text(state, ctx, metric_query(state.settings, body.metrics, body), dialect)
