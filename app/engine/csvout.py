@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
@@ -20,7 +21,16 @@ def write_csv(out: TextIO, names: Sequence[str], rows: Iterable[Mapping[str, Any
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(names)
     for row in rows:
-        writer.writerow(["" if row[n] is None else row[n] for n in names])
+        writer.writerow([_field(row[n]) for n in names])
+
+
+def _field(value: Any) -> Any:
+    """A CSV field: empty for NULL, JSON for a list or a struct, the value itself otherwise."""
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value
 
 
 def csv_text(names: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:

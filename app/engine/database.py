@@ -117,12 +117,14 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None
 
 
 def read_catalog(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
-    """{"schema.table": {column: type}} for the user schemas (what definitions may reference)."""
+    """{"schema.table": {column: type}} of every schema but the service's own ``meta`` (what
+    definitions may reference: a warehouse's schemas are its own to name)."""
     rows = con.execute(
         """
         SELECT table_schema, table_name, column_name, data_type
         FROM information_schema.columns
-        WHERE table_catalog = current_database() AND table_schema IN ('staging', 'entity', 'legacy', 'main')
+        WHERE table_catalog = current_database()
+          AND table_schema NOT IN ('meta', 'information_schema', 'pg_catalog')
         ORDER BY table_schema, table_name, ordinal_position
         """
     ).fetchall()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -52,10 +53,28 @@ def run_compiled(
 
 
 def _jsonable(value: Any) -> Any:
+    """A DuckDB value as JSON data (the same value feeds CSV): every column type a warehouse may have.
+
+    >>> from decimal import Decimal
+    >>> _jsonable(Decimal("1234.56")), _jsonable(float("nan")), _jsonable(timedelta(days=1, seconds=90))
+    (1234.56, None, 'P1DT90S')
+    >>> _jsonable([Decimal("1.5"), {"k": b"\\x01"}])
+    [1.5, {'k': '01'}]
+    """
+    if value is None or isinstance(value, bool | int | str):
+        return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, datetime):
+    if isinstance(value, Decimal):
+        return _jsonable(float(value))
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+    if isinstance(value, timedelta):
+        return f"P{value.days}DT{value.seconds + value.microseconds / 1e6:g}S"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)  # UUID, and anything else with a text form
