@@ -79,7 +79,7 @@ def migrate() -> None:
         _fail(exc)
     if done:
         for m in done:
-            typer.echo(f"applied {m.path.name}")
+            typer.echo(f"applied {m.label}")
     else:
         typer.echo("database is up to date")
 

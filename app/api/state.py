@@ -14,6 +14,7 @@ from app.definitions.project import Project
 from app.engine.database import connect, read_catalog
 from app.engine.dataversion import current as current_data_version
 from app.engine.executor import harden
+from app.engine.migrations import apply_migrations
 from app.governance.usage import UsageRecorder
 from app.governance.versions import InPlaceChange, sync_registry
 from app.settings import Settings
@@ -43,6 +44,7 @@ class ServiceState:
         """Open the database and load the definitions; invalid definitions refuse to start."""
         con = connect(settings.database, settings=settings)
         try:
+            apply_migrations(con, None)  # the service's own tables, on any database
             catalog = read_catalog(con)
             project = load_project(settings.project_dir, catalog)
             in_place = sync_registry(con, project, settings.clock())
