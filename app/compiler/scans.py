@@ -254,7 +254,7 @@ def _filter(plan: JoinPlan, flt: Filter) -> exp.Expr:
         test: exp.Expr = exp.Is(this=column, expression=target)
         return exp.Not(this=test) if op == "is not" else test
     if op in ("in", "not in"):
-        if isinstance(value, list):
+        if isinstance(value, tuple):
             literals = [_literal(v) for v in value]
         else:
             parsed = parse_expression(str(value))

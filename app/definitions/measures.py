@@ -217,8 +217,8 @@ class MeasureChecker:
             if value not in (None, "null", "NULL", "true", "false", True, False):
                 self.report(sub, f"operator '{op}' takes null, true or false, not {value!r}")
             return
-        values: list[str | int | float | bool | None] = list(value) if isinstance(value, list) else [value]
-        if op in ("in", "not in") and not isinstance(value, list):
+        values: list[str | int | float | bool | None] = list(value) if isinstance(value, tuple) else [value]
+        if op in ("in", "not in") and not isinstance(value, tuple):
             text = str(value).strip()
             if text.startswith("(") and text.endswith(")"):
                 values = list(text[1:-1].split(","))

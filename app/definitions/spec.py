@@ -34,7 +34,9 @@ class Deprecation(Spec):
         return (base / guide).resolve()
 
 
-FilterValue = str | int | float | bool | None | list[str | int | float | bool]
+FilterValue = (
+    str | int | float | bool | None | tuple[str | int | float | bool, ...]
+)  # a YAML list is a tuple (hashable)
 
 
 class Filter(Spec):
