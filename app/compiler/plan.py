@@ -37,12 +37,13 @@ def plan_template(project: Project, query: MetricQuery) -> tuple[Template, Shape
     base = list(ctx.base_metrics(requested).values())
     scans = group_scans(base)
     scan_names = [scan_cte(ctx, i, scan, shape.where) for i, scan in enumerate(scans)]
-    result = steps.result(ctx, steps.combine(ctx, scan_names, scans), requested)
+    combined = steps.combine(ctx, scan_names, scans)
+    if query.fill != "none":  # fill feeds derived metrics and comparisons; it never replaces them
+        combined = steps.fill(ctx, combined, [m.name for m in base])
+    result = steps.result(ctx, combined, requested)
     final_name, columns = result, steps.output_columns(ctx, requested)
     if query.compare:
         final_name, columns = steps.compare(ctx, result, requested, columns)
-    if query.fill != "none":
-        final_name = steps.fill(ctx, final_name, [c.name for c in columns if c.type == "number"])
     tree = steps.final(ctx, final_name, columns)
     tables = frozenset(f"{t.db}.{t.name}".lower() for t in tree.find_all(exp.Table) if t.db)
     template = Template(tree, tuple(columns), tuple(requested), tuple(base), tree.sql("duckdb"), tables, project)

@@ -18,6 +18,7 @@ from app.compiler.context import QueryContext
 from app.compiler.filters import resolve_where
 from app.compiler.joins import JoinPlan
 from app.compiler.periods import DAYS_IN, interval, period
+from app.compiler.spine import spine_join
 from app.definitions.expressions import parse_expression
 from app.definitions.project import BoundTable, MetricVersion, grain_rank
 from app.definitions.spec import Filter, Window
@@ -168,7 +169,13 @@ def _window_scan(ctx: QueryContext, rows: _Rows, window: Window) -> str:
         where=rows.conditions,
         group_by=[period(rows.timestamp(), step)] + [d.copy() for d in rows.dims],
     )
-    ctx.add(f"{name}_per", per)
+    source = ctx.add(f"{name}_per", per)
+    if ctx.q.fill != "none":  # every period feeds the window, so a period without rows has its trailing value
+        hi = ctx.bounds.end_of_period(step) if ctx.q.end else None
+        values = [m.name for m, _ in rows.values]
+        source = spine_join(
+            ctx, f"{name}_full", source, key="__p", step=step, lo=None, hi=hi, values=values, zero=False
+        )
     rolled_values = []
     for m, _ in rows.values:
         frame = exp.WindowSpec(
@@ -186,7 +193,7 @@ def _window_scan(ctx: QueryContext, rows: _Rows, window: Window) -> str:
         rolled_values.append(b.alias(rolled, m.name))
     ctx.add(
         f"{name}_rolled",
-        b.select([b.col("__p"), *(b.col(d) for d in ctx.dims), *rolled_values], b.table(f"{name}_per")),
+        b.select([b.col("__p"), *(b.col(d) for d in ctx.dims), *rolled_values], b.table(source)),
     )
     keys = ([b.alias(period(b.col("__p"), grain), "period")] if grain else []) + [b.col(d) for d in ctx.dims]
     # trim the rows only the window needed; keep those a comparison still reads

@@ -6,9 +6,10 @@ from sqlglot import exp
 
 from app.compiler import build as b
 from app.compiler.context import QueryContext
-from app.compiler.periods import interval, period_type
+from app.compiler.periods import interval, period, period_type
 from app.compiler.scans import Scan
 from app.compiler.shape import placeholder
+from app.compiler.spine import spine_join
 from app.compiler.template import OutputColumn
 from app.definitions.diagnostics import did_you_mean
 from app.definitions.expressions import derived_sql, parse_expression
@@ -152,35 +153,16 @@ def compare(
 
 
 def fill(ctx: QueryContext, source: str, metrics: list[str]) -> str:
-    """A spine of periods x the dimension combinations present, LEFT JOINed to ``source``."""
+    """Every period from ``start`` (less what a comparison reads before it) to ``end`` for every
+    dimension combination present, before derived metrics and comparisons are computed: a ratio
+    of filled zeros is NULL, and a filled period still compares with its real prior."""
     q, grain = ctx.q, ctx.q.grain
     assert grain is not None, "fill needs a grain (checked by the query model)"
-    lo = ctx.bounds.start_of_period(grain) if q.start else exp.Min(this=b.col("period"))
-    hi = ctx.bounds.end_of_period(grain) if q.end else exp.Max(this=b.col("period"))
-    bounds = exp.Select(expressions=[b.alias(b.cast(lo, "TIMESTAMP"), "lo"), b.alias(b.cast(hi, "TIMESTAMP"), "hi")])
-    if not (q.start and q.end):  # a bound from the data: one aggregate row
-        bounds.set("from_", exp.From(this=b.table(source)))
-    ctx.add("bounds", bounds)
-    series = exp.Unnest(expressions=[exp.GenerateSeries(start=b.col("lo"), end=b.col("hi"), step=interval(1, grain))])
-    ctx.add("spine", b.select([b.alias(b.cast(series, period_type(grain)), "period")], b.table("bounds")))
-    joins = []
-    if ctx.dims:
-        ctx.add("combos", b.select([b.col(d) for d in ctx.dims], b.table(source), distinct=True))
-        joins.append(b.join(b.table("combos", "c"), kind="CROSS"))
-    on = b.and_(
-        [b.eq(b.col("period", "r"), b.col("period", "s"))]
-        + [exp.NullSafeEQ(this=b.col(d, "r"), expression=b.col(d, "c")) for d in ctx.dims]
+    lo = period(ctx.earliest(ctx.compare_days()), grain) if q.start else None
+    hi = ctx.bounds.end_of_period(grain) if q.end else None
+    return spine_join(
+        ctx, "filled", source, key="period", step=grain, lo=lo, hi=hi, values=metrics, zero=q.fill == "zero"
     )
-    joins.append(b.join(b.table(source, "r"), on, side="LEFT"))
-    values = [b.alias(_filled(b.col(m, "r"), q.fill), m) for m in metrics]
-    select = b.select(
-        [b.col("period", "s"), *(b.col(d, "c") for d in ctx.dims), *values], b.table("spine", "s"), joins=joins
-    )
-    return ctx.add("filled", select)
-
-
-def _filled(value: exp.Column, how: str) -> exp.Expr:
-    return exp.Coalesce(this=value, expressions=[exp.Literal.number(0)]) if how == "zero" else value
 
 
 def final(ctx: QueryContext, source: str, columns: list[OutputColumn]) -> exp.Select:
