@@ -64,6 +64,13 @@ class ResultColumn(BaseModel):
     type: str = Field(examples=["date", "string", "number"])
 
 
+class PartialPeriod(BaseModel):
+    period: str
+    partial: bool
+    from_: str = Field(alias="from")
+    until: str
+
+
 class DataMeta(BaseModel):
     row_count: int
     truncated: bool
@@ -74,6 +81,9 @@ class DataMeta(BaseModel):
     sql: str
     params: dict[str, Any]
     warnings: list[str]
+    partial_periods: list[PartialPeriod] = Field(
+        description="Periods only partly inside start..end, labelled by their start, with the part covered"
+    )
     deprecation: DeprecationSignal | None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlglot import exp
 
@@ -52,3 +53,71 @@ class TimeBounds:
         if self.end_kind == "date":
             return exp.LT(this=ts, expression=exp.Add(this=self.end(), expression=interval(1, "day")))
         return exp.LTE(this=ts, expression=self.end())
+
+
+def period_start(value: date | datetime, grain: str) -> datetime:
+    """The start of the ``grain`` period holding ``value`` (ISO weeks start on Monday).
+
+    >>> period_start(date(2026, 9, 15), "quarter")
+    datetime.datetime(2026, 7, 1, 0, 0)
+    """
+    at = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+    if grain == "hour":
+        return at.replace(minute=0, second=0, microsecond=0)
+    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    if grain == "quarter":
+        return day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
+    return day.replace(month=1, day=1)
+
+
+def next_period(start: datetime, grain: str) -> datetime:
+    """The start of the period after the one starting at ``start``."""
+    if grain in ("hour", "day", "week"):
+        return start + {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}[grain]
+    months = {"month": 1, "quarter": 3, "year": 12}[grain]
+    index = start.year * 12 + start.month - 1 + months
+    return start.replace(year=index // 12, month=index % 12 + 1)
+
+
+def partial_periods(
+    grain: str | None, start: date | datetime | None, end: date | datetime | None
+) -> list[dict[str, object]]:
+    """The periods only partly inside the range: each labelled by its start, with the part covered
+    (``from`` inclusive, ``until`` exclusive; ``end`` is inclusive, a date includes its whole day).
+
+    >>> partial_periods("month", date(2026, 9, 15), date(2026, 10, 31))
+    [{'period': '2026-09-01', 'partial': True, 'from': '2026-09-15', 'until': '2026-10-01'}]
+    >>> partial_periods("month", date(2026, 9, 1), date(2026, 9, 30))
+    []
+    """
+    if grain is None:
+        return []
+    lo = _instant(start) if start is not None else None
+    hi = _instant(end) + (timedelta(days=1) if not isinstance(end, datetime) else timedelta(0)) if end else None
+    found: list[datetime] = []
+    if lo is not None and lo > period_start(lo, grain):
+        found.append(period_start(lo, grain))
+    if hi is not None and end is not None and hi < next_period(period_start(end, grain), grain):
+        found.append(period_start(end, grain))
+    out = []
+    for p in sorted(set(found)):
+        begin = max(p, lo) if lo is not None else p
+        stop = min(next_period(p, grain), hi) if hi is not None else next_period(p, grain)
+        out.append({"period": _label(p, grain), "partial": True, "from": _label(begin), "until": _label(stop)})
+    return out
+
+
+def _instant(value: date | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+
+
+def _label(at: datetime, grain: str | None = None) -> str:
+    """A date where the instant is a midnight (and the grain is not hour), else a timestamp."""
+    whole_day = at == at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return at.date().isoformat() if whole_day and grain != "hour" else at.isoformat()

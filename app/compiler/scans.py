@@ -220,9 +220,22 @@ def _conditions(
     out: list[exp.Expr] = []
     if q.start is not None:
         days = ctx.compare_days()
-        if spec.window is not None:
+        if spec.window is not None:  # a window reads before start, to fill its first windows
             days += DAYS_IN[spec.window.period] * spec.window.count
-        out.append(exp.GTE(this=ts(), expression=ctx.earliest(days)))
+            out.append(exp.GTE(this=ts(), expression=ctx.earliest(days)))
+        elif not days:  # start is exact: a period only partly inside the range counts from start
+            out.append(exp.GTE(this=ts(), expression=ctx.bounds.start()))
+        else:  # the periods a comparison reads, whole; and the first period from start
+            out.append(exp.GTE(this=ts(), expression=ctx.earliest(days)))
+            first = ctx.bounds.start_of_period(q.grain)
+            out.append(
+                exp.Paren(
+                    this=exp.Or(
+                        this=exp.GTE(this=ts(), expression=ctx.bounds.start()),
+                        expression=exp.LT(this=ts(), expression=first),
+                    )
+                )
+            )
     if q.end is not None:
         out.append(ctx.bounds.end_condition(ts()))
     for flt in spec.filters or ():
