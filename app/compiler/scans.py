@@ -77,12 +77,17 @@ class _Rows:
     name: str
     plan: JoinPlan
     timestamp: Callable[[], exp.Expr]
-    conditions: list[exp.Expr]
+    defined: list[exp.Expr]  # the time bounds and the definition's filters
+    where: exp.Expr | None  # the query's where
     dims: list[exp.Expr]
     values: list[tuple[MetricVersion, exp.Expr]]
 
     def source(self) -> exp.Table:
         return b.table(self.plan.table.name, "t")
+
+    @property
+    def conditions(self) -> list[exp.Expr]:
+        return self.defined + ([self.where] if self.where is not None else [])
 
 
 def scan_cte(ctx: QueryContext, index: int, scan: Scan, where: exp.Expr | None) -> str:
@@ -98,7 +103,8 @@ def scan_cte(ctx: QueryContext, index: int, scan: Scan, where: exp.Expr | None) 
         f"scan_{index}",
         plan,
         ts,
-        _conditions(ctx, plan, ts, scan, where),
+        _conditions(ctx, plan, ts, scan),
+        exp.Paren(this=resolve_where(where, plan.column)) if where is not None else None,
         [plan.column(d) for d in ctx.q.dimensions],
         [(m, _value(plan, m)) for m in scan.metrics],
     )
@@ -139,10 +145,16 @@ def _snapshot_scan(ctx: QueryContext, rows: _Rows, scan: Scan) -> str:
     ctx.add(f"{name}_rows", select_rows)
     part = (["period"] if grain else []) + [f"__g{i}" for i in range(len(groupings))]
     pick = exp.Max if nad.window_choice == "max" else exp.Min
+    # each period's snapshot is chosen before the query's where: a where answer equals the matching rows
+    # of the grouped answer (a customer who left a tier mid-period is not counted under it at its end)
+    part_keys = ([period(rows.timestamp(), grain)] if grain else []) + [plan.column(g) for g in nad.window_groupings]
     last = b.select(
-        [b.col(p) for p in part] + [b.alias(pick(this=b.col("__snap")), "__snap")],
-        b.table(f"{name}_rows"),
-        group_by=[b.col(p) for p in part],
+        [b.alias(k, p) for k, p in zip(part_keys, part, strict=True)]
+        + [b.alias(pick(this=plan.column(nad.name)), "__snap")],
+        rows.source(),
+        joins=[j.copy() for j in plan.joins.values()],
+        where=[c.copy() for c in rows.defined],
+        group_by=[k.copy() for k in part_keys],
     )
     ctx.add(f"{name}_last", last)
     on = b.and_([b.eq(b.col(p, "r"), b.col(p, "l")) for p in part] + [b.eq(b.col("__snap", "r"), b.col("__snap", "l"))])
@@ -208,13 +220,8 @@ def _window_scan(ctx: QueryContext, rows: _Rows, window: Window) -> str:
     return ctx.add(name, select)
 
 
-def _conditions(
-    ctx: QueryContext,
-    plan: JoinPlan,
-    ts: Callable[[], exp.Expr],
-    scan: Scan,
-    where: exp.Expr | None,
-) -> list[exp.Expr]:
+def _conditions(ctx: QueryContext, plan: JoinPlan, ts: Callable[[], exp.Expr], scan: Scan) -> list[exp.Expr]:
+    """The time bounds and the definition's filters (the query's where is applied beside them)."""
     q = ctx.q
     spec = scan.metrics[0].spec
     out: list[exp.Expr] = []
@@ -240,8 +247,6 @@ def _conditions(
         out.append(ctx.bounds.end_condition(ts()))
     for flt in spec.filters or ():
         out.append(_filter(plan, flt))
-    if where is not None:
-        out.append(exp.Paren(this=resolve_where(where, plan.column)))
     return out
 
 
