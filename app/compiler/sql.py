@@ -13,6 +13,7 @@ from typing import Any
 from sqlglot import exp
 
 from app.compiler import build
+from app.compiler.hints import where_warnings
 from app.compiler.plan import plan_template
 from app.compiler.query import MetricQuery
 from app.compiler.shape import ShapeKey, shape_of
@@ -32,6 +33,7 @@ class CompiledQuery:
     params: dict[str, Any]
     limit: int | None  # None: every row
     cached: bool = False
+    warnings: tuple[str, ...] = ()  # about this request's values (a where value no row can match)
 
     @property
     def tree(self) -> exp.Select:
@@ -85,14 +87,16 @@ def compile_query(project: Project, query: MetricQuery) -> CompiledQuery:
     cache: OrderedDict[ShapeKey, Template] = project.cache.setdefault("compiled", OrderedDict())
     shape = shape_of(query, None)  # parsed, not vetted: only a shape vetted before can match
     template = cache.get(shape.key)
+    cached = template is not None
     if template is not None:
         cache.move_to_end(shape.key)
-        return CompiledQuery(template, shape.params, query.limit, cached=True)
-    template, shape = plan_template(project, query)
-    cache[shape.key] = template
-    if len(cache) > CACHE_SIZE:
-        cache.popitem(last=False)
-    return CompiledQuery(template, shape.params, query.limit)
+    else:
+        template, shape = plan_template(project, query)
+        cache[shape.key] = template
+        if len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+    warnings = where_warnings(project, list(template.base_metrics), shape.where, shape.params)
+    return CompiledQuery(template, shape.params, query.limit, cached=cached, warnings=tuple(warnings))
 
 
 def _iso_week_for_bigquery(node: exp.Expr) -> exp.Expr:

@@ -49,7 +49,9 @@ def run_compiled(
     rows = rows[: query.limit]
     names = [c.name for c in compiled.columns]
     shaped = [dict(zip(names, map(_jsonable, row), strict=True)) for row in rows]
-    return MetricResult(query, compiled, compiled.columns, shaped, truncated, result.elapsed_ms, sql)
+    return MetricResult(
+        query, compiled, compiled.columns, shaped, truncated, result.elapsed_ms, sql, list(compiled.warnings)
+    )
 
 
 def _jsonable(value: Any) -> Any:
