@@ -132,6 +132,10 @@ class CatalogEntry(BaseModel):
     tags: list[str]
     grains: list[str]
     dimensions: list[str]
+    qualified_dimensions: list[str] = Field(
+        description="The same dimensions by entity-qualified names (customer.customer_tier), one spelling "
+        "that every metric reaching that entity answers"
+    )
     table: str | None
     entity: str | None
     depends_on: list[str]

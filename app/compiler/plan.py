@@ -62,7 +62,7 @@ def _check_metric(ctx: QueryContext, m: MetricVersion) -> None:
     if (q.start or q.end) and not m.grains:
         raise InvalidQuery(f"Metric '{m.name}' has no timestamp, so start and end do not apply to it.")
     for dim in q.dimensions:
-        if dim in m.dimensions:
+        if dim in m.answers:
             continue
         if "." in dim and m.table is not None:
             try:
@@ -77,7 +77,7 @@ def _check_metric(ctx: QueryContext, m: MetricVersion) -> None:
 
 def _allowed_where(requested: list[MetricVersion]) -> set[str]:
     """Dimensions every requested metric has: what ``where`` may refer to."""
-    allowed = set(requested[0].dimensions)
+    allowed = set(requested[0].answers)
     for m in requested[1:]:
-        allowed &= set(m.dimensions)
+        allowed &= set(m.answers)
     return allowed

@@ -11,7 +11,7 @@ from app.definitions.diagnostics import Problems, did_you_mean
 from app.definitions.entities import BoundEntities, allowed_grains
 from app.definitions.expressions import is_literal, parse_expression
 from app.definitions.located import Located, Sub
-from app.definitions.paths import PathError, resolve_path
+from app.definitions.paths import PathError, entity_aliases, resolve_path
 from app.definitions.project import BoundTable, MetricVersion
 from app.definitions.spec import GRAINS, FilterValue, Metric, NonAdditiveDimension
 
@@ -63,7 +63,10 @@ class MeasureChecker:
             self._check_column(bound, flt.field, ("filters", i, "field"), "filter field")
             self._check_filter_value(("filters", i, "value"), flt.operator, flt.value)
         self._check_snapshot_and_window(spec, bound)
-        return MetricVersion(spec, bound, self._grains(spec, bound), self._dimensions(spec, bound), ())
+        dims = self._dimensions(spec, bound)
+        aliases = entity_aliases(self.model, bound.entity)
+        qualified = tuple(f"{a}.{d}" for d in dims if "." not in d for a in aliases)
+        return MetricVersion(spec, bound, self._grains(spec, bound), dims, (), qualified=qualified)
 
     def _check_expression(self, bound: BoundTable, sql: str) -> None:
         tree = parse_or_report(self.problems, self.item, (*self.sub, "expression"), sql)

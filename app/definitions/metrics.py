@@ -7,6 +7,7 @@ left out without a problem of its own, so one mistake gives one problem.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlglot import exp
@@ -84,9 +85,7 @@ class MetricResolver:
             )
             mv = self._resolve_body(item, merged, sub)
             if mv is not None:
-                out[prev.version] = MetricVersion(
-                    mv.spec, mv.table, mv.grains, mv.dimensions, mv.depends_on, prev.sunset_date
-                )
+                out[prev.version] = replace(mv, sunset_date=prev.sunset_date)
         return out
 
     def _resolve_body(self, item: Located[Metric], spec: Metric, sub: Sub) -> MetricVersion | None:
@@ -141,7 +140,9 @@ class MetricResolver:
         common_dims = [d for d in parents[0].dimensions if all(d in p.dimensions for p in parents)]
         grains = self._subset(item, (*sub, "time_grains"), spec.time_grains, common_grains, "time grain")
         dims = self._subset(item, (*sub, "dimensions"), spec.dimensions, common_dims, "dimension")
-        return MetricVersion(spec, None, grains, dims, tuple(names))
+        answered = [q for q in parents[0].answers if all(q in p.answers for p in parents)]
+        qualified = tuple(q for q in answered if q not in dims and "." in q)
+        return MetricVersion(spec, None, grains, dims, tuple(names), qualified=qualified)
 
     def _subset(
         self, item: Located[Metric], sub: Sub, declared: tuple[Any, ...] | None, available: list[str], what: str

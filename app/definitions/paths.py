@@ -74,6 +74,18 @@ class DimensionPath:
         return own + tuple(h.table for h in self.hops)
 
 
+def entity_aliases(model: EntityModel, entity: str) -> list[str]:
+    """The names that qualify an entity's own columns: its name, and every name other entities give
+    it through a many_to_one or one_to_one relationship (``customer`` for customers).
+
+    So ``customer.customer_tier`` is one spelling for metrics of customers and of subscriptions alike.
+    """
+    names = {entity}
+    for spec in model.entities.values():
+        names |= {r.name for r in spec.relationships if r.entity == entity and r.type != "one_to_many"}
+    return sorted(names)
+
+
 def resolve_path(model: EntityModel, start: BoundTable, dimension: str, *, fan_out: bool = False) -> DimensionPath:
     """Resolve ``dimension`` (``column`` or ``relationship.….column``) from the table ``start``.
 
@@ -82,6 +94,10 @@ def resolve_path(model: EntityModel, start: BoundTable, dimension: str, *, fan_o
     entity, a one_to_many hop (unless ``fan_out``) or a column that no reachable table has.
     """
     *names, column = dimension.split(".")
+    start_spec = model.entities.get(start.entity)
+    own_rels = {r.name for r in start_spec.relationships} if start_spec else set()
+    if len(names) == 1 and names[0] not in own_rels and names[0] in entity_aliases(model, start.entity):
+        names = []  # entity-qualified: a column of the start entity itself
     own = _OwnColumns(model, start)
     entity = start.entity
     walked: tuple[str, ...] = (entity,)

@@ -48,10 +48,17 @@ class MetricVersion:
     dimensions: tuple[str, ...]
     depends_on: tuple[str, ...]  # metrics a derived metric reads
     sunset_date: date | None = None  # of this version (previous versions only)
+    # the same dimensions by entity-qualified names (customer.customer_tier for customer_tier of customers)
+    qualified: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def answers(self) -> tuple[str, ...]:
+        """Every dimension name this metric answers: as declared, then entity-qualified."""
+        return self.dimensions + self.qualified
 
     @property
     def version(self) -> int:

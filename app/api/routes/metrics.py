@@ -53,6 +53,7 @@ def catalog_entry(
         "tags": list(spec.meta.tags),
         "grains": list(m.grains),
         "dimensions": list(m.dimensions),
+        "qualified_dimensions": list(m.qualified),
         "table": m.table.name if m.table else None,
         "entity": m.table.entity if m.table else None,
         "depends_on": list(m.depends_on),
