@@ -60,7 +60,10 @@ class MeasureChecker:
         if spec.timestamp:
             self._check_column(bound, spec.timestamp, ("timestamp",), "timestamp")
         for i, flt in enumerate(spec.filters or ()):
-            self._check_column(bound, flt.field, ("filters", i, "field"), "filter field")
+            if "." in flt.field:  # a joined dimension, by relationship path
+                self._check_path(bound, flt.field, ("filters", i, "field"), "filter field")
+            else:
+                self._check_column(bound, flt.field, ("filters", i, "field"), "filter field")
             self._check_filter_value(("filters", i, "value"), flt.operator, flt.value)
         self._check_snapshot_and_window(spec, bound)
         dims = self._dimensions(spec, bound)
@@ -108,6 +111,13 @@ class MeasureChecker:
                 f"unknown column '{column}' in {what}: not a column of {bound.name}. "
                 + self.model.columns_hint(bound, column),
             )
+
+    def _check_path(self, bound: BoundTable, path: str, sub: Sub, what: str) -> None:
+        try:
+            resolve_path(self.model, bound, path)
+        except PathError as err:
+            if not any(self.model.paths_unknown(e) for e in err.entities):
+                self.report(sub, f"unknown {what} '{path}': {err}")
 
     def _inherit_semi_additivity(self, spec: Metric, bound: BoundTable) -> Metric:
         """A metric reading a semi-additive column of a snapshot table takes its latest snapshot."""

@@ -20,7 +20,7 @@ from app.definitions.measures import MeasureChecker, parse_or_report
 from app.definitions.project import MetricVersion
 from app.definitions.spec import GRAINS, Metric
 
-NOT_DERIVED = ("model", "entity", "filters", "non_additive_dimension", "window", "timestamp")
+NOT_DERIVED = ("model", "entity", "filters", "non_additive_dimension", "window")
 
 
 class MetricResolver:
@@ -136,6 +136,17 @@ class MetricResolver:
                 parents.append(parent)
         if len(parents) != len(names):
             return None
+        if spec.timestamp:  # dbt's legacy spec requires one: accepted when its parts agree
+            stamps = {self._timestamp(p) for p in parents}
+            if stamps != {spec.timestamp}:
+                used = ", ".join(f"{p.name} uses {self._timestamp(p) or 'none'}" for p in parents)
+                report(
+                    item,
+                    (*sub, "timestamp"),
+                    f"timestamp '{spec.timestamp}' disagrees with the metrics it is computed from ({used}); "
+                    "drop it (a derived metric takes its parts' time) or make them agree",
+                )
+                return None
         common_grains = [g for g in GRAINS if all(g in p.grains for p in parents)]
         common_dims = [d for d in parents[0].dimensions if all(d in p.dimensions for p in parents)]
         grains = self._subset(item, (*sub, "time_grains"), spec.time_grains, common_grains, "time grain")
@@ -143,6 +154,14 @@ class MetricResolver:
         answered = [q for q in parents[0].answers if all(q in p.answers for p in parents)]
         qualified = tuple(q for q in answered if q not in dims and "." in q)
         return MetricVersion(spec, None, grains, dims, tuple(names), qualified=qualified)
+
+    def _timestamp(self, m: MetricVersion) -> str | None:
+        """The timestamp column of a metric: its own, or the one all its parts share."""
+        if m.spec.timestamp or m.table is not None:
+            return m.spec.timestamp
+        parts = [self._resolved.get(p) for p in m.depends_on]
+        stamps = {self._timestamp(p) for p in parts if p is not None}
+        return stamps.pop() if len(stamps) == 1 else None
 
     def _subset(
         self, item: Located[Metric], sub: Sub, declared: tuple[Any, ...] | None, available: list[str], what: str

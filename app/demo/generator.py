@@ -54,7 +54,9 @@ def _only_comments(sql: str) -> bool:
 
 
 def is_seeded(con: duckdb.DuckDBPyConnection) -> bool:
-    return int(scalar(con, "SELECT count(*) FROM meta.seed_runs")) > 0
+    """Whether the demo data was seeded (a warehouse of one's own has no meta.seed_runs at all)."""
+    exists = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'seed_runs'"
+    return int(scalar(con, exists)) > 0 and int(scalar(con, "SELECT count(*) FROM meta.seed_runs")) > 0
 
 
 def seed(con: duckdb.DuckDBPyConnection, scale: float = 1.0) -> SeedReport:
