@@ -59,6 +59,8 @@ def validate(
     except TapflowError as exc:
         _fail(exc)
     against = "the database catalog" if catalog is not None else "the declared columns (no database)"
+    for warning in project.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(
         f"OK: {len(project.entities)} entities, {len(project.metrics)} metrics, checked against {against}. "
         f"Definitions hash {project.hash[:12]}."

@@ -62,8 +62,9 @@ class ServiceState:
 
     @property
     def warnings(self) -> list[str]:
-        """What /health reports: definitions changed in place, and auth being off."""
-        out = [change.message() for change in self.in_place]
+        """What /health reports: notes on how definitions were read, definitions changed in place, and
+        auth being off."""
+        out = list(self.project.warnings) + [change.message() for change in self.in_place]
         if self.settings.api_keys_file is None:
             out.append("Authentication is off (TAPFLOW_API_KEYS_FILE is not set): every request is served.")
         return out

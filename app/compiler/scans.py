@@ -280,16 +280,18 @@ def _filter(plan: JoinPlan, flt: Filter) -> exp.Expr:
         return exp.Not(this=test) if op == "is not" else test
     if op in ("in", "not in"):
         if isinstance(value, tuple):
-            literals = [_literal(v) for v in value]
+            literals = [_literal(plan, v) for v in value]
         else:
             parsed = parse_expression(str(value))
             literals = parsed.expressions if isinstance(parsed, exp.Tuple) else [parsed.unnest()]
         test = exp.In(this=column, expressions=literals)
         return exp.Not(this=test) if op == "not in" else test
-    return OPERATORS[op](this=column, expression=_literal(value))
+    return OPERATORS[op](this=column, expression=_literal(plan, value))
 
 
-def _literal(value: Any) -> exp.Expr:
+def _literal(plan: JoinPlan, value: Any) -> exp.Expr:
+    """A filter's value: a literal, or a column of the table (validation allowed nothing else)."""
     if isinstance(value, bool | int | float):
         return exp.convert(value)
-    return parse_expression(str(value))
+    parsed = parse_expression(str(value))
+    return plan.column(parsed.name) if isinstance(parsed, exp.Column) else parsed

@@ -63,6 +63,12 @@ class Problems:
         if not any(pattern.search(text) for text in self.unknowable):
             self.report(item, sub, message)
 
+    warnings: list[Problem] = field(default_factory=list)  # accepted, with a note on how it was read
+
+    def warn(self, item: Located[Entity] | Located[Metric], sub: Sub, message: str) -> None:
+        key = ".".join([item.kind, item.spec.name, *_key_parts(sub)])
+        self.warnings.append(Problem(item.file, item.line(*sub), key, message))
+
     def __len__(self) -> int:
         return len(self.items)
 

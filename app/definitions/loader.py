@@ -54,6 +54,7 @@ def load_texts(files: dict[str, str], catalog: Catalog | None = None, *, base: P
     sources |= {f"metric:{n}": Source(i.file, i.line()) for n, i in metrics.located.items()}
     digest = _digest(parsed.entities, parsed.metrics)
     project = Project(model.entities, metrics.current, metrics.previous, sources, files, digest, dict(model.tables))
+    project.warnings = [str(w) for w in sorted(set(problems.warnings))]
     found = problems.items
     if base is not None:
         found += _check_guides(project, base, parsed.metrics)

@@ -13,10 +13,11 @@ from app.definitions.expressions import is_literal, parse_expression
 from app.definitions.located import Located, Sub
 from app.definitions.paths import PathError, entity_aliases, resolve_path
 from app.definitions.project import BoundTable, MetricVersion
-from app.definitions.spec import GRAINS, FilterValue, Metric, NonAdditiveDimension
+from app.definitions.spec import GRAINS, Filter, Metric, NonAdditiveDimension
 
 REF = re.compile(r"""^\s*ref\(\s*['"]([A-Za-z_][\w.]*)['"]\s*\)\s*$""")
 WINDOWED = {"sum", "count", "min", "max"}
+BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 AGGREGATING = {"sum", "count", "count_distinct", "average", "min", "max"}
 
 
@@ -59,12 +60,15 @@ class MeasureChecker:
             self._check_expression(bound, str(spec.expression))
         if spec.timestamp:
             self._check_column(bound, spec.timestamp, ("timestamp",), "timestamp")
+        filters = []
         for i, flt in enumerate(spec.filters or ()):
             if "." in flt.field:  # a joined dimension, by relationship path
                 self._check_path(bound, flt.field, ("filters", i, "field"), "filter field")
             else:
                 self._check_column(bound, flt.field, ("filters", i, "field"), "filter field")
-            self._check_filter_value(("filters", i, "value"), flt.operator, flt.value)
+            filters.append(self._check_filter_value(bound, ("filters", i, "value"), flt))
+        if spec.filters is not None and tuple(filters) != spec.filters:
+            spec = spec.model_copy(update={"filters": tuple(filters)})
         self._check_snapshot_and_window(spec, bound)
         dims = self._dimensions(spec, bound)
         aliases = entity_aliases(self.model, bound.entity)
@@ -225,11 +229,23 @@ class MeasureChecker:
             out.append(dim)
         return tuple(out)
 
-    def _check_filter_value(self, sub: Sub, op: str, value: FilterValue) -> None:
+    def _check_filter_value(self, bound: BoundTable, sub: Sub, flt: Filter) -> Filter:
+        """The filter as it will be read: a bare word that is no column of the table (dbt's legacy
+        ``value: active``) becomes the string literal, with a warning saying so."""
+        op, value = flt.operator, flt.value
         if op in ("is", "is not"):
             if value not in (None, "null", "NULL", "true", "false", True, False):
                 self.report(sub, f"operator '{op}' takes null, true or false, not {value!r}")
-            return
+            return flt
+        if isinstance(value, str) and BARE_WORD.fullmatch(value.strip()) and not bound.has(value.strip()):
+            word = value.strip()
+            self.problems.warn(
+                self.item,
+                (*self.sub, *sub),
+                f"{word!r} is not a column of {bound.name}: read as the string '{word}'; write \"'{word}'\" "
+                "to be explicit",
+            )
+            return flt.model_copy(update={"value": f"'{word}'"})
         values: list[str | int | float | bool | None] = list(value) if isinstance(value, tuple) else [value]
         if op in ("in", "not in") and not isinstance(value, tuple):
             text = str(value).strip()
@@ -238,12 +254,14 @@ class MeasureChecker:
         for v in values:
             if v is None:
                 self.report(sub, f"operator '{op}' needs a value; for a null test use operator: is")
-                return
+                return flt
             if isinstance(v, bool | int | float):
                 continue
             tree = parse_or_report(self.problems, self.item, (*self.sub, *sub), str(v))
             if tree is None:
-                return
+                return flt
+            if isinstance(tree, exp.Column) and "." not in str(v) and bound.has(tree.name):
+                continue  # a column of the table: compared column to column, as dbt reads it
             if not is_literal(tree):
                 self.report(
                     sub,
@@ -251,3 +269,4 @@ class MeasureChecker:
                     f"{'a column name' if isinstance(tree, exp.Column) else 'an expression'}); "
                     f"quote strings as SQL literals, e.g. value: \"'{str(v).strip()}'\"",
                 )
+        return flt

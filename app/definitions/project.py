@@ -77,6 +77,7 @@ class Project:
     hash: str = ""
     tables: dict[tuple[str, str], BoundTable] = field(default_factory=dict)  # (entity, key) -> table
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # per-load caches (compiled shapes)
+    warnings: list[str] = field(default_factory=list)  # "file:line: key: message" of what validated with a note
 
     def metric(self, name: str, version: int | None = None) -> MetricVersion:
         """The metric ``name`` (current version unless ``version`` is given).

@@ -33,7 +33,7 @@ metrics:
     filters:
       - field: customer_status
         operator: '='
-        value: "'active'"
+        value: 'active'
     meta:
       owner: revenue_team
       verified: true
