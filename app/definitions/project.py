@@ -78,6 +78,8 @@ class Project:
     tables: dict[tuple[str, str], BoundTable] = field(default_factory=dict)  # (entity, key) -> table
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # per-load caches (compiled shapes)
     warnings: list[str] = field(default_factory=list)  # "file:line: key: message" of what validated with a note
+    # (metric, version) -> the day it was first served, from the registry (empty without a database)
+    deployed: dict[tuple[str, int], date] = field(default_factory=dict)
 
     def metric(self, name: str, version: int | None = None) -> MetricVersion:
         """The metric ``name`` (current version unless ``version`` is given).

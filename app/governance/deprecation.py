@@ -8,7 +8,7 @@ IMF-fixdate) and RFC 8288 links (successor-version, deprecation).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,7 @@ def _version_object(project: Project, m: MetricVersion) -> DeprecatedObject:
         "version",
         f"{m.name}@v{m.version}",
         Deprecation(
-            deprecated_at=_version_deprecated_at(m),
+            deprecated_at=_version_deprecated_at(project, m),
             sunset_date=m.sunset_date,
             replaced_by=m.name,
             reason=f"Version {m.version} of '{m.name}' is superseded by version {current.version}.",
@@ -110,11 +110,11 @@ def metric_objects(project: Project, m: MetricVersion) -> list[DeprecatedObject]
     return out
 
 
-def _version_deprecated_at(m: MetricVersion) -> date:
-    """An older version counts as deprecated from when a newer one exists: we take the sunset's
-    announcement to be 90 days before it (the versions carry no date of their own)."""
-    assert m.sunset_date is not None
-    return m.sunset_date - timedelta(days=90)
+def _version_deprecated_at(project: Project, m: MetricVersion) -> date:
+    """An older version is deprecated from the day a newer one was first served (the registry's
+    record); without a registry (no database at hand), from today, when the newer one is served."""
+    newer = [at for (name, version), at in project.deployed.items() if name == m.name and version > m.version]
+    return min(newer) if newer else datetime.now(UTC).date()
 
 
 def inherited_objects(project: Project) -> list[DeprecatedObject]:

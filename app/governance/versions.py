@@ -61,6 +61,8 @@ def sync_registry(con: duckdb.DuckDBPyConnection, project: Project, now: datetim
                     "ON CONFLICT DO UPDATE SET last_deployed = excluded.last_deployed",
                     [name, m.version, digest, json.dumps(fingerprint, sort_keys=True), now, now],
                 )
+        first = cur.execute("SELECT metric, version, min(first_deployed) FROM meta.metric_versions GROUP BY ALL")
+        project.deployed = {(metric, version): at.date() for metric, version, at in first.fetchall()}
     return found
 
 
