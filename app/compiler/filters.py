@@ -19,7 +19,8 @@ from app.errors import InvalidQuery
 CONNECTIVES = (exp.And, exp.Or, exp.Not, exp.Paren)
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike, exp.Is, exp.In, exp.Between)
 LITERALS = (exp.Literal, exp.Boolean, exp.Null)
-CAST_TYPES = {exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP}
+# DATE '...' and TIMESTAMP '...' (which sqlglot reads as TIMESTAMPNTZ in DuckDB's dialect)
+CAST_TYPES = {exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ}
 
 
 def dimension_name(column: exp.Column) -> str:

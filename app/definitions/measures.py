@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 
 from app.definitions.diagnostics import Problems, did_you_mean
 from app.definitions.entities import BoundEntities, allowed_grains
@@ -25,8 +25,9 @@ def parse_or_report(problems: Problems, item: Located[Metric], sub: Sub, sql: st
     """The parsed expression, or None after reporting where the SQL is invalid."""
     try:
         return parse_expression(sql)
-    except ParseError as err:
-        detail = err.errors[0] if err.errors else {}
+    except (ParseError, TokenError) as err:
+        errors = err.errors if isinstance(err, ParseError) else []
+        detail = errors[0] if errors else {}
         where = f" at line {detail.get('line')}, column {detail.get('col')}" if detail.get("line") else ""
         desc = detail.get("description") or str(err).splitlines()[0]
         problems.report(item, sub, f"invalid SQL{where}: {desc} (in {sql!r})")

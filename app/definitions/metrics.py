@@ -118,6 +118,7 @@ class MetricResolver:
             report(item, (*sub, "expression"), "a derived expression combines metrics; it must not aggregate")
         if not names:
             report(item, (*sub, "expression"), "a derived expression must reference at least one metric")
+            return None
         parents: list[MetricVersion] = []
         for ref in names:
             if ref not in self.located:
