@@ -535,3 +535,44 @@ def partial(period: str, start: str, until: str) -> dict:
 )
 def test_partial_periods(grain, start, end, expected) -> None:
     assert partial_periods(grain, start, end) == expected
+
+
+def test_an_order_column_named_twice_is_refused() -> None:
+    with pytest.raises(InvalidQuery, match=r"^order names a column twice; name each column once\.$"):
+        MetricQuery(metrics="mrr", order="-mrr,mrr").check_unique()
+    MetricQuery(metrics="mrr", order="-mrr,period").check_unique()
+
+
+def test_partial_periods_at_hour_grain_and_with_a_timestamp_end() -> None:
+    assert partial_periods("hour", datetime(2026, 9, 15, 0, 30), date(2026, 9, 15)) == [
+        partial("2026-09-15T00:00:00", "2026-09-15T00:30:00", "2026-09-15T01:00:00")
+    ]
+    assert partial_periods("day", date(2026, 9, 15), datetime(2026, 9, 16, 12)) == [
+        partial("2026-09-16", "2026-09-16", "2026-09-16T12:00:00")
+    ]
+
+
+def test_bounds_of_another_kind_are_another_shape(project) -> None:
+    by_day = compile_query(project, MetricQuery(metrics="actions", start="2024-01-02", end="2024-01-02"))
+    by_time = compile_query(
+        project, MetricQuery(metrics="actions", start="2024-01-02T04:00:00", end="2024-01-02T05:00:00")
+    )
+    assert not by_time.cached and by_day.duckdb_sql != by_time.duckdb_sql
+    assert "TIMESTAMP" in by_time.duckdb_sql.split("$start")[1][:20]
+
+
+def test_load_project_checks_against_the_catalog_and_the_guides(tmp_path: Path, root: Path, catalog) -> None:
+    for folder in ("metrics", "entities"):
+        (tmp_path / folder).mkdir()
+        for f in (root / folder).glob("*.yml"):
+            (tmp_path / folder / f.name).write_text(f.read_text())
+    (tmp_path / "entities" / "zz.yml").write_text(
+        "version: 2\nentities:\n  - name: t_e\n    primary_key: customer_id\n    tables: {current: entity.nope}\n"
+    )
+    from app.errors import DefinitionError
+
+    with pytest.raises(DefinitionError) as info:
+        load_project(tmp_path, catalog)
+    keys = {p["key"] for p in info.value.errors}
+    assert "entities.t_e.tables.current" in keys  # the catalog was used
+    assert any(k.endswith("migration_guide") for k in keys)  # the folder's guides were checked (docs/ is missing)
