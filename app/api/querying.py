@@ -104,7 +104,7 @@ def run_in_slot(state: ServiceState, compiled: CompiledQuery, query: MetricQuery
         raise QueryTimeout(f"The service is busy: no query slot freed within {timeout:g} s. Try again shortly.")
     try:
         remaining = max(0.001, timeout - (time.monotonic() - started))
-        return run_compiled(state.con, compiled, query, timeout_s=remaining)
+        return run_compiled(state.con, compiled, query, timeout_s=remaining, data_version=state.data_version)
     except QueryTimeout:
         raise timeout_error(timeout) from None  # name the configured limit, not what was left of it
     finally:

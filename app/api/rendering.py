@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.api.conditional import CACHE_CONTROL, etag_of
-from app.compiler.periods import partial_periods
 from app.engine.csvout import csv_text
 from app.engine.runner import MetricResult
 from app.governance.deprecation import Signal
@@ -59,7 +58,7 @@ def meta(result: MetricResult, sig: Signal) -> dict[str, Any]:
         "sql": result.sql,
         "params": result.compiled.params,
         "warnings": result.warnings,
-        "partial_periods": partial_periods(q.grain, q.start, q.end),
+        "partial_periods": result.partial_periods,
         "deprecation": sig.meta,
     }
 

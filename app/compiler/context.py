@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from app.compiler import build as b
-from app.compiler.periods import DAYS_IN, TimeBounds, interval
+from app.compiler.periods import DAYS_IN, TimeBounds, interval, period, period_type
 from app.compiler.query import MetricQuery
 from app.compiler.shape import kind_of
 from app.definitions.project import MetricVersion, Project
@@ -14,12 +14,37 @@ from app.definitions.project import MetricVersion, Project
 class QueryContext:
     """Complete when constructed; each step appends its CTE with ``add``."""
 
-    def __init__(self, project: Project, query: MetricQuery):
+    def __init__(self, project: Project, query: MetricQuery, *, shift: exp.Interval | None = None):
         self.project = project
         self.q = query
         self.bounds = TimeBounds(kind_of(query.start), kind_of(query.end))
         self.dims = [f"__d{i}" for i in range(len(query.dimensions))]  # dimensions' names inside the SQL
         self.ctes: list[tuple[str, exp.Expr]] = []
+        # the prior side of compare_to=same_days: each row keyed by the period it is the prior of
+        self.shift = shift
+        self.prefix = "prior_" if shift is not None else ""
+
+    def as_prior(self) -> QueryContext:
+        """The context of the prior side of ``compare_to=same_days`` (sharing this one's CTEs)."""
+        prior = QueryContext(self.project, self.q, shift=self.comparison_shift())
+        prior.ctes = self.ctes
+        return prior
+
+    def comparison_shift(self) -> exp.Interval:
+        """How far back the prior of a period starts: one period, or a year (52 weeks at week grain)."""
+        grain = self.q.grain
+        assert grain is not None, "compare needs a grain (checked by the query model)"
+        if self.q.compare == "prior_year":
+            return interval(52, "week") if grain == "week" else interval(1, "year")
+        return interval(1, grain)
+
+    def period_of(self, ts: exp.Expr) -> exp.Expr:
+        """The period key of a row: the period holding ``ts``, or on the prior side the period it is the prior of."""
+        grain = self.q.grain
+        assert grain is not None
+        if self.shift is None:
+            return period(ts, grain)
+        return b.cast(exp.Add(this=period(ts, grain), expression=self.shift.copy()), period_type(grain))
 
     def add(self, name: str, body: exp.Expr) -> str:
         self.ctes.append((name, body))
@@ -32,7 +57,10 @@ class QueryContext:
         return [b.col(k, table) for k in self.key_names()]
 
     def compare_days(self) -> int:
-        """How far before ``start`` a comparison reaches (generously; the compare step trims)."""
+        """How far before ``start`` a comparison reaches (generously; the compare step trims).
+        With ``compare_to=same_days`` the prior side reads its own rows, so the answer's side reads none."""
+        if self.q.compare_to == "same_days" and self.shift is None:
+            return 0
         if self.q.compare == "prior_period" and self.q.grain:
             return DAYS_IN[self.q.grain]
         if self.q.compare == "prior_year":

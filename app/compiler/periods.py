@@ -86,31 +86,44 @@ def next_period(start: datetime, grain: str) -> datetime:
 
 
 def partial_periods(
-    grain: str | None, start: date | datetime | None, end: date | datetime | None
+    grain: str | None,
+    start: date | datetime | None,
+    end: date | datetime | None,
+    data_end: datetime | None = None,
 ) -> list[dict[str, object]]:
-    """The periods only partly inside the range: each labelled by its start, with the part covered
-    (``from`` inclusive, ``until`` exclusive; ``end`` is inclusive, a date includes its whole day).
+    """The periods only partly inside the range or the data: each labelled by its start, with the part
+    covered (``from`` inclusive, ``until`` exclusive; ``end`` is inclusive, a date includes its whole day;
+    ``data_end`` is the instant the data stops covering, see scans.data_end).
 
     >>> partial_periods("month", date(2026, 9, 15), date(2026, 10, 31))
     [{'period': '2026-09-01', 'partial': True, 'from': '2026-09-15', 'until': '2026-10-01'}]
     >>> partial_periods("month", date(2026, 9, 1), date(2026, 9, 30))
     []
+    >>> partial_periods("quarter", date(2026, 7, 1), None, datetime(2026, 11, 1))
+    [{'period': '2026-10-01', 'partial': True, 'from': '2026-10-01', 'until': '2026-11-01'}]
     """
     if grain is None:
         return []
     lo = _instant(start) if start is not None else None
-    hi = _instant(end) + (timedelta(days=1) if not isinstance(end, datetime) else timedelta(0)) if end else None
+    ends = [_instant(end) + (timedelta(days=1) if not isinstance(end, datetime) else timedelta(0))] if end else []
+    hi = min([*ends, *([data_end] if data_end is not None else [])], default=None)
     found: list[datetime] = []
     if lo is not None and lo > period_start(lo, grain):
         found.append(period_start(lo, grain))
-    if hi is not None and end is not None and hi < next_period(period_start(end, grain), grain):
-        found.append(period_start(end, grain))
+    if hi is not None and (lo is None or hi > lo):
+        # the period holding the last instant covered (an inclusive timestamp ``end`` is that instant)
+        last = period_start(_instant(end) if isinstance(end, datetime) and hi == ends[0] else hi - _TICK, grain)
+        if hi < next_period(last, grain):
+            found.append(last)
     out = []
     for p in sorted(set(found)):
         begin = max(p, lo) if lo is not None else p
         stop = min(next_period(p, grain), hi) if hi is not None else next_period(p, grain)
         out.append({"period": _label(p, grain), "partial": True, "from": _label(begin), "until": _label(stop)})
     return out
+
+
+_TICK = timedelta(microseconds=1)
 
 
 def _instant(value: date | datetime) -> datetime:

@@ -6,7 +6,9 @@ Shape of the SQL (each piece a CTE):
                 snapshot rule and window: period, dimensions, one aggregate per metric (scans.py)
     combined    scans stacked with UNION ALL and collapsed per (period, dimensions)   (steps.py)
     result      derived metrics computed over the combined columns
-    (compare)   result joined to itself one period (or year) back
+    (compare)   result joined to itself one period (or year) back; with compare_to=same_days, to a
+                prior_* copy of the chain above whose rows are keyed by the period they are the prior of
+                and kept only on the days that period covers (scans.py, _prior_bounds)
     (fill)      a spine of periods x the dimension combinations present, LEFT JOINed to result
 """
 
@@ -17,11 +19,11 @@ from sqlglot import exp
 from app.compiler import steps
 from app.compiler.context import QueryContext
 from app.compiler.query import MetricQuery
-from app.compiler.scans import group_scans, scan_cte
+from app.compiler.scans import Scan, data_end, group_scans, scan_cte
 from app.compiler.shape import Shape, shape_of
 from app.compiler.template import Template
 from app.definitions.diagnostics import did_you_mean
-from app.definitions.paths import PathError, resolve_path
+from app.definitions.paths import CURRENT, PathError, resolve_path, split_as_of
 from app.definitions.project import MetricVersion, Project
 from app.errors import InvalidQuery
 
@@ -36,18 +38,52 @@ def plan_template(project: Project, query: MetricQuery) -> tuple[Template, Shape
     shape = shape_of(query, _allowed_where(requested))
     base = list(ctx.base_metrics(requested).values())
     scans = group_scans(base)
-    scan_names = [scan_cte(ctx, i, scan, shape.where) for i, scan in enumerate(scans)]
-    combined = steps.combine(ctx, scan_names, scans)
-    if query.fill != "none":  # fill feeds derived metrics and comparisons; it never replaces them
-        combined = steps.fill(ctx, combined, [m.name for m in base])
-    result = steps.result(ctx, combined, requested)
+    combined, result = _result(ctx, scans, shape.where, requested, None)
     final_name, columns = result, steps.output_columns(ctx, requested)
     if query.compare:
-        final_name, columns = steps.compare(ctx, result, requested, columns)
+        prior = None
+        if query.compare_to == "same_days":
+            _check_same_days(base)
+            prior = _result(ctx.as_prior(), scans, shape.where, requested, combined)[1]
+        final_name, columns = steps.compare(ctx, result, requested, columns, prior)
     tree = steps.final(ctx, final_name, columns)
     tables = frozenset(f"{t.db}.{t.name}".lower() for t in tree.find_all(exp.Table) if t.db)
-    template = Template(tree, tuple(columns), tuple(requested), tuple(base), tree.sql("duckdb"), tables, project)
+    template = Template(
+        tree, tuple(columns), tuple(requested), tuple(base), tree.sql("duckdb"), tables, project, _data_end(ctx, scans)
+    )
     return template, shape
+
+
+def _result(
+    ctx: QueryContext, scans: list[Scan], where: exp.Expr | None, requested: list[MetricVersion], combos: str | None
+) -> tuple[str, str]:
+    """The scans, combined, filled (fill feeds derived metrics and comparisons; it never replaces them),
+    and the requested metrics computed over them: the names of the combined and the result CTEs."""
+    scan_names = [scan_cte(ctx, i, scan, where) for i, scan in enumerate(scans)]
+    combined = steps.combine(ctx, scan_names, scans)
+    filled = combined
+    if ctx.q.fill != "none":
+        filled = steps.fill(ctx, combined, [m.name for s in scans for m in s.metrics], combos)
+    return combined, steps.result(ctx, filled, requested)
+
+
+def _data_end(ctx: QueryContext, scans: list[Scan]) -> str | None:
+    """With a grain, the SQL of the earliest end of the data among the tables read (what makes the last
+    period partial when the data stops inside it)."""
+    if not ctx.q.grain:
+        return None
+    ends: list[exp.Expr] = [exp.Subquery(this=data_end(s, ctx.q.grain)) for s in scans]
+    first = ends[0] if len(ends) == 1 else exp.Least(this=ends[0], expressions=ends[1:])
+    return exp.Select(expressions=[first.as_("data_end")]).sql("duckdb")
+
+
+def _check_same_days(base: list[MetricVersion]) -> None:
+    for m in base:
+        if m.spec.window is not None:
+            raise InvalidQuery(
+                f"compare_to=same_days does not apply to '{m.name}': a window metric's value is already its "
+                "trailing window at the period's end; use compare_to=whole_period."
+            )
 
 
 def _check_metric(ctx: QueryContext, m: MetricVersion) -> None:
@@ -61,9 +97,15 @@ def _check_metric(ctx: QueryContext, m: MetricVersion) -> None:
             )
     if (q.start or q.end) and not m.grains:
         raise InvalidQuery(f"Metric '{m.name}' has no timestamp, so start and end do not apply to it.")
-    for dim in q.dimensions:
+    for asked in q.dimensions:
+        dim, _ = split_as_of(asked)
         if dim in m.answers:
             continue
+        if "@" in dim:
+            raise InvalidQuery(
+                f"Dimension '{asked}': only {CURRENT} may follow a dimension's name (its value today rather than "
+                "the value valid at each row's time), e.g. customer.customer_tier@current."
+            )
         if "." in dim and m.table is not None:
             try:
                 resolve_path(ctx.project, m.table, dim)

@@ -16,6 +16,7 @@ from app.errors import InvalidQuery
 from app.settings import Settings
 
 Compare = Literal["prior_period", "prior_year"]
+CompareTo = Literal["whole_period", "same_days"]
 Fill = Literal["none", "null", "zero"]
 
 
@@ -116,6 +117,11 @@ class QueryOptions(BaseModel):
     compare: Compare | None = Field(
         None, description="prior_period or prior_year: adds <metric>_prior, _change, _change_pct"
     )
+    compare_to: CompareTo = Field(
+        "whole_period",
+        description="whole_period, or same_days: a partial period (cut by start or end, or past the end of the "
+        "data) is compared with the same days of its prior",
+    )
     fill: Fill = Field("none", description="none, null or zero: produce missing periods with null or zero")
     version: int | None = Field(None, ge=1, description="Answer with this served version of the metric")
 
@@ -151,6 +157,8 @@ class QueryOptions(BaseModel):
             raise InvalidQuery(f"start ({self.start.isoformat()}) is after end ({self.end.isoformat()}).")
         if self.compare and not self.grain:
             raise InvalidQuery(f"compare={self.compare} needs a grain (e.g. grain=month).")
+        if self.compare_to != "whole_period" and not self.compare:
+            raise InvalidQuery(f"compare_to={self.compare_to} needs compare (e.g. compare=prior_year).")
         if self.fill != "none" and not self.grain:
             raise InvalidQuery(f"fill={self.fill} needs a grain (e.g. grain=month).")
         return self

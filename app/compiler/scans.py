@@ -93,14 +93,14 @@ class _Rows:
 def scan_cte(ctx: QueryContext, index: int, scan: Scan, where: exp.Expr | None) -> str:
     """Add the CTEs of one scan; return the name of the one holding (period, dimensions, metrics)."""
     spec = scan.metrics[0].spec
-    plan = JoinPlan(ctx.project, scan.table)
     timestamp = spec.timestamp or ""
+    plan = JoinPlan(ctx.project, scan.table, spec.timestamp)
 
     def ts() -> exp.Expr:
         return plan.column(timestamp)
 
     rows = _Rows(
-        f"scan_{index}",
+        f"{ctx.prefix}scan_{index}",
         plan,
         ts,
         _conditions(ctx, plan, ts, scan),
@@ -112,8 +112,7 @@ def scan_cte(ctx: QueryContext, index: int, scan: Scan, where: exp.Expr | None) 
         return _window_scan(ctx, rows, spec.window)
     if spec.non_additive_dimension is not None:
         return _snapshot_scan(ctx, rows, scan)
-    grain = ctx.q.grain
-    keys = ([period(ts(), grain)] if grain else []) + rows.dims
+    keys = ([ctx.period_of(ts())] if ctx.q.grain else []) + rows.dims
     select = b.select(
         [b.alias(k, n) for k, n in zip(keys, ctx.key_names(), strict=True)]
         + [b.alias(aggregate(m, v), m.name) for m, v in rows.values],
@@ -130,7 +129,7 @@ def _snapshot_scan(ctx: QueryContext, rows: _Rows, scan: Scan) -> str:
     nad = scan.metrics[0].spec.non_additive_dimension
     assert nad is not None
     grain, plan, name = ctx.q.grain, rows.plan, rows.name
-    keys = ([period(rows.timestamp(), grain)] if grain else []) + rows.dims
+    keys = ([ctx.period_of(rows.timestamp())] if grain else []) + rows.dims
     key_names = ctx.key_names()
     groupings = [plan.column(g) for g in nad.window_groupings]
     select_rows = b.select(
@@ -147,7 +146,7 @@ def _snapshot_scan(ctx: QueryContext, rows: _Rows, scan: Scan) -> str:
     pick = exp.Max if nad.window_choice == "max" else exp.Min
     # each period's snapshot is chosen before the query's where: a where answer equals the matching rows
     # of the grouped answer (a customer who left a tier mid-period is not counted under it at its end)
-    part_keys = ([period(rows.timestamp(), grain)] if grain else []) + [plan.column(g) for g in nad.window_groupings]
+    part_keys = ([ctx.period_of(rows.timestamp())] if grain else []) + [plan.column(g) for g in nad.window_groupings]
     last = b.select(
         [b.alias(k, p) for k, p in zip(part_keys, part, strict=True)]
         + [b.alias(pick(this=plan.column(nad.name)), "__snap")],
@@ -225,7 +224,9 @@ def _conditions(ctx: QueryContext, plan: JoinPlan, ts: Callable[[], exp.Expr], s
     q = ctx.q
     spec = scan.metrics[0].spec
     out: list[exp.Expr] = []
-    if q.start is not None:
+    if ctx.shift is not None:
+        out = _prior_bounds(ctx, ts, scan)
+    elif q.start is not None:
         days = ctx.compare_days()
         if spec.window is not None:  # a window reads before start, to fill its first windows
             days += DAYS_IN[spec.window.period] * spec.window.count
@@ -248,6 +249,36 @@ def _conditions(ctx: QueryContext, plan: JoinPlan, ts: Callable[[], exp.Expr], s
     for flt in spec.filters or ():
         out.append(_filter(plan, flt))
     return out
+
+
+def _prior_bounds(ctx: QueryContext, ts: Callable[[], exp.Expr], scan: Scan) -> list[exp.Expr]:
+    """The prior side of ``compare_to=same_days``: a row counts for the period it is the prior of, when
+    moved forward by the comparison's shift it lands on a day that period covers (from ``start``,
+    through ``end``, before the end of the table's data). Whole periods compare whole."""
+    assert ctx.shift is not None
+    q = ctx.q
+    moved = exp.Add(this=b.cast(ts(), "TIMESTAMP"), expression=ctx.shift.copy())
+    out: list[exp.Expr] = []
+    if q.start is not None:
+        out.append(exp.GTE(this=ts(), expression=ctx.earliest(ctx.compare_days())))  # whole periods, for pruning
+        out.append(exp.GTE(this=moved, expression=b.cast(ctx.bounds.start(), "TIMESTAMP")))
+    if q.end is not None:  # ``ts`` within ``end`` too (pruning); the outer step adds it for the answer's side
+        out.append(ctx.bounds.end_condition(moved.copy()))
+    out.append(exp.LT(this=moved.copy(), expression=exp.Subquery(this=data_end(scan, str(q.grain)))))
+    return out
+
+
+def data_end(scan: Scan, grain: str) -> exp.Select:
+    """One row, ``data_end``: the instant the scan's table stops covering, the end of the period holding
+    its latest row; NULL for an empty table. The period is the table's finest (a monthly table covers
+    its last month), but never finer than a day unless the query asks for hours (a quiet evening is not
+    missing data)."""
+    finest = min(scan.metrics[0].grains, key=grain_rank)
+    if grain_rank(finest) < grain_rank("day") and grain != "hour":
+        finest = "day"
+    latest = exp.Max(this=b.col(str(scan.metrics[0].spec.timestamp), "t"))
+    end = exp.Add(this=b.cast(b.date_trunc(latest, finest), "TIMESTAMP"), expression=interval(1, finest))
+    return b.select([b.alias(end, "data_end")], b.table(scan.table.name, "t"))
 
 
 def _value(plan: JoinPlan, m: MetricVersion) -> exp.Expr:

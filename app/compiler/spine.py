@@ -20,10 +20,12 @@ def spine_join(
     hi: exp.Expr | None,
     values: list[str],
     zero: bool,
+    combos: str | None = None,
 ) -> str:
     """``source`` with a row for every ``step`` period from ``lo`` to ``hi`` (None: the data's first or
-    last ``key``) and every combination of the query's dimensions it holds; a missing value is NULL,
-    or 0 when ``zero``. Adds the CTEs ``{name}_bounds``, ``{name}_spine``, ``{name}_combos`` and ``{name}``."""
+    last ``key``) and every combination of the query's dimensions it holds (or ``combos`` holds); a
+    missing value is NULL, or 0 when ``zero``. Adds the CTEs ``{name}_bounds``, ``{name}_spine``,
+    ``{name}_combos`` and ``{name}``."""
     first = lo if lo is not None else exp.Min(this=b.col(key))
     last = hi if hi is not None else exp.Max(this=b.col(key))
     bounds = exp.Select(
@@ -36,7 +38,7 @@ def spine_join(
     ctx.add(f"{name}_spine", b.select([b.alias(b.cast(series, period_type(step)), key)], b.table(f"{name}_bounds")))
     joins = []
     if ctx.dims:
-        ctx.add(f"{name}_combos", b.select([b.col(d) for d in ctx.dims], b.table(source), distinct=True))
+        ctx.add(f"{name}_combos", b.select([b.col(d) for d in ctx.dims], b.table(combos or source), distinct=True))
         joins.append(b.join(b.table(f"{name}_combos", "c"), kind="CROSS"))
     on = b.and_(
         [b.eq(b.col(key, "r"), b.col(key, "s"))]

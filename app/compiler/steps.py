@@ -6,14 +6,14 @@ from sqlglot import exp
 
 from app.compiler import build as b
 from app.compiler.context import QueryContext
-from app.compiler.periods import interval, period, period_type
+from app.compiler.periods import period, period_type
 from app.compiler.scans import Scan
 from app.compiler.shape import placeholder
 from app.compiler.spine import spine_join
 from app.compiler.template import OutputColumn
 from app.definitions.diagnostics import did_you_mean
 from app.definitions.expressions import derived_sql, parse_expression
-from app.definitions.paths import resolve_path
+from app.definitions.paths import resolve_path, split_as_of
 from app.definitions.project import MetricVersion
 from app.errors import InvalidQuery
 
@@ -50,13 +50,13 @@ def combine(ctx: QueryContext, scan_names: list[str], scans: list[Scan]) -> str:
     stacked: exp.Expr = parts[0]
     for part in parts[1:]:
         stacked = exp.Union(this=stacked, expression=part, distinct=False)
-    ctx.add("stacked", stacked)
+    stacked_name = ctx.add(f"{ctx.prefix}stacked", stacked)
     combined = b.select(
         ctx.keys() + [b.alias(exp.Max(this=b.col(n)), n) for n in metric_names],
-        b.table("stacked"),
+        b.table(stacked_name),
         group_by=ctx.keys(),
     )
-    return ctx.add("combined", combined)
+    return ctx.add(f"{ctx.prefix}combined", combined)
 
 
 def result(ctx: QueryContext, source: str, requested: list[MetricVersion]) -> str:
@@ -65,7 +65,7 @@ def result(ctx: QueryContext, source: str, requested: list[MetricVersion]) -> st
         ctx.keys() + [b.alias(b.cast(_metric_expr(ctx, m), "DOUBLE"), m.name) for m in requested],
         b.table(source),
     )
-    return ctx.add("result", select)
+    return ctx.add(f"{ctx.prefix}result", select)
 
 
 def _metric_expr(ctx: QueryContext, m: MetricVersion) -> exp.Expr:
@@ -99,7 +99,7 @@ def _dim_type(ctx: QueryContext, requested: list[MetricVersion], dim: str) -> st
     """The JSON type of a dimension: the database's type of its column, else its declared type."""
     for base in ctx.base_metrics(requested).values():
         assert base.table is not None
-        path = resolve_path(ctx.project, base.table, dim)
+        path = resolve_path(ctx.project, base.table, split_as_of(dim)[0])
         for t in (path.table, ctx.project.current_table(path.entity)):
             if t.types and path.column in t.types:
                 kind = t.types[path.column]
@@ -111,18 +111,16 @@ def _dim_type(ctx: QueryContext, requested: list[MetricVersion], dim: str) -> st
 
 
 def compare(
-    ctx: QueryContext, source: str, requested: list[MetricVersion], columns: list[OutputColumn]
+    ctx: QueryContext, source: str, requested: list[MetricVersion], columns: list[OutputColumn], prior: str | None
 ) -> tuple[str, list[OutputColumn]]:
-    """Each period joined to the one before it (or a year before): <metric>_prior, _change, _change_pct."""
+    """Each period joined to the one before it (or a year before): <metric>_prior, _change, _change_pct.
+    ``prior`` (compare_to=same_days) holds each period's prior already, keyed by the period itself."""
     grain = ctx.q.grain
     assert grain is not None, "compare needs a grain (checked by the query model)"
-    if ctx.q.compare == "prior_year":
-        back = interval(52, "week") if grain == "week" else interval(1, "year")
-    else:
-        back = interval(1, grain)
-    prior = b.cast(exp.Sub(this=b.col("period", "cur"), expression=back), period_type(grain))
+    back = ctx.comparison_shift()
+    target = b.col("period", "cur") if prior else exp.Sub(this=b.col("period", "cur"), expression=back)
     on = b.and_(
-        [b.eq(b.col("period", "prev"), prior)]
+        [b.eq(b.col("period", "prev"), b.cast(target, period_type(grain)))]
         + [exp.NullSafeEQ(this=b.col(d, "cur"), expression=b.col(d, "prev")) for d in ctx.dims]
     )
     fields: list[exp.Expr] = list(ctx.keys("cur"))
@@ -147,21 +145,34 @@ def compare(
     start = ctx.bounds.start_of_period(grain)
     where = [exp.GTE(this=b.col("period", "cur"), expression=start)] if ctx.q.start else []
     select = b.select(
-        fields, b.table(source, "cur"), joins=[b.join(b.table(source, "prev"), on, side="LEFT")], where=where
+        fields,
+        b.table(source, "cur"),
+        joins=[b.join(b.table(prior or source, "prev"), on, side="LEFT")],
+        where=where,
     )
     return ctx.add("compared", select), columns + extra
 
 
-def fill(ctx: QueryContext, source: str, metrics: list[str]) -> str:
+def fill(ctx: QueryContext, source: str, metrics: list[str], combos: str | None = None) -> str:
     """Every period from ``start`` (less what a comparison reads before it) to ``end`` for every
-    dimension combination present, before derived metrics and comparisons are computed: a ratio
-    of filled zeros is NULL, and a filled period still compares with its real prior."""
+    dimension combination present (in ``combos`` when given), before derived metrics and comparisons
+    are computed: a ratio of filled zeros is NULL, and a filled period still compares with its real prior."""
     q, grain = ctx.q, ctx.q.grain
     assert grain is not None, "fill needs a grain (checked by the query model)"
-    lo = period(ctx.earliest(ctx.compare_days()), grain) if q.start else None
+    reach = 0 if ctx.shift is not None else ctx.compare_days()  # the prior side is keyed by the answer's periods
+    lo = period(ctx.earliest(reach), grain) if q.start else None
     hi = ctx.bounds.end_of_period(grain) if q.end else None
     return spine_join(
-        ctx, "filled", source, key="period", step=grain, lo=lo, hi=hi, values=metrics, zero=q.fill == "zero"
+        ctx,
+        f"{ctx.prefix}filled",
+        source,
+        key="period",
+        step=grain,
+        lo=lo,
+        hi=hi,
+        values=metrics,
+        zero=q.fill == "zero",
+        combos=combos,
     )
 
 

@@ -26,3 +26,4 @@ class Template:
     duckdb_sql: str
     tables: frozenset[str]  # schema.table of every table read
     project: Project  # the definitions it was compiled from
+    data_end_sql: str | None = None  # with a grain: one row, the instant the data of the tables read stops

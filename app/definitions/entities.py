@@ -122,6 +122,19 @@ class BoundEntities:
                     ("tables", key, "timestamp"),
                     f"timestamp '{ts}' is not a column of {bound.name}. " + self.columns_hint(bound, ts),
                 )
+            valid_to = bound.spec.valid_to
+            if valid_to and not ts:
+                report(
+                    item,
+                    ("tables", key, "valid_to"),
+                    "a history table (valid_to) needs timestamp: the column its rows are valid from",
+                )
+            if valid_to and not bound.has(valid_to):
+                report(
+                    item,
+                    ("tables", key, "valid_to"),
+                    f"valid_to '{valid_to}' is not a column of {bound.name}. " + self.columns_hint(bound, valid_to),
+                )
         for i, dim in enumerate(entity.dimensions):
             if current and not current.has(dim.name):
                 report(

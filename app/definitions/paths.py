@@ -74,6 +74,21 @@ class DimensionPath:
         return own + tuple(h.table for h in self.hops)
 
 
+CURRENT = "@current"
+
+
+def split_as_of(name: str) -> tuple[str, bool]:
+    """A dimension name and whether it asks for today's value (``customer.customer_tier@current``)
+    rather than the value valid at each metric row's timestamp (the default where history exists).
+
+    >>> split_as_of("customer.customer_tier@current")
+    ('customer.customer_tier', True)
+    """
+    if name.endswith(CURRENT):
+        return name[: -len(CURRENT)], True
+    return name, False
+
+
 def entity_aliases(model: EntityModel, entity: str) -> list[str]:
     """The names that qualify an entity's own columns: its name, and every name other entities give
     it through a many_to_one or one_to_one relationship (``customer`` for customers).

@@ -39,6 +39,16 @@ class BoundTable:
 
 
 @dataclass(frozen=True)
+class History:
+    """An SCD type 2 table of an entity: each row valid from ``valid_from`` to ``valid_to`` (exclusive, NULL
+    while current). Joined dimensions of the entity are read from it as of each metric row's timestamp."""
+
+    table: BoundTable
+    valid_from: str
+    valid_to: str
+
+
+@dataclass(frozen=True)
 class MetricVersion:
     """One served version of a metric, with its references resolved."""
 
@@ -109,6 +119,19 @@ class Project:
     def current_table(self, entity: str) -> BoundTable:
         """The entity's current-state table (or its first table)."""
         return self.tables[(entity, current_key(self.entity(entity)) or "")]
+
+    def history(self, entity: str) -> History | None:
+        """The entity's SCD type 2 table: one declaring ``valid_to``, else the one keyed ``history`` when it
+        has the columns valid_from (or its ``timestamp``) and valid_to."""
+        tables = [t for (e, _), t in self.tables.items() if e == entity]
+        for t in tables:
+            if t.spec.valid_to and t.spec.timestamp:
+                return History(t, t.spec.timestamp, t.spec.valid_to)
+        for t in tables:
+            valid_from = t.spec.timestamp or "valid_from"
+            if t.key == "history" and t.columns is not None and t.has(valid_from) and t.has("valid_to"):
+                return History(t, valid_from, "valid_to")
+        return None
 
     def versions(self, name: str) -> list[MetricVersion]:
         """Every served version of a metric, oldest first."""

@@ -137,6 +137,12 @@ class Table(Spec):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
     grain: TableGrain | None = None
     timestamp: str | None = None
+    valid_to: str | None = Field(
+        None,
+        description="Declares an SCD type 2 history of the entity: each row is valid from `timestamp` "
+        "(inclusive) to this column (exclusive; NULL while current). A table keyed `history` with "
+        "valid_from and valid_to columns is one without saying so.",
+    )
     description: str = ""
     columns: tuple[str, ...] | None = Field(
         None, description="This table's columns, where they differ from the entity's (used without a database)"

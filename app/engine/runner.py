@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 
+from app.compiler.periods import partial_periods
 from app.compiler.query import MetricQuery
 from app.compiler.sql import CompiledQuery, OutputColumn, compile_query
 from app.definitions.project import Project
@@ -26,6 +27,8 @@ class MetricResult:
     elapsed_ms: float
     sql: str
     warnings: list[str] = field(default_factory=list)
+    # periods only partly inside the range or the data (DESIGN 4), as in ``meta.partial_periods``
+    partial_periods: list[dict[str, object]] = field(default_factory=list)
 
 
 def run_metric_query(
@@ -40,8 +43,15 @@ def tables_read(compiled: CompiledQuery) -> set[str]:
 
 
 def run_compiled(
-    con: duckdb.DuckDBPyConnection, compiled: CompiledQuery, query: MetricQuery, *, timeout_s: float
+    con: duckdb.DuckDBPyConnection,
+    compiled: CompiledQuery,
+    query: MetricQuery,
+    *,
+    timeout_s: float,
+    data_version: int | None = None,
 ) -> MetricResult:
+    """Run a compiled query; with a grain, also find where the data ends (remembered per ``data_version``
+    when given) to list the partial periods."""
     sql = compiled.duckdb_sql
     result = run_select(con, sql, timeout_s=timeout_s, params=compiled.params)
     rows = result.rows
@@ -49,9 +59,37 @@ def run_compiled(
     rows = rows[: query.limit]
     names = [c.name for c in compiled.columns]
     shaped = [dict(zip(names, map(_jsonable, row), strict=True)) for row in rows]
-    return MetricResult(
-        query, compiled, compiled.columns, shaped, truncated, result.elapsed_ms, sql, list(compiled.warnings)
-    )
+    warnings = list(compiled.warnings)
+    partial: list[dict[str, object]] = []
+    if query.grain:
+        end = _data_end(con, compiled, timeout_s=timeout_s, data_version=data_version)
+        partial = partial_periods(query.grain, query.start, query.end, end)
+        if partial and query.compare and query.compare_to == "whole_period":
+            listed = ", ".join(f"{p['period']} ({p['from']} to {p['until']})" for p in partial)
+            warnings.append(
+                f"Partial periods compared with their whole prior period: {listed}. "
+                "Add compare_to=same_days to compare the same days of the prior period."
+            )
+    return MetricResult(query, compiled, compiled.columns, shaped, truncated, result.elapsed_ms, sql, warnings, partial)
+
+
+def _data_end(
+    con: duckdb.DuckDBPyConnection, compiled: CompiledQuery, *, timeout_s: float, data_version: int | None
+) -> datetime | None:
+    sql = compiled.template.data_end_sql
+    if sql is None:
+        return None
+    known: dict[tuple[str, int], datetime | None] = compiled.project.cache.setdefault("data_end", {})
+    key = (sql, data_version) if data_version is not None else None
+    if key is not None and key in known:
+        return known[key]
+    value = run_select(con, sql, timeout_s=timeout_s).rows[0][0]
+    end = value if isinstance(value, datetime) else None
+    if key is not None:
+        if len(known) >= 4096:  # old data versions' entries: start over
+            known.clear()
+        known[key] = end
+    return end
 
 
 def _jsonable(value: Any) -> Any:

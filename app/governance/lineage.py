@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.compiler.joins import JoinPlan
 from app.definitions.diagnostics import did_you_mean
-from app.definitions.paths import resolve_path
-from app.definitions.project import BoundTable, Project
+from app.definitions.project import MetricVersion, Project
 from app.errors import NotFound
 
 
@@ -142,7 +142,7 @@ def build_lineage(project: Project, deprecated: set[str] | None = None) -> Linea
         if m.table is not None:
             g.link(g.add("table", m.table.name), mid, "reads")
             g.link(g.add("entity", m.table.entity), mid, "models")
-            for table in _joined_tables(project, m.table, m.dimensions):
+            for table in _joined_tables(project, m):
                 if table != m.table.name:
                     g.link(g.add("table", table), mid, "joins")
         for parent in m.depends_on:
@@ -150,6 +150,11 @@ def build_lineage(project: Project, deprecated: set[str] | None = None) -> Linea
     return g
 
 
-def _joined_tables(project: Project, table: BoundTable, dimensions: tuple[str, ...]) -> list[str]:
-    """Tables a metric's dimensions are read from through joins (entity current tables)."""
-    return [t.name for dim in dimensions for t in resolve_path(project, table, dim).joined_tables]
+def _joined_tables(project: Project, m: MetricVersion) -> list[str]:
+    """Tables a metric's dimensions are read from through joins, as the compiler joins them (entity
+    current tables, or their history tables where a dimension is read as of each row's time)."""
+    assert m.table is not None
+    plan = JoinPlan(project, m.table, m.spec.timestamp)
+    for dim in m.dimensions:
+        plan.column(dim)
+    return [t.name for t in plan.joined.values()]

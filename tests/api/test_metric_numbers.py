@@ -87,8 +87,10 @@ def test_two_hop_joined_dimension(client, oracle) -> None:
             SELECT date_trunc('month', a.activity_timestamp)::DATE, c.sales_region, count(DISTINCT a.user_id)
             FROM staging.stg_app__user_activities a
             LEFT JOIN entity.entity_users u ON u.user_id = a.user_id
-            LEFT JOIN entity.entity_teams t ON t.team_id = u.team_id
-            LEFT JOIN entity.entity_customers c ON c.customer_id = t.customer_id
+            LEFT JOIN entity.entity_teams_history t ON t.team_id = u.team_id
+             AND t.valid_from <= a.activity_timestamp AND (t.valid_to IS NULL OR a.activity_timestamp < t.valid_to)
+            LEFT JOIN entity.entity_customers_history c ON c.customer_id = t.customer_id
+             AND c.valid_from <= a.activity_timestamp AND (c.valid_to IS NULL OR a.activity_timestamp < c.valid_to)
             GROUP BY 1, 2
             """
         ).fetchall()

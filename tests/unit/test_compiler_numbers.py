@@ -941,11 +941,11 @@ def test_compiled_query_describes_what_it_reads(project) -> None:
     assert compiled.template.tables == frozenset({"entity.entity_customers_daily"})
     assert compiled.tree.sql("duckdb") == compiled.duckdb_sql
     joined = compile_query(project, MetricQuery(metrics=("sessions",), dimensions=("team.customer.sales_region",)))
-    assert joined.template.tables == {
+    assert joined.template.tables == {  # teams and customers have histories: read as of each activity
         "staging.stg_app__user_activities",
         "entity.entity_users",
-        "entity.entity_teams",
-        "entity.entity_customers",
+        "entity.entity_teams_history",
+        "entity.entity_customers_history",
     }
 
 

@@ -41,7 +41,8 @@ def test_every_parameter_is_a_cli_option(command, tmp_path) -> None:
     result = tapflow(command, "--help", env=env_for(tmp_path / "none.duckdb") | {"COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
     for name in FIELDS:
-        assert f"--{name}" in result.stdout, f"--{name} missing from tapflow {command} --help"
+        option = "--" + name.replace("_", "-")  # the CLI's spelling of a field: --compare-to
+        assert option in result.stdout, f"{option} missing from tapflow {command} --help"
 
 
 def test_cross_field_rules_live_in_the_model() -> None:

@@ -163,6 +163,18 @@ FROM entity.entity_customers AS c,
      (SELECT CAST(range AS DATE) AS m FROM range(DATE '2025-01-01', DATE '2025-07-01', INTERVAL 1 MONTH))
 """
 
+# SCD type 2 histories that agree with the current tables at every time (one row each, valid since
+# 2000), so joined dimensions read as of each row's time equal today's here: the hand-written SQL
+# of these tests joins the current tables. Point-in-time joins over a history that changes are
+# checked on the demo data (tests/api/test_point_in_time.py).
+HISTORY = """
+INSERT INTO entity.entity_customers_history
+SELECT customer_id, DATE '2000-01-01', NULL, customer_tier, customer_segment, sales_region, true
+FROM entity.entity_customers;
+INSERT INTO entity.entity_teams_history
+SELECT team_id, customer_id, team_name, team_type, NULL, DATE '2000-01-01', NULL, true FROM entity.entity_teams
+"""
+
 
 def build(con: duckdb.DuckDBPyConnection) -> None:
     """Apply the migrations and fill the tables (the demo seed is not used)."""
@@ -183,6 +195,7 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
     con.executemany("INSERT INTO entity.entity_devices VALUES (?, ?, ?, ?, ?, DATE '2024-01-01', 'active')", DEVICES)
     con.execute(HOURLY)
     con.execute(FACTS)
+    con.execute(HISTORY)
 
 
 def warehouse_file() -> Path:
