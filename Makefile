@@ -19,7 +19,7 @@ run: install
 	$(BIN)/tapflow migrate
 	$(BIN)/tapflow seed --if-empty
 	$(BIN)/tapflow validate
-	$(BIN)/tapflow serve --port 8000
+	TAPFLOW_DEMO_MODE=true $(BIN)/tapflow serve --port 8000
 
 test: lint
 	$(BIN)/python -m pytest

@@ -330,6 +330,7 @@ def serve(
     import uvicorn
 
     from app.api.main import create_app
+    from app.api.serving import server_config
     from app.api.state import ServiceState
 
     settings = _settings()
@@ -341,10 +342,7 @@ def serve(
         _fail(exc)
     try:
         app = create_app(settings, state=state)
-        config = uvicorn.Config(
-            app, host=host or settings.host, port=port or settings.port, log_level=settings.log_level
-        )
-        uvicorn.Server(config).run()
+        uvicorn.Server(server_config(app, settings, host or settings.host, port or settings.port)).run()
     except TapflowError as exc:
         _fail(exc)
     finally:

@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     max_dimensions: int = Field(10, ge=1, description="Most dimensions one query may group by.")
     max_metrics: int = Field(100, ge=1, description="Most metrics one query may ask for.")
     max_body_bytes: int = Field(2_000_000, ge=1024, description="Largest request body accepted (413 above).")
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="A connection that has not sent a request's headers within this is closed."
+    )
+    keep_alive_s: float = Field(5.0, gt=0, description="An idle keep-alive connection is closed after this.")
+    max_connections: int = Field(
+        1000, ge=1, description="Open connections and requests served at once; more are answered 503."
+    )
     max_where_chars: int = Field(2000, ge=10, description="Longest `where` expression accepted.")
     max_where_depth: int = Field(10, ge=1, description="Deepest parenthesis nesting accepted in `where`.")
     threads: int = Field(0, ge=0, description="DuckDB worker threads; 0 lets DuckDB decide.")
@@ -41,8 +48,30 @@ class Settings(BaseSettings):
         300.0, ge=0, description="How long a cached result may be served (0 turns the result cache off)."
     )
     cache_max_entries: int = Field(4096, ge=1, description="Results kept in the in-memory cache (LRU).")
+    cache_max_bytes: int = Field(
+        256 * 2**20,
+        ge=2**20,
+        description="Bytes the result cache may hold; an answer larger than an eighth of it is not cached.",
+    )
+    impact_timeout_s: float = Field(
+        60.0, gt=0, description="Time budget of one `POST /impact` (504 with the partial report past it)."
+    )
+    impact_max_changes: int = Field(
+        200, ge=1, description="Most changed metrics and entities one impact request may analyse (413 above)."
+    )
+    demo_mode: bool = Field(
+        False, description="Allow `POST /admin/seed` to regenerate the demo data (`make run` turns it on)."
+    )
+    seed_timeout_s: float = Field(
+        600.0, gt=0, description="`POST /admin/seed` past this is interrupted and rolled back (answer 504)."
+    )
     usage_tracking: bool = Field(
         True, description="Record usage events; turning it off blinds /usage and /deprecations (for benchmarks)."
+    )
+    usage_journal: bool = Field(
+        True,
+        description="Journal each usage event to `<database>.usage-journal/` before buffering it, so a killed "
+        "server loses none (replayed at the next start).",
     )
     usage_flush_s: float = Field(0.5, gt=0, description="How often buffered usage events are written.")
     usage_batch: int = Field(500, ge=1, description="Buffered usage events that trigger an early write.")
@@ -52,6 +81,10 @@ class Settings(BaseSettings):
         if self.now is not None:
             return self.now.astimezone(UTC).replace(tzinfo=None) if self.now.tzinfo else self.now
         return datetime.now(UTC).replace(tzinfo=None)
+
+    @property
+    def usage_journal_dir(self) -> Path | None:
+        return Path(f"{self.database}.usage-journal") if self.usage_journal and self.usage_tracking else None
 
     @property
     def migrations_dir(self) -> Path:

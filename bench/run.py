@@ -24,7 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +37,7 @@ from app.compiler.query import MetricQuery  # noqa: E402
 from app.compiler.sql import compile_query  # noqa: E402
 from app.definitions.loader import load_project, load_texts, read_definition_files  # noqa: E402
 from app.demo.generator import SEEDED_TABLES, seed  # noqa: E402
-from app.engine.database import read_catalog  # noqa: E402
+from app.engine.database import connect, connection, read_catalog  # noqa: E402
 from app.engine.migrations import apply_migrations  # noqa: E402
 from app.engine.runner import run_metric_query  # noqa: E402
 
@@ -62,7 +61,7 @@ def log(message: str) -> None:
 def build_db(scale: float) -> Path:
     path = DATA / f"scale_{scale:g}.duckdb"
     DATA.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(path)) as con:
+    with connection(path) as con:  # hardened like every connection of the project
         apply_migrations(con, ROOT / "migrations")
         seeded = con.execute("SELECT max(scale) FROM meta.seed_runs").fetchone()[0]
         if seeded != scale:
@@ -207,7 +206,7 @@ def query_of(path: str, params: dict[str, str]) -> MetricQuery:
 def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
     raw_db = db.parent / "raw_copy.duckdb"
     shutil.copy(db, raw_db)
-    raw = duckdb.connect(str(raw_db), read_only=True)
+    raw = connect(raw_db, read_only=True)
     per_query = []
     with bench_server(db, cache_ttl_s="0", usage_tracking="false") as server, httpx.Client(timeout=120) as client:
         for path, params in E2E_QUERIES:
@@ -370,7 +369,7 @@ def main() -> None:
     started = time.time()
 
     db = build_db(args.scale)
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(db, read_only=True)
     catalog = read_catalog(con)
     project = load_project(ROOT, catalog)
     rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in SEEDED_TABLES}

@@ -1,7 +1,8 @@
 """Load and faults (bounded, loopback only): `make soak`.
 
-1. 64 concurrent clients for 60 s against a real server: errors, p50/p99; after SIGTERM, the
-   usage events must equal the requests answered.
+1. 64 concurrent clients for 60 s against a real server: errors, p50/p99; then the result cache
+   filled to its byte cap with distinct large answers, and the server's peak RSS; after SIGTERM,
+   the usage events must equal the requests answered.
 2. The same load, SIGKILL in the middle, restart: the database opens, migrations and the
    registry are intact; usage events lost = answers given minus events recorded.
 3. A CLI command that writes while the server holds the file gets a clear error.
@@ -19,14 +20,14 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from run import build_db  # noqa: E402
 from server import bench_server  # noqa: E402
+
+from app.engine.database import connection  # noqa: E402
 
 
 def load(base: str, seconds: float, concurrency: int) -> subprocess.Popen:
@@ -45,8 +46,22 @@ def load(base: str, seconds: float, concurrency: int) -> subprocess.Popen:
     )
 
 
+def fill_cache(base: str) -> dict:
+    """Distinct answers of about 7 MB each until the cache holds 90% of TAPFLOW_CACHE_MAX_BYTES."""
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=300) as client:
+        for offset in range(200):
+            cache = client.get("/health").json()["cache"]
+            if cache["bytes"] >= 0.9 * cache["max_bytes"]:
+                break
+            params = {"grain": "hour", "dimensions": "feature", "limit": 100_000, "offset": offset}
+            client.get("/metrics/actions", params=params)
+        return dict(client.get("/health").json()["cache"])
+
+
 def count(db: Path, sql: str) -> int:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with connection(db, read_only=True) as con:
         return con.execute(sql).fetchone()[0]
 
 
@@ -66,6 +81,7 @@ def main() -> None:
     # 1. sustained load, then a clean shutdown
     with bench_server(db) as server:
         figures = json.loads(load(server.base, args.seconds, args.concurrency).communicate()[0])
+        results["cache_filled"] = fill_cache(server.base)
         results["peak_rss_mib"] = round(server.peak_rss_mib(), 1)
         busy = subprocess.run(
             [str(Path(sys.executable).parent / "tapflow"), "seed"],
@@ -116,7 +132,11 @@ def main() -> None:
     for kind in ("dashboard", "ad_hoc"):
         print(f"| {kind} ({f[kind + '_responses']:,}): p50 / p99 | {f[kind + '_p50_ms']} / {f[kind + '_p99_ms']} ms |")
     print(f"| usage events after SIGTERM | {events:,} (equal to answers: {results['events_equal_answers']}) |")
-    print(f"| server peak RSS | {results['peak_rss_mib']} MiB |")
+    c = results["cache_filled"]
+    print(
+        f"| server peak RSS, the result cache full ({c['bytes'] / 2**20:.0f} of {c['max_bytes'] / 2**20:.0f} MiB, "
+        f"{c['entries']} answers) | {results['peak_rss_mib']} MiB |"
+    )
     print(
         f"| SIGKILL under load: answers / events recorded / lost | {k['answers_before_kill']:,} / "
         f"{k['events_recorded']:,} / {k['events_lost']} |"

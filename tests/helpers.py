@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -117,6 +118,14 @@ class Server:
             self._log.close()
             self._log = None
 
+    def kill(self) -> None:
+        """SIGKILL the server (no shutdown of any kind), then release what the helper holds."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+        self.__exit__()
+
     def output(self) -> str:
         """What the server printed so far (empty when quiet)."""
         if self._log is None:
@@ -138,3 +147,10 @@ def running_server(env: dict[str, str], **options) -> Iterator[str]:
     """A ``Server`` for the length of a ``with`` block; yields its base URL."""
     with Server(env, **options) as server:
         yield server.base
+
+
+def server_on_copy(database: Path, folder: Path, **settings: str):
+    """``running_server`` over a copy of ``database`` in ``folder``, with TAPFLOW_* ``settings``."""
+    copy = folder / "tapflow.duckdb"
+    shutil.copy(database, copy)
+    return running_server(env_for(copy, **settings))

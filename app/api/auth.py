@@ -101,11 +101,13 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         needed = required_scope(scope["method"], scope["path"])
-        if needed is None:
-            await self.app(scope, receive, send)
-            return
         presented = presented_key(dict(scope.get("headers") or []))
         key = self.keyring.identify(presented) if presented else None
+        if needed is None:  # an open path: a valid key still says who asks (/health shows it more)
+            if key is not None:
+                request_context(scope).api_key = key.name
+            await self.app(scope, receive, send)
+            return
         if key is None:
             error = Unauthorized(
                 "No API key was sent. Send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."

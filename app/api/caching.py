@@ -48,6 +48,10 @@ class CachedAnswer:
     expires_at: float  # time.monotonic()
     usage: UsageSnapshot | None  # what the usage event of the original request learned
 
+    @property
+    def nbytes(self) -> int:
+        return len(self.body) + sum(len(k) + len(v) for k, v in self.headers.items()) + 512
+
 
 AnswerCache = ResultCache[CachedAnswer]
 
@@ -59,8 +63,10 @@ def cache_key(
 
 
 def request_key(state: ServiceState, scope: Scope) -> CacheKey:
-    """Method, path, the query parameters sorted, and whether CSV is wanted (by Accept)."""
-    query = tuple(sorted(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)))
+    """Method, path, the query parameters sorted by name (a repeated one keeps its values' order:
+    dimensions=a&dimensions=b is not dimensions=b&dimensions=a), and whether CSV is wanted (by Accept)."""
+    pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    query = tuple(sorted(pairs, key=lambda pair: pair[0]))
     accept = accepts_csv(dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1"))
     return cache_key(state, scope["method"], scope["path"], query, accept)
 

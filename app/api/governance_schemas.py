@@ -157,4 +157,5 @@ class ImpactReport(BaseModel):
     problems: list[DefinitionProblem]
     ignored_files: list[str]
     notes: list[str]
+    partial: bool = Field(False, description="The time budget ran out before every change was analysed")
     markdown: str

@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
         app.add_middleware(AuthMiddleware, keyring=keyring)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.usage_tracking:
-        app.add_middleware(UsageMiddleware)
+        app.add_middleware(UsageMiddleware, keys_on=keyring is not None)
     return app
 
 

@@ -8,6 +8,7 @@ a wrong method, a request that fails validation) are first turned into their ``T
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -112,6 +113,9 @@ def install(app: FastAPI) -> None:
 
 
 def _jsonable(value: Any) -> Any:
+    """A rejected input as JSON (NaN and Infinity, which a JSON body may carry, as text)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)

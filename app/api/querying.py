@@ -8,8 +8,9 @@ the result cache (``caching``) and answer 200 or 304 (``conditional``).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, get_origin
 
 from fastapi import Query, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -56,6 +57,16 @@ class QueryRequest(MetricQuery, OutputOptions):
 
 MetricDataParamsDep = Annotated[MetricDataParams, Query()]
 MetricSqlParamsDep = Annotated[MetricSqlParams, Query()]
+
+
+def refuse_repeated(request: Request, model: type[BaseModel]) -> None:
+    """A parameter that takes one value, given twice (``grain=month&grain=year``), is a 400: never a
+    silent pick of one of them. Lists (dimensions, order) may be repeated."""
+    counts = Counter(name for name, _ in request.query_params.multi_items())
+    for name, count in sorted(counts.items()):
+        field = model.model_fields.get(name)
+        if count > 1 and field is not None and get_origin(field.annotation) is not tuple:
+            raise InvalidQuery(f"{name} is given {count} times; give it once.")
 
 
 def metric_query(settings: Settings, metrics: tuple[str, ...] | list[str], options: QueryOptions) -> MetricQuery:

@@ -271,18 +271,30 @@ class EntityDetail(EntityInfo):
 # -- the service --------------------------------------------------------------------------------
 
 
+class CacheSize(BaseModel):
+    entries: int
+    bytes: int
+    max_bytes: int
+
+
 class Health(BaseModel):
+    """With keys on and no valid key: ``status`` and ``auth`` only."""
+
     status: str
-    version: str
-    definitions_hash: str
-    metrics: int
-    entities: int
-    database: str
-    seeded: bool
     auth: str
-    pid: int
-    data_version: int
-    warnings: list[str]
+    version: str | None = None
+    definitions_hash: str | None = None
+    metrics: int | None = None
+    entities: int | None = None
+    database: str | None = None
+    seeded: bool | None = None
+    pid: int | None = None
+    data_version: int | None = None
+    warnings: list[str] | None = None
+    unauthenticated_requests: int | None = Field(
+        None, description="Requests refused for want of a valid key since start (never usage events)"
+    )
+    cache: CacheSize | None = None
 
 
 class ReloadResult(BaseModel):

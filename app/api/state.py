@@ -11,11 +11,11 @@ import duckdb
 from app.api.caching import AnswerCache
 from app.definitions.loader import load_project
 from app.definitions.project import Project
-from app.engine.database import connect, read_catalog
+from app.engine.database import connect, lock_configuration, read_catalog
 from app.engine.dataversion import current as current_data_version
-from app.engine.executor import harden
 from app.engine.migrations import apply_migrations
-from app.governance.usage import UsageRecorder
+from app.governance.journal import replay
+from app.governance.usage import UsageRecorder, insert_events
 from app.governance.versions import InPlaceChange, sync_registry
 from app.settings import Settings
 
@@ -42,19 +42,26 @@ class ServiceState:
     @classmethod
     def open(cls, settings: Settings) -> ServiceState:
         """Open the database and load the definitions; invalid definitions refuse to start."""
-        con = connect(settings.database, settings=settings)
+        con = connect(settings.database, settings=settings, lock=False)  # migrations first, then locked
         try:
             apply_migrations(con, None)  # the service's own tables, on any database
             catalog = read_catalog(con)
             project = load_project(settings.project_dir, catalog)
             in_place = sync_registry(con, project, settings.clock())
-            harden(con)
+            journal = settings.usage_journal_dir
+            if journal is not None:  # events a killed server journalled but never inserted
+                replay(con, journal, insert_events)
+            lock_configuration(con)
         except Exception:
             con.close()
             raise
-        recorder = UsageRecorder(con, flush_s=settings.usage_flush_s, batch=settings.usage_batch)
+        recorder = UsageRecorder(
+            con, flush_s=settings.usage_flush_s, batch=settings.usage_batch, journal_dir=settings.usage_journal_dir
+        )
         recorder.start()
-        cache = AnswerCache(max_entries=settings.cache_max_entries, ttl_s=settings.cache_ttl_s)
+        cache = AnswerCache(
+            max_entries=settings.cache_max_entries, ttl_s=settings.cache_ttl_s, max_bytes=settings.cache_max_bytes
+        )
         state = cls(settings, con, project, recorder, catalog, cache, current_data_version(con), in_place)
         for warning in state.warnings:
             log.warning(warning)

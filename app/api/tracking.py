@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -13,7 +15,9 @@ from app.api.context import request_context
 from app.compiler.query import MetricQuery
 from app.governance.usage import UsageEvent
 
-MAX_CONSUMER = 200
+MAX_CONSUMER = 64
+SUB_CONSUMER = re.compile(r"[A-Za-z0-9._-]{1,64}")  # what X-Consumer may add to a key's name
+UNSAFE = re.compile(r"[^A-Za-z0-9 ._/@:()+-]")  # what a consumer's name never holds
 
 
 @dataclass(frozen=True)
@@ -73,22 +77,29 @@ def context_for(path: str) -> UsageContext | None:
 
 
 def consumer_of(scope: Scope, api_key: str | None) -> str:
-    """The API key's name; without keys, X-Consumer or User-Agent; else "anonymous"."""
-    if api_key:
-        return api_key
+    """Who asks. With keys on, the key's name, which a valid ``X-Consumer`` may only refine as
+    ``key-name/sub-consumer`` (letters, digits, ``._-``, at most 64); without keys, ``X-Consumer``
+    or User-Agent with any character outside a safe set replaced; else "anonymous"."""
     headers: dict[bytes, bytes] = dict(scope.get("headers") or [])
+    claimed = headers.get(b"x-consumer", b"").decode("latin-1").strip()
+    if api_key:
+        return f"{api_key}/{claimed}" if SUB_CONSUMER.fullmatch(claimed) else api_key
     for name in (b"x-consumer", b"user-agent"):
         value = headers.get(name, b"").decode("latin-1").strip()
         if value:
-            return value[:MAX_CONSUMER]
+            return UNSAFE.sub("_", value[:MAX_CONSUMER])
     return "anonymous"
 
 
 class UsageMiddleware:
-    """Pure ASGI (no per-request task or body buffering): times the request and records one event."""
+    """Pure ASGI (no per-request task or body buffering): times the request and records one event.
 
-    def __init__(self, app: ASGIApp) -> None:
+    With keys on (``keys_on``), only an authenticated request is evidence of use: one without a
+    valid key is counted in ``UsageRecorder.unauthenticated``, never recorded as an event."""
+
+    def __init__(self, app: ASGIApp, keys_on: bool = False) -> None:
         self.app = app
+        self.keys_on = keys_on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         usage = context_for(scope["path"]) if scope["type"] == "http" else None
@@ -109,22 +120,30 @@ class UsageMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            state = scope["app"].state.tapflow
-            state.recorder.record(
-                UsageEvent(
-                    event_time=state.settings.clock(),
-                    consumer=consumer_of(scope, ctx.api_key),
-                    method=scope["method"],
-                    endpoint=usage.endpoint,
-                    path=scope["path"][:500],
-                    metrics=usage.metrics,
-                    versions=usage.versions or [None] * len(usage.metrics),
-                    entities=usage.entities,
-                    grain=usage.grain,
-                    dimensions=usage.dimensions,
-                    status=status,
-                    row_count=usage.row_count,
-                    elapsed_ms=(time.perf_counter() - started) * 1000,
-                    deprecated=usage.deprecated,
-                )
+            self._record(scope, ctx.api_key, usage, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, api_key: str | None, usage: UsageContext, status: int, elapsed_s: float) -> None:
+        recorder = scope["app"].state.tapflow.recorder
+        if self.keys_on and api_key is None:  # not evidence of use: counted, never an event
+            recorder.unauthenticated += 1
+            return
+        recorder.record(
+            UsageEvent(
+                # the real time, even when a sunset is rehearsed with TAPFLOW_NOW: only deprecation
+                # decisions read that clock
+                event_time=datetime.now(UTC).replace(tzinfo=None),
+                consumer=consumer_of(scope, api_key),
+                method=scope["method"],
+                endpoint=usage.endpoint,
+                path=scope["path"][:500],
+                metrics=usage.metrics,
+                versions=usage.versions or [None] * len(usage.metrics),
+                entities=usage.entities,
+                grain=usage.grain,
+                dimensions=usage.dimensions,
+                status=status,
+                row_count=usage.row_count,
+                elapsed_ms=elapsed_s * 1000,
+                deprecated=usage.deprecated,
             )
+        )

@@ -7,6 +7,7 @@ BETWEEN, IS [NOT] NULL, LIKE/ILIKE. Anything else is an InvalidQuery naming the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection
 
 import sqlglot
@@ -72,9 +73,12 @@ def _vet(node: exp.Expr, allowed: Collection[str]) -> None:
                 + did_you_mean(name, allowed)
             )
         return
+    if isinstance(node, exp.Literal) and node.is_number and not math.isfinite(float(node.this)):
+        raise InvalidQuery(f"where holds the number {_frag(node)}, which is out of range; write a finite number.")
     if isinstance(node, LITERALS):
         return
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and node.this.is_number:
+        _vet(node.this, allowed)
         return
     if isinstance(node, exp.Cast):
         to = node.args.get("to")
@@ -104,6 +108,18 @@ def _vet(node: exp.Expr, allowed: Collection[str]) -> None:
         )
     for child in node.iter_expressions():
         _vet(child, allowed)
+    if isinstance(node, COMPARISONS) and not isinstance(node, exp.Is):  # each side vetted: now their shape
+        for side in (node.this, *(node.args.get(k) for k in ("expression", "low", "high"))):
+            if side is not None and not _is_operand(side):
+                raise InvalidQuery(
+                    f"A comparison compares a dimension with a literal or with another dimension; got {_frag(node)}."
+                )
+
+
+def _is_operand(node: exp.Expr) -> bool:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return isinstance(node, exp.Column) or _is_value(node)
 
 
 def _is_value(node: exp.Expr) -> bool:

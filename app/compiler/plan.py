@@ -20,7 +20,7 @@ from app.compiler import steps
 from app.compiler.context import QueryContext
 from app.compiler.query import MetricQuery
 from app.compiler.scans import Scan, data_end, group_scans, scan_cte
-from app.compiler.shape import Shape, shape_of
+from app.compiler.shape import Shape
 from app.compiler.template import Template
 from app.definitions.diagnostics import did_you_mean
 from app.definitions.paths import CURRENT, PathError, resolve_path, split_as_of
@@ -28,14 +28,13 @@ from app.definitions.project import MetricVersion, Project
 from app.errors import InvalidQuery
 
 
-def plan_template(project: Project, query: MetricQuery) -> tuple[Template, Shape]:
-    """Compile a query shape in full (its ``where`` vetted against the metrics' dimensions)."""
+def plan_template(project: Project, query: MetricQuery, shape: Shape) -> Template:
+    """Compile a query shape in full (``shape`` holds its vetted ``where``, see ``allowed_where``)."""
     query.check_unique()
     ctx = QueryContext(project, query)
     requested = [project.metric(name, query.version) for name in query.metrics]
     for m in requested:
         _check_metric(ctx, m)
-    shape = shape_of(query, _allowed_where(requested))
     base = list(ctx.base_metrics(requested).values())
     scans = group_scans(base)
     combined, result = _result(ctx, scans, shape.where, requested, None)
@@ -48,10 +47,9 @@ def plan_template(project: Project, query: MetricQuery) -> tuple[Template, Shape
         final_name, columns = steps.compare(ctx, result, requested, columns, prior)
     tree = steps.final(ctx, final_name, columns)
     tables = frozenset(f"{t.db}.{t.name}".lower() for t in tree.find_all(exp.Table) if t.db)
-    template = Template(
+    return Template(
         tree, tuple(columns), tuple(requested), tuple(base), tree.sql("duckdb"), tables, project, _data_end(ctx, scans)
     )
-    return template, shape
 
 
 def _result(
@@ -117,8 +115,9 @@ def _check_metric(ctx: QueryContext, m: MetricVersion) -> None:
         )
 
 
-def _allowed_where(requested: list[MetricVersion]) -> set[str]:
+def allowed_where(project: Project, query: MetricQuery) -> set[str]:
     """Dimensions every requested metric has: what ``where`` may refer to."""
+    requested = [project.metric(name, query.version) for name in query.metrics]
     allowed = set(requested[0].answers)
     for m in requested[1:]:
         allowed &= set(m.answers)

@@ -237,12 +237,42 @@ class MetricQuery(QueryOptions):
                 f"where is {len(self.where)} characters long; at most {settings.max_where_chars} are accepted "
                 "(TAPFLOW_MAX_WHERE_CHARS)."
             )
+        periods = spine_size(self.grain, self.start, self.end) if self.fill != "none" else 0
+        if periods > settings.max_rows:
+            raise InvalidQuery(
+                f"fill={self.fill} would produce {periods:,} {self.grain} periods from {self.start} to {self.end}, "
+                f"more than the {settings.max_rows:,} rows an answer may hold (TAPFLOW_MAX_ROWS); narrow start/end "
+                "or ask for a coarser grain."
+            )
         if self.where and paren_depth(self.where) > settings.max_where_depth:
             raise InvalidQuery(
                 f"where nests parentheses {paren_depth(self.where)} deep; at most {settings.max_where_depth} "
                 "(TAPFLOW_MAX_WHERE_DEPTH)."
             )
         return self if self.limit is not None else self.model_copy(update={"limit": settings.default_limit})
+
+
+def spine_size(grain: str | None, start: date | datetime | None, end: date | datetime | None) -> int:
+    """How many ``grain`` periods a closed range spans (0 for an open one: the data bounds it).
+
+    >>> spine_size("day", date(1, 1, 1), date(9999, 12, 31))
+    3652059
+    >>> spine_size("month", date(2024, 1, 15), date(2024, 3, 1))
+    3
+    """
+    if grain is None or start is None or end is None:
+        return 0
+    lo, hi = _as_datetime(start), _as_datetime(end)
+    if grain == "hour":
+        return int((hi.replace(minute=0, second=0, microsecond=0) - lo.replace(minute=0, second=0, microsecond=0))
+                   .total_seconds() // 3600) + 1  # fmt: skip
+    days = (hi.date() - lo.date()).days
+    if grain == "day":
+        return days + 1
+    if grain == "week":
+        return (days + lo.weekday() - hi.weekday()) // 7 + 1
+    step = {"month": 1, "quarter": 3, "year": 12}[grain]
+    return (hi.year * 12 + hi.month - 1) // step - (lo.year * 12 + lo.month - 1) // step + 1
 
 
 def _as_datetime(value: date | datetime) -> datetime:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from app.compiler.filters import parse_raw, parse_where
+from app.compiler.filters import parse_where
 from app.compiler.query import MetricQuery
 
 ShapeKey = tuple[object, ...]
@@ -30,16 +30,13 @@ def placeholder(name: str) -> exp.Placeholder:
     return exp.Placeholder(this=name)
 
 
-def shape_of(query: MetricQuery, allowed: set[str] | None) -> Shape:
-    """Split a query into its shape (the cache key) and its parameter values.
-
-    ``allowed`` vets the where clause (on a cache miss); None skips vetting, which is only safe
-    when this shape was vetted before (its template text is already in the cache).
-    """
+def shape_of(query: MetricQuery, allowed: set[str]) -> Shape:
+    """Split a query into its shape (the cache key) and its parameter values; the where clause is
+    vetted against ``allowed`` first, whether or not the shape was seen before."""
     params: dict[str, Any] = {}
     where = None
     if query.where:
-        tree = parse_where(query.where, allowed) if allowed is not None else parse_raw(query.where)
+        tree = parse_where(query.where, allowed)
         where = tree.transform(lambda node: _lift(node, params), copy=False)
     if query.start is not None:
         params["start"] = _time_value(query.start)

@@ -21,13 +21,19 @@ def spine_join(
     values: list[str],
     zero: bool,
     combos: str | None = None,
+    clamp: bool = False,
 ) -> str:
     """``source`` with a row for every ``step`` period from ``lo`` to ``hi`` (None: the data's first or
     last ``key``) and every combination of the query's dimensions it holds (or ``combos`` holds); a
     missing value is NULL, or 0 when ``zero``. Adds the CTEs ``{name}_bounds``, ``{name}_spine``,
-    ``{name}_combos`` and ``{name}``."""
-    first = lo if lo is not None else exp.Min(this=b.col(key))
-    last = hi if hi is not None else exp.Max(this=b.col(key))
+    ``{name}_combos`` and ``{name}``. With ``clamp``, a range open on one side is also bounded by the
+    data on the other (``start=0001-01-01`` without ``end`` starts at the data's first period)."""
+    first: exp.Expr = lo if lo is not None else exp.Min(this=b.col(key))
+    last: exp.Expr = hi if hi is not None else exp.Max(this=b.col(key))
+    if clamp and lo is not None and hi is None:
+        first = exp.Greatest(this=lo, expressions=[exp.Min(this=b.col(key))])
+    if clamp and hi is not None and lo is None:
+        last = exp.Least(this=hi, expressions=[exp.Max(this=b.col(key))])
     bounds = exp.Select(
         expressions=[b.alias(b.cast(first, "TIMESTAMP"), "lo"), b.alias(b.cast(last, "TIMESTAMP"), "hi")]
     )

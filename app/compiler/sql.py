@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from app.compiler import build
 from app.compiler.hints import where_warnings
-from app.compiler.plan import plan_template
+from app.compiler.plan import allowed_where, plan_template
 from app.compiler.query import MetricQuery
 from app.compiler.shape import ShapeKey, shape_of
 from app.compiler.template import OutputColumn, Template
@@ -79,19 +79,19 @@ CACHE_SIZE = 2048
 
 
 def compile_query(project: Project, query: MetricQuery) -> CompiledQuery:
-    """Compile a metric query. A query whose shape was compiled before reuses that SQL and binds
-    its own values; a new shape is compiled (and its ``where`` vetted) in full.
+    """Compile a metric query. Its ``where`` is vetted every time; a query whose shape was compiled
+    before reuses that SQL and binds its own values, a new shape is compiled in full.
 
     The LIMIT is ``query.limit + 1`` so that a truncated answer can be told apart.
     """
     cache: OrderedDict[ShapeKey, Template] = project.cache.setdefault("compiled", OrderedDict())
-    shape = shape_of(query, None)  # parsed, not vetted: only a shape vetted before can match
+    shape = shape_of(query, allowed_where(project, query))
     template = cache.get(shape.key)
     cached = template is not None
     if template is not None:
         cache.move_to_end(shape.key)
     else:
-        template, shape = plan_template(project, query)
+        template = plan_template(project, query, shape)
         cache[shape.key] = template
         if len(cache) > CACHE_SIZE:
             cache.popitem(last=False)

@@ -173,6 +173,7 @@ def fill(ctx: QueryContext, source: str, metrics: list[str], combos: str | None 
         values=metrics,
         zero=q.fill == "zero",
         combos=combos,
+        clamp=True,
     )
 
 

@@ -7,6 +7,7 @@ import re
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from app.definitions.allowlist import disallowed
 from app.definitions.diagnostics import Problems, did_you_mean
 from app.definitions.entities import BoundEntities, allowed_grains
 from app.definitions.expressions import is_literal, parse_expression
@@ -79,6 +80,10 @@ class MeasureChecker:
     def _check_expression(self, bound: BoundTable, sql: str) -> None:
         tree = parse_or_report(self.problems, self.item, (*self.sub, "expression"), sql)
         if tree is None:
+            return
+        refused = disallowed(tree)
+        if refused is not None:
+            self.report(("expression",), refused)
             return
         if any(isinstance(n, exp.AggFunc) for n in tree.walk()):
             self.report(

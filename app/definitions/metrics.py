@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from app.definitions.allowlist import disallowed
 from app.definitions.diagnostics import Problems, did_you_mean
 from app.definitions.entities import BoundEntities
 from app.definitions.expressions import derived_sql
@@ -112,6 +113,10 @@ class MetricResolver:
             return None
         tree = parse_or_report(self.problems, item, (*sub, "expression"), derived_sql(str(spec.expression)))
         if tree is None:
+            return None
+        refused = disallowed(tree)
+        if refused is not None:
+            report(item, (*sub, "expression"), refused)
             return None
         names = list(dict.fromkeys(c.name for c in tree.find_all(exp.Column, bfs=False)))
         if any(isinstance(n, exp.AggFunc) for n in tree.walk()):

@@ -13,7 +13,11 @@ from pydantic_core import ErrorDetails
 from app.definitions.diagnostics import Problem, did_you_mean
 from app.definitions.located import Located, S
 from app.definitions.spec import DefinitionFile, Entity, Metric
-from app.definitions.yamlpos import Path_, YamlProblem, line_of, parse_yaml
+from app.definitions.yamlpos import Path_, YamlProblem, line_of, parse_yaml_sized
+from app.errors import PayloadTooLarge
+
+MAX_REQUEST_NODES = 250_000  # YAML nodes of all the files of one load (a project, a proposal), expanded
+MAX_SPECS = 5_000  # metrics and entities of one load: far past any project, short of an exhausting proposal
 
 
 class ParsedFiles:
@@ -26,12 +30,24 @@ class ParsedFiles:
         self.dropped: dict[str, frozenset[str]] = {}  # spec name -> top-level keys left out (their value failed)
         # text that may define names no spec carries: unreadable files, specs or keys left out
         self.unknowable: list[str] = []
+        self.expanded = 0  # YAML nodes of every file, aliases expanded
         for file, text in files.items():
             self._add_file(file, text)
+        if len(self.metrics) + len(self.entities) > MAX_SPECS:
+            raise PayloadTooLarge(
+                f"The definitions hold {len(self.metrics)} metrics and {len(self.entities)} entities; at most "
+                f"{MAX_SPECS:,} in all are validated at once."
+            )
 
     def _add_file(self, file: str, text: str) -> None:
         try:
-            data, lines = parse_yaml(text)
+            data, lines, size = parse_yaml_sized(text)
+            self.expanded += size
+            if self.expanded > MAX_REQUEST_NODES:
+                raise PayloadTooLarge(
+                    f"The definitions expand to more than {MAX_REQUEST_NODES:,} YAML nodes in all (at {file}); "
+                    "propose fewer or smaller files."
+                )
         except YamlProblem as err:
             self.problems.append(Problem(file, err.line, "(file)", err.message + "; fix the YAML and reload"))
             self.unknowable.append(text)

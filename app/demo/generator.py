@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from importlib import resources
 
@@ -10,6 +11,7 @@ import duckdb
 
 from app.engine.database import failing_as, scalar, transaction
 from app.engine.dataversion import bump
+from app.engine.executor import WATCHDOG
 from app.errors import SeedError
 
 BASE_CUSTOMERS = 2000
@@ -59,21 +61,27 @@ def is_seeded(con: duckdb.DuckDBPyConnection) -> bool:
     return int(scalar(con, exists)) > 0 and int(scalar(con, "SELECT count(*) FROM meta.seed_runs")) > 0
 
 
-def seed(con: duckdb.DuckDBPyConnection, scale: float = 1.0) -> SeedReport:
+def seed(con: duckdb.DuckDBPyConnection, scale: float = 1.0, *, timeout_s: float | None = None) -> SeedReport:
     """Replace the demo data with the TapFlow company at ``scale`` (1 = about 2,000 customers).
 
-    One transaction on a cursor of its own: its temporary tables and macros end with it.
+    One transaction on a cursor of its own: its temporary tables and macros end with it. Past
+    ``timeout_s`` the running statement is interrupted and everything is rolled back (SeedError).
     """
     if scale <= 0:
         raise SeedError(f"scale must be positive, got {scale}")
     customers = max(10, round(BASE_CUSTOMERS * scale))
     started = time.perf_counter()
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
     with failing_as(SeedError, "Seeding failed and was rolled back"), transaction(con) as cur:
-        for table in SEEDED_TABLES:
-            cur.execute(f"DELETE FROM {table}")  # trusted constant names
-        cur.execute("CREATE OR REPLACE TEMP TABLE seed_params AS SELECT ?::INTEGER AS customers", [customers])
-        for sql in statements():
-            cur.execute(sql)
+        watch = WATCHDOG.watching(cur, timeout_s) if timeout_s is not None else nullcontext()
+        with watch:
+            for table in SEEDED_TABLES:
+                cur.execute(f"DELETE FROM {table}")  # trusted constant names
+            cur.execute("CREATE OR REPLACE TEMP TABLE seed_params AS SELECT ?::INTEGER AS customers", [customers])
+            for sql in statements():
+                if deadline is not None and time.monotonic() > deadline:  # between statements, the watchdog
+                    raise SeedError("Seeding was interrupted at its time limit and rolled back")  # has nothing to stop
+                cur.execute(sql)
         rows = {t: int(scalar(cur, f"SELECT count(*) FROM {t}")) for t in SEEDED_TABLES}  # trusted constant names
         elapsed = time.perf_counter() - started
         cur.execute(

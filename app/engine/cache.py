@@ -2,7 +2,8 @@
 
 Entries expire at their own ``expires_at`` (a TTL, or earlier when something they touched
 reaches its sunset). What an entry holds is the caller's business (the API keeps rendered
-answers); the cache only needs to know when it expires.
+answers); the cache only needs to know when it expires and how many bytes it holds. The cache is
+capped in entries and in bytes; an entry larger than an eighth of the byte cap is never kept.
 """
 
 from __future__ import annotations
@@ -20,16 +21,26 @@ class Expiring(Protocol):
         """When the entry stops being served, on the ``time.monotonic()`` clock."""
         ...
 
+    @property
+    def nbytes(self) -> int:
+        """About how much memory the entry holds."""
+        ...
+
 
 E = TypeVar("E", bound=Expiring)
 
 
 class ResultCache(Generic[E]):
-    def __init__(self, *, max_entries: int, ttl_s: float) -> None:
+    def __init__(self, *, max_entries: int, ttl_s: float, max_bytes: int = 256 * 2**20) -> None:
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self.ttl_s = ttl_s
         self._entries: OrderedDict[Hashable, E] = OrderedDict()
         self._lock = threading.Lock()
+        self.nbytes = 0  # what the entries hold
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     @property
     def enabled(self) -> bool:
@@ -40,20 +51,26 @@ class ResultCache(Generic[E]):
             entry = self._entries.get(key)
             if entry is None or entry.expires_at <= time.monotonic():
                 if entry is not None:
-                    del self._entries[key]
+                    self._drop(key)
                 return None
             self._entries.move_to_end(key)
             return entry
 
     def put(self, key: Hashable, entry: E) -> None:
-        if not self.enabled:
+        if not self.enabled or entry.nbytes > self.max_bytes // 8:
             return
         with self._lock:
+            if key in self._entries:
+                self._drop(key)
             self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self.nbytes += entry.nbytes
+            while len(self._entries) > self.max_entries or self.nbytes > self.max_bytes:
+                self._drop(next(iter(self._entries)))
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.nbytes = 0
+
+    def _drop(self, key: Hashable) -> None:
+        self.nbytes -= self._entries.pop(key).nbytes

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -17,9 +18,14 @@ from app.settings import Settings
 CALLER_ERRORS = (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.InvalidInputException)
 
 
-def connect(path: Path, *, read_only: bool = False, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the DuckDB file; a file locked by another process is a clear DatabaseBusy error."""
-    config: dict[str, str | bool | int | float | list[str]] = {}
+def connect(
+    path: Path, *, read_only: bool = False, settings: Settings | None = None, lock: bool = True
+) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, hardened: no file or network access from SQL (``read_text``, ``read_csv``,
+    ``COPY``, ``ATTACH``, ``glob`` ...), and unless ``lock`` is False (a connection that still sets up
+    the database, then calls ``lock_configuration``) no way to turn it back on. A file locked by
+    another process is a clear DatabaseBusy error."""
+    config: dict[str, str | bool | int | float | list[str]] = {"enable_external_access": False}
     if settings is not None:
         if settings.threads:
             config["threads"] = settings.threads
@@ -28,7 +34,7 @@ def connect(path: Path, *, read_only: bool = False, settings: Settings | None = 
     if read_only and not path.exists():
         raise DatabaseError(f"Database file '{path}' does not exist. Run `tapflow migrate` and `tapflow seed` first.")
     try:
-        return duckdb.connect(str(path), read_only=read_only, config=config)
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise DatabaseBusy(
@@ -36,13 +42,23 @@ def connect(path: Path, *, read_only: bool = False, settings: Settings | None = 
                 "Stop that process, or point TAPFLOW_DATABASE at another file.",
             ) from exc
         raise DatabaseError(f"Cannot open database file '{path}': {exc}") from exc
+    con.execute("SET enable_progress_bar = false")  # no terminal to draw on
+    if lock:
+        lock_configuration(con)
+    return con
+
+
+def lock_configuration(con: duckdb.DuckDBPyConnection) -> None:
+    """From now on no setting of ``con`` can change (external access stays off)."""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
 
 
 @contextmanager
 def connection(
-    path: Path, *, read_only: bool = False, settings: Settings | None = None
+    path: Path, *, read_only: bool = False, settings: Settings | None = None, lock: bool = True
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect(path, read_only=read_only, settings=settings)
+    con = connect(path, read_only=read_only, settings=settings, lock=lock)
     try:
         yield con
     finally:
@@ -76,8 +92,8 @@ def query_errors(timeout_s: float) -> Iterator[None]:
         yield
     except duckdb.InterruptException:
         raise timeout_error(timeout_s) from None
-    except CALLER_ERRORS as exc:
-        raise InvalidQuery(f"The database could not evaluate this query: {_first_line(exc)}") from None
+    except CALLER_ERRORS as exc:  # its quoted values may be data (a failed cast of a column): never echoed
+        raise InvalidQuery(f"The database could not evaluate this query: {_redacted(_first_line(exc))}") from None
     except duckdb.BinderException as exc:
         if "compare" not in str(exc) and "cast" not in str(exc):
             raise DatabaseError(f"The query failed in the database: {_first_line(exc)}") from exc
@@ -97,6 +113,15 @@ def failing_as(error: type[TapflowError], what: str) -> Iterator[None]:
     except duckdb.Error as exc:
         message = str(exc).split("\n\tCandidate functions")[0]  # DuckDB lists every overload: noise here
         raise error(f"{what}: {message}") from exc
+
+
+def _redacted(message: str) -> str:
+    """``message`` with every quoted value replaced by '…'.
+
+    >>> _redacted("Conversion Error: Could not convert string 'Acme Corp' to INT32")
+    "Conversion Error: Could not convert string '…' to INT32"
+    """
+    return re.sub(r"'[^']*'", "'…'", message)
 
 
 def timeout_error(limit_s: float) -> QueryTimeout:

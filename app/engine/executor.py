@@ -23,13 +23,6 @@ class Rows:
     elapsed_ms: float
 
 
-def harden(con: duckdb.DuckDBPyConnection) -> None:
-    """No file access from SQL (read_csv, COPY, ATTACH ...) and no way to turn it back on."""
-    con.execute("SET enable_progress_bar = false")  # a server has no terminal to draw on
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
-
-
 class Watchdog:
     """One thread that interrupts queries past their deadline (no thread per query)."""
 

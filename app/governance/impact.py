@@ -10,6 +10,7 @@ consumers and was not deprecated.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from app.definitions.loader import DEFINITION_DIRS, load_texts
 from app.definitions.project import Project
 from app.definitions.spec import Grain
 from app.engine.executor import run_select
-from app.errors import DefinitionError, TapflowError
+from app.errors import DefinitionError, PayloadTooLarge, QueryTimeout, TapflowError
 from app.governance.changes import BREAKING, INDIRECT, Change, classify
 from app.governance.lineage import build_lineage
 from app.governance.usage import metric_consumers
@@ -75,6 +76,7 @@ class ImpactReport:
     items: list[ImpactItem] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    partial: bool = False  # the time budget ran out before every change was analysed
 
     def as_dict(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -89,6 +91,7 @@ class ImpactReport:
             "problems": self.problems,
             "ignored_files": self.ignored_files,
             "notes": self.notes,
+            "partial": self.partial,
         }
 
 
@@ -125,7 +128,14 @@ def analyze(
     timeout_s: float,
     base: Path | None = None,
     ignored: list[str] | None = None,
+    budget_s: float | None = None,
+    max_changes: int | None = None,
+    slots: threading.BoundedSemaphore | None = None,
 ) -> ImpactReport:
+    """The impact of ``files`` on ``old``. ``timeout_s`` bounds the value diffs' queries; ``budget_s``
+    the whole analysis (past it the report says ``partial``); ``max_changes`` refuses a proposal that
+    changes more (PayloadTooLarge); ``slots`` is the service's query semaphore, which every query takes."""
+    started = time.monotonic()
     report = ImpactReport("pass", ignored_files=list(ignored or []))
     try:
         new = load_texts(files, catalog, base=base)
@@ -135,11 +145,22 @@ def analyze(
         report.reasons.append(f"the proposed definitions do not validate ({len(exc.errors)} problem(s))")
         return report
     changes = classify(old, new)
+    if max_changes is not None and len(changes) > max_changes:
+        raise PayloadTooLarge(
+            f"The proposal changes {len(changes)} metrics and entities; at most {max_changes} are analysed per "
+            "request (TAPFLOW_IMPACT_MAX_CHANGES). Split it."
+        )
     lineage_new, lineage_old = build_lineage(new), build_lineage(old)
     deadline = time.monotonic() + timeout_s
+    if budget_s is not None:
+        deadline = min(deadline, started + budget_s)
     if con is None:
         report.notes.append("No database at hand: consumers and value diffs were not computed.")
     for change in changes:
+        if budget_s is not None and time.monotonic() > started + budget_s:
+            report.partial = True
+            report.notes.append(f"Partial: the time budget ran out before '{change.name}' and what follows it.")
+            break
         item = ImpactItem(change)
         graph = lineage_old if change.status in ("removed", "renamed") else lineage_new
         node = f"{change.kind}:{change.name}"
@@ -148,7 +169,9 @@ def analyze(
         if change.kind == "metric" and con is not None:
             item.consumers = metric_consumers(con, change.name, now - timedelta(days=30))
             if change.status == "changed" and change.classification in (BREAKING, INDIRECT):
-                item.value_diff = value_diff(old, new, change.name, con, deadline)
+                item.value_diff = value_diff(old, new, change.name, con, deadline, slots)
+                if item.value_diff.get("note", "").startswith("skipped"):
+                    report.partial = budget_s is not None
         report.items.append(item)
         _judge(report, item, old)
     return report
@@ -178,7 +201,12 @@ def _judge(report: ImpactReport, item: ImpactItem, old: Project) -> None:
 
 
 def value_diff(
-    old: Project, new: Project, name: str, con: duckdb.DuckDBPyConnection, deadline: float
+    old: Project,
+    new: Project,
+    name: str,
+    con: duckdb.DuckDBPyConnection,
+    deadline: float,
+    slots: threading.BoundedSemaphore | None = None,
 ) -> dict[str, Any]:
     """Old and new definitions of one metric on the real data, per period."""
     before, after = old.metrics[name], new.metrics[name]
@@ -187,8 +215,8 @@ def value_diff(
     if remaining <= 0:
         return {"grain": grain, "rows": [], "note": "skipped: the time limit for value diffs was used up"}
     try:
-        a = _series(old, name, grain, con, remaining)
-        b = _series(new, name, grain, con, max(0.1, deadline - time.monotonic()))
+        a = _series(old, name, grain, con, deadline, slots)
+        b = _series(new, name, grain, con, deadline, slots)
     except TapflowError as exc:
         return {"grain": grain, "rows": [], "note": f"not computed: {exc.detail}"}
     periods = sorted(set(a) | set(b))[-PERIODS:]
@@ -204,10 +232,23 @@ def value_diff(
 
 
 def _series(
-    project: Project, name: str, grain: Grain | None, con: duckdb.DuckDBPyConnection, timeout_s: float
+    project: Project,
+    name: str,
+    grain: Grain | None,
+    con: duckdb.DuckDBPyConnection,
+    deadline: float,
+    slots: threading.BoundedSemaphore | None,
 ) -> dict[str, float | None]:
+    """The metric per period, run within ``deadline`` in one of the service's query ``slots``."""
     compiled = compile_query(project, MetricQuery(metrics=(name,), grain=grain))
-    rows = run_select(con, compiled.duckdb_sql, timeout_s=timeout_s, params=compiled.params).rows
+    if slots is not None and not slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        raise QueryTimeout("no query slot freed before the time limit")
+    try:
+        timeout_s = max(0.1, deadline - time.monotonic())
+        rows = run_select(con, compiled.duckdb_sql, timeout_s=timeout_s, params=compiled.params).rows
+    finally:
+        if slots is not None:
+            slots.release()
     if grain is None:
         return {"total": rows[0][0] if rows else None}
     return {r[0].isoformat(): r[1] for r in rows}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from app.governance.impact import ImpactReport
@@ -15,12 +16,29 @@ ICONS = {
 }
 
 
+MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#!|~])")
+
+
+def md(value: Any) -> str:
+    """User-supplied text (a consumer's name, a file name, a problem quoting a definition) as literal
+    Markdown: on one line, every character Markdown or HTML would read escaped.
+
+    >>> md("**x** | <img src=y> [a](http://z)")
+    '\\\\*\\\\*x\\\\*\\\\* \\\\| \\\\<img src=y\\\\> \\\\[a\\\\]\\\\(http://z\\\\)'
+    """
+    return MARKDOWN.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def _code(value: Any) -> str:
+    """Text in a code span (which Markdown does not read), backticks and pipes kept out of it."""
+    return "`" + " ".join(str(value).split()).replace("`", "'").replace("|", "\\|") + "`"
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    text = text.replace("|", "\\|").replace("\n", " ")
-    return f"`{text}`" if len(text) <= 80 else f"`{text[:77]}...`"
+    return _code(text if len(text) <= 80 else text[:77] + "...")
 
 
 def _num(value: float | None, pct: bool = False) -> str:
@@ -36,17 +54,20 @@ def render_markdown(report: ImpactReport) -> str:
     lines = [f"## TapFlow metric impact: **{mark}**", ""]
     lines.append(f"{len(report.items)} change(s){': ' + counts if counts else ''}.")
     if report.reasons:
-        lines += ["", "**Why it fails:**", ""] + [f"- {r}" for r in report.reasons]
+        lines += ["", "**Why it fails:**", ""] + [f"- {md(r)}" for r in report.reasons]
     if report.problems:
         lines += ["", "**The proposed definitions do not validate:**", ""]
-        lines += [f"- `{p['file']}:{p['line']}` {p['key']}: {p['message']}" for p in report.problems]
+        lines += [
+            f"- {_code(str(p['file']) + ':' + str(p['line']))} {md(p['key'])}: {md(p['message'])}"
+            for p in report.problems
+        ]
     for item in report.items:
         c = item.change
         kind = ICONS.get(c.classification, c.classification) if c.classification else None
         title = f"### {c.kind} `{c.name}`: {c.status}, {kind}"
         lines += ["", title, ""]
         if c.reasons:
-            lines.append("Reasons: " + "; ".join(c.reasons) + ".")
+            lines.append("Reasons: " + "; ".join(md(r) for r in c.reasons) + ".")
         if c.kind == "metric" and c.required_version is not None:
             ok = "ok" if c.version_ok else "**missing version bump**"
             lines.append(f"Version: declared {c.declared_version}, required {c.required_version} ({ok}).")
@@ -59,7 +80,7 @@ def render_markdown(report: ImpactReport) -> str:
             lines += ["", "Downstream: " + ", ".join(f"`{d}`" for d in item.dependents) + "."]
         if item.consumers:
             who = ", ".join(
-                f"{x['consumer']} ({x['requests']} requests, v{'/'.join(map(str, x['versions'])) or '?'})"
+                f"{md(x['consumer'])} ({x['requests']} requests, v{'/'.join(map(str, x['versions'])) or '?'})"
                 for x in item.consumers
             )
             lines += ["", f"Consumers in the last 30 days: {who}."]
@@ -79,14 +100,14 @@ def render_markdown(report: ImpactReport) -> str:
                 for r in diff["rows"]
             ]
         elif diff:
-            lines += ["", f"Value diff: {diff.get('note', 'no rows')}."]
+            lines += ["", f"Value diff: {md(diff.get('note', 'no rows'))}."]
     graph = _mermaid(report)
     if graph:
         lines += ["", "### What is affected", "", "```mermaid", graph, "```"]
     if report.notes:
-        lines += [""] + [f"_{n}_" for n in report.notes]
+        lines += [""] + [f"_{md(n)}_" for n in report.notes]
     if report.ignored_files:
-        lines += ["", "Ignored (not definitions): " + ", ".join(f"`{f}`" for f in report.ignored_files)]
+        lines += ["", "Ignored (not definitions): " + ", ".join(_code(f) for f in report.ignored_files)]
     return "\n".join(lines) + "\n"
 
 

@@ -1,9 +1,11 @@
-"""Usage events: recorded off the request path in batches, never lost on a clean shutdown.
+"""Usage events: journalled on the request path, inserted off it in batches.
 
-``UsageRecorder.record`` appends to an in-memory buffer (a lock and a list append); a writer
-thread inserts the buffer every ``flush_s`` seconds or as soon as ``batch`` events wait.
-``close()`` writes whatever is left, so a SIGTERM (uvicorn's graceful shutdown runs the
-lifespan exit) loses nothing. A failed write keeps the events for the next attempt.
+``UsageRecorder.record`` appends the event to the journal file (journal.py; one ``write``) and
+to an in-memory buffer; a writer thread inserts the buffer every ``flush_s`` seconds or as soon
+as ``batch`` events wait, with the journal mark in the same transaction. ``close()`` writes
+whatever is left, so a SIGTERM (uvicorn's graceful shutdown runs the lifespan exit) loses
+nothing; after a SIGKILL the next start replays the journal, so nothing recorded is lost either.
+A failed write keeps the events for the next attempt.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import logging
 import threading
 from dataclasses import astuple, dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from app.engine.database import transaction
+from app.governance.journal import UsageJournal, mark
 
 log = logging.getLogger("tapflow.usage")
 COLUMNS = (
@@ -62,22 +66,34 @@ class UsageEvent:
 
 
 class UsageRecorder:
-    def __init__(self, con: duckdb.DuckDBPyConnection, *, flush_s: float = 0.5, batch: int = 500):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        flush_s: float = 0.5,
+        batch: int = 500,
+        journal_dir: Path | None = None,
+    ):
         self.con = con
         self.flush_s = flush_s
         self.batch = batch
+        self.journal = UsageJournal(journal_dir) if journal_dir is not None else None
+        self._journalled = 0  # bytes of the journal the buffer's last event ends at
         self._buffer: list[UsageEvent] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tapflow-usage-writer", daemon=True)
+        self.unauthenticated = 0  # requests refused for want of a valid key: counted, never events
 
     def start(self) -> None:
         self._thread.start()
 
     def record(self, event: UsageEvent) -> None:
         with self._lock:
+            if self.journal is not None:
+                self._journalled = self.journal.append(event)
             self._buffer.append(event)
             full = len(self._buffer) >= self.batch
         if full:
@@ -88,10 +104,14 @@ class UsageRecorder:
         with self._write_lock:
             with self._lock:
                 events, self._buffer = self._buffer, []
+                journalled = self._journalled
             if not events:
                 return 0
             try:
-                _insert(self.con, events)
+                with transaction(self.con) as cur:
+                    insert_events(cur, events)
+                    if self.journal is not None:
+                        mark(cur, self.journal.path.name, journalled)
             except duckdb.Error:
                 log.exception("writing %d usage events failed; they are kept for the next attempt", len(events))
                 with self._lock:
@@ -105,21 +125,30 @@ class UsageRecorder:
         if self._thread.is_alive():
             self._thread.join(timeout=30)
         self.flush()
+        if self.journal is not None:
+            with self._lock:
+                done = not self._buffer
+            self.journal.close(remove=done)  # kept (and replayed at the next start) if a write failed
+            if done:
+                with transaction(self.con) as cur:
+                    cur.execute("DELETE FROM meta.usage_journal WHERE file = ?", [self.journal.path.name])
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(self.flush_s)
             self._wake.clear()
+            if self.journal is not None:
+                self.journal.sync()  # to the disk too, at most one interval behind
             self.flush()
 
 
-def _insert(con: duckdb.DuckDBPyConnection, events: list[UsageEvent]) -> None:
+def insert_events(cur: duckdb.DuckDBPyConnection, events: list[UsageEvent]) -> None:
+    """Insert ``events`` (in the caller's transaction)."""
     row = "(" + ", ".join("?" * len(COLUMNS)) + ")"
-    with transaction(con) as cur:
-        for start in range(0, len(events), ROWS_PER_INSERT):
-            chunk = events[start : start + ROWS_PER_INSERT]
-            sql = f"INSERT INTO meta.usage_events ({', '.join(COLUMNS)}) VALUES " + ", ".join([row] * len(chunk))
-            cur.execute(sql, [value for e in chunk for value in astuple(e)])
+    for start in range(0, len(events), ROWS_PER_INSERT):
+        chunk = events[start : start + ROWS_PER_INSERT]
+        sql = f"INSERT INTO meta.usage_events ({', '.join(COLUMNS)}) VALUES " + ", ".join([row] * len(chunk))
+        cur.execute(sql, [value for e in chunk for value in astuple(e)])
 
 
 def summarize(

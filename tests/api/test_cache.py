@@ -51,7 +51,7 @@ def test_repeated_query_is_served_from_cache_with_etag_and_304(app_db: Path) -> 
 
 
 def test_a_data_change_is_never_served_stale(app_db: Path) -> None:
-    with app_client(create_app(Settings(database=app_db, project_dir=ROOT))) as client:
+    with app_client(create_app(Settings(database=app_db, project_dir=ROOT, demo_mode=True))) as client:
         params = {"grain": "month", "start": "2026-01-01"}
         before = client.get("/metrics/new_mrr", params=params).json()
         assert client.get("/metrics/new_mrr", params=params).json()["meta"]["cached"] is True
@@ -81,3 +81,44 @@ def test_cache_expires_at_the_first_sunset() -> None:
     now = datetime(2027, 3, 30, 23, 59, 0)
     left = expiry(300, [datetime(2027, 3, 31)], now) - time.monotonic()
     assert 55 < left <= 60
+
+
+def test_the_cache_is_capped_in_bytes(app_db: Path) -> None:
+    """Many distinct answers never hold more than TAPFLOW_CACHE_MAX_BYTES; an answer larger than an
+    eighth of it is served but not kept (issue 12, point 6)."""
+    settings = Settings(database=app_db, project_dir=ROOT, cache_max_bytes=2**20)
+    with app_client(create_app(settings)) as client:
+        big = {"grain": "day", "dimensions": "customer_tier,country", "limit": 100000}
+        first = client.get("/metrics/mrr", params=big)
+        assert len(first.content) > 2**20 // 8
+        assert client.get("/metrics/mrr", params=big).json()["meta"]["cached"] is False
+        for year in range(2024, 2027):  # distinct answers of about 100 KB each
+            for tier in ("free", "starter", "growth", "enterprise"):
+                params = {"grain": "day", "dimensions": "country", "start": f"{year}-01-01", "end": f"{year}-12-31"}
+                r = client.get("/metrics/mrr", params=params | {"where": f"customer_tier = '{tier}'"})
+                assert r.status_code == 200
+        cache = client.get("/health").json()["cache"]
+        assert 0 < cache["bytes"] <= cache["max_bytes"] == 2**20
+        assert cache["entries"] < 12  # the oldest were dropped to stay under the cap
+
+
+def test_result_cache_accounting() -> None:
+    from dataclasses import dataclass
+
+    from app.engine.cache import ResultCache
+
+    @dataclass
+    class Entry:
+        nbytes: int
+        expires_at: float = float("inf")
+
+    cache: ResultCache[Entry] = ResultCache(max_entries=100, ttl_s=60, max_bytes=8000)
+    for i in range(10):
+        cache.put(i, Entry(900))
+    assert cache.nbytes <= 8000 and len(cache) == 8 and cache.get(0) is None and cache.get(9) is not None
+    cache.put(9, Entry(100))  # replacing an entry replaces its size
+    assert cache.nbytes == 7 * 900 + 100
+    cache.put("huge", Entry(1001))  # more than an eighth of the cap: never kept
+    assert cache.get("huge") is None and cache.nbytes == 7 * 900 + 100
+    cache.clear()
+    assert cache.nbytes == 0 and len(cache) == 0

@@ -55,7 +55,7 @@ MALFORMED = {
             (
                 5,
                 "(file)",
-                "YAML syntax error: expected ',' or ']'",
+                "expected ',' or ']'",
                 "(while parsing a flow sequence that starts at line 4)",
                 "; fix the YAML and reload",
             )

@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from app.engine.executor import harden, run_select
+from app.engine.database import connect
+from app.engine.executor import run_select
 from app.errors import DatabaseError, InvalidQuery, QueryTimeout
 
 
@@ -16,8 +17,7 @@ from app.errors import DatabaseError, InvalidQuery, QueryTimeout
 def con(demo_db: Path, tmp_path: Path):
     db = tmp_path / "x.duckdb"
     shutil.copy(demo_db, db)
-    connection = duckdb.connect(str(db))
-    harden(connection)
+    connection = connect(db)  # as every connection of the project is opened
     yield connection
     connection.close()
 

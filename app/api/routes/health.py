@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from app import __version__
+from app.api.context import request_context
 from app.api.deps import StateDep
 from app.api.schemas import Health
 from app.demo.generator import is_seeded
@@ -15,8 +16,16 @@ from app.demo.generator import is_seeded
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Liveness and the loaded definitions' hash", response_model=Health)
-def health(state: StateDep) -> dict[str, Any]:
+@router.get(
+    "/health",
+    summary="Liveness; with a valid key (or auth off) the loaded definitions' hash, database and warnings",
+    response_model=Health,
+    response_model_exclude_none=True,
+)
+def health(state: StateDep, request: Request) -> dict[str, Any]:
+    auth = "off" if state.settings.api_keys_file is None else "on"
+    if auth == "on" and request_context(request.scope).api_key is None:
+        return {"status": "ok", "auth": auth}  # liveness only: no path, PID or definitions to anyone
     cur = state.con.cursor()
     try:
         seeded = is_seeded(cur)
@@ -30,8 +39,10 @@ def health(state: StateDep) -> dict[str, Any]:
         "entities": len(state.project.entities),
         "database": str(state.settings.database),
         "seeded": seeded,
-        "auth": "off" if state.settings.api_keys_file is None else "on",
+        "auth": auth,
         "pid": os.getpid(),
         "data_version": state.data_version,
         "warnings": state.warnings,
+        "unauthenticated_requests": state.recorder.unauthenticated,
+        "cache": {"entries": len(state.cache), "bytes": state.cache.nbytes, "max_bytes": state.cache.max_bytes},
     }

@@ -13,7 +13,7 @@ from app.api.deps import StateDep
 from app.api.governance_schemas import ImpactReport
 from app.api.media import MarkdownResponse
 from app.api.schemas import text_response
-from app.errors import InvalidRequest
+from app.errors import InvalidRequest, QueryTimeout
 from app.governance.impact import analyze, is_definition, proposed_files
 from app.governance.patch import apply_unified_diff
 from app.governance.report import render_markdown
@@ -85,7 +85,16 @@ async def impact(request: Request, state: StateDep, format: str = "json") -> Res
         timeout_s=settings.query_timeout_s,
         base=settings.project_dir,
         ignored=ignored,
+        budget_s=settings.impact_timeout_s,
+        max_changes=settings.impact_max_changes,
+        slots=state.query_slots,
     )
+    if report.partial:
+        raise QueryTimeout(
+            f"The impact analysis ran past its {settings.impact_timeout_s:g} s budget (TAPFLOW_IMPACT_TIMEOUT_S); "
+            "`report` is the partial analysis (partial: true). Propose fewer changes per request.",
+            report=report.as_dict() | {"markdown": render_markdown(report)},
+        )
     wants_markdown = format == "markdown" or "text/markdown" in request.headers.get("accept", "")
     if wants_markdown:
         return MarkdownResponse(render_markdown(report))

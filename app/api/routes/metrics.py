@@ -9,10 +9,13 @@ from fastapi.responses import PlainTextResponse, Response
 
 from app.api.deps import ContextDep, StateDep
 from app.api.querying import (
+    MetricDataParams,
     MetricDataParamsDep,
+    MetricSqlParams,
     MetricSqlParamsDep,
     answer,
     metric_query,
+    refuse_repeated,
     sql_text,
 )
 from app.api.rendering import single_metric_body
@@ -83,12 +86,16 @@ def list_metrics(state: StateDep) -> dict[str, Any]:
     responses={**text_response("text/csv", "The rows as CSV (format=csv or Accept: text/csv)"), **NOT_MODIFIED},
 )
 def metric_data(name: str, params: MetricDataParamsDep, request: Request, state: StateDep, ctx: ContextDep) -> Response:
+    refuse_repeated(request, MetricDataParams)
     query = metric_query(state.settings, [name], params)
     return answer(state, request, ctx, query, params.format, single_metric_body)
 
 
 @router.get("/{name}/sql", summary="The compiled SQL of a metric query", response_class=PlainTextResponse)
-def metric_sql(name: str, params: MetricSqlParamsDep, state: StateDep, ctx: ContextDep) -> PlainTextResponse:
+def metric_sql(
+    name: str, params: MetricSqlParamsDep, request: Request, state: StateDep, ctx: ContextDep
+) -> PlainTextResponse:
+    refuse_repeated(request, MetricSqlParams)
     return sql_text(state, ctx, metric_query(state.settings, [name], params), params.dialect)
 
 
