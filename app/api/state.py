@@ -15,7 +15,7 @@ from app.engine.database import connect, lock_configuration, read_catalog
 from app.engine.dataversion import current as current_data_version
 from app.engine.migrations import apply_migrations
 from app.governance.journal import replay
-from app.governance.usage import UsageRecorder, insert_events
+from app.governance.usage import UsageRecorder, event_of, insert_events
 from app.governance.versions import InPlaceChange, sync_registry
 from app.settings import Settings
 
@@ -50,7 +50,7 @@ class ServiceState:
             in_place = sync_registry(con, project, settings.clock())
             journal = settings.usage_journal_dir
             if journal is not None:  # events a killed server journalled but never inserted
-                replay(con, journal, insert_events)
+                replay(con, journal, insert_events, event_of)
             lock_configuration(con)
         except Exception:
             con.close()

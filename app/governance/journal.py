@@ -16,17 +16,14 @@ import json
 import logging
 import os
 import time
-from dataclasses import asdict, fields
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
 from app.engine.database import transaction
-
-if TYPE_CHECKING:
-    from app.governance.usage import UsageEvent
 
 log = logging.getLogger("tapflow.usage")
 
@@ -40,9 +37,10 @@ class UsageJournal:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.size = 0  # bytes written so far
 
-    def append(self, event: UsageEvent) -> int:
-        """Write one event (the caller serializes calls); returns the file's size after it."""
-        line = (json.dumps(asdict(event), default=_iso, separators=(",", ":")) + "\n").encode()
+    def append(self, values: list[Any]) -> int:
+        """Write one event as the JSON list of its ``values`` (the caller serializes calls; datetimes as
+        ISO text); returns the file's size after it."""
+        line = (json.dumps(values, default=_iso, separators=(",", ":")) + "\n").encode()
         os.write(self._fd, line)
         self.size += len(line)
         return self.size
@@ -65,11 +63,15 @@ def mark(cur: duckdb.DuckDBPyConnection, file: str, applied_bytes: int) -> None:
     )
 
 
-def replay(con: duckdb.DuckDBPyConnection, folder: Path, insert: Any) -> int:
+def replay(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    insert: Callable[[duckdb.DuckDBPyConnection, list[Any]], None],
+    event_of: Callable[[list[Any]], Any],
+) -> int:
     """Insert the events journal files in ``folder`` hold past their mark (a line cut short by a crash
-    is dropped), then remove the files. ``insert(cur, events)`` writes events. Returns how many."""
-    from app.governance.usage import UsageEvent
-
+    is dropped), then remove the files. ``event_of(values)`` rebuilds an event from a line,
+    ``insert(cur, events)`` writes them. Returns how many."""
     if not folder.is_dir():
         return 0
     replayed = 0
@@ -79,11 +81,7 @@ def replay(con: duckdb.DuckDBPyConnection, folder: Path, insert: Any) -> int:
             applied = int(row[0]) if row else 0
             data = path.read_bytes()[applied:]
             complete = data[: data.rfind(b"\n") + 1]
-            events = []
-            for line in complete.splitlines():
-                raw = json.loads(line)
-                raw["event_time"] = datetime.fromisoformat(raw["event_time"])
-                events.append(UsageEvent(**{f.name: raw[f.name] for f in fields(UsageEvent)}))
+            events = [event_of(json.loads(line)) for line in complete.splitlines()]
             if events:
                 insert(cur, events)
             mark(cur, path.name, applied + len(complete))
@@ -97,4 +95,6 @@ def replay(con: duckdb.DuckDBPyConnection, folder: Path, insert: Any) -> int:
 
 
 def _iso(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")

@@ -64,6 +64,15 @@ class UsageEvent:
     elapsed_ms: float
     deprecated: list[str]
 
+    def values(self) -> list[Any]:
+        """Every field, in order (a shallow ``astuple``: the journal's line)."""
+        return [getattr(self, name) for name in COLUMNS]
+
+
+def event_of(values: list[Any]) -> UsageEvent:
+    """The event a journal line holds (``UsageEvent.values``, the time as ISO text)."""
+    return UsageEvent(datetime.fromisoformat(values[0]), *values[1:])
+
 
 class UsageRecorder:
     def __init__(
@@ -93,7 +102,7 @@ class UsageRecorder:
     def record(self, event: UsageEvent) -> None:
         with self._lock:
             if self.journal is not None:
-                self._journalled = self.journal.append(event)
+                self._journalled = self.journal.append(event.values())
             self._buffer.append(event)
             full = len(self._buffer) >= self.batch
         if full:

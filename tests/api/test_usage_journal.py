@@ -42,3 +42,15 @@ def test_sigkill_loses_no_recorded_event_and_replays_once(demo_db: Path, tmp_pat
             assert recorded == 0
     with Server(env) as again:  # replayed once: a second start adds nothing
         assert requests_recorded(again.base) == (N if journal == "true" else 0)
+
+
+def test_a_journal_line_is_the_event_in_column_order() -> None:
+    from dataclasses import fields
+    from datetime import datetime
+
+    from app.governance.usage import COLUMNS, UsageEvent, event_of
+
+    assert tuple(f.name for f in fields(UsageEvent)) == COLUMNS
+    event = UsageEvent(datetime(2026, 12, 1, 9), "ci", "GET", "/metrics/{name}", "/metrics/mrr", ["mrr"], [1], [],
+                       "month", [], 200, 3, 1.5, [])  # fmt: skip
+    assert event_of([event.event_time.isoformat(), *event.values()[1:]]) == event
