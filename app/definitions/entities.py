@@ -69,8 +69,10 @@ class BoundEntities:
         for key, table in entity.tables.items():
             columns: frozenset[str] | None
             types: dict[str, str] | None = None
-            if self.has_catalog:
-                known = self.catalog.get(qualified(table.name))
+            known = self.catalog.get(qualified(table.name)) if self.has_catalog else None
+            if known is None and table.build is not None:  # not built yet: what its definition declares
+                columns = frozenset(c.lower() for c in table.columns) if table.columns else declared_columns(entity)
+            elif self.has_catalog:
                 if known is None:
                     self.problems.report(
                         self.located[entity.name],

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.definitions.builds import BuildChecker
 from app.definitions.diagnostics import Problem, Problems
 from app.definitions.entities import BoundEntities, Catalog
 from app.definitions.located import Located
@@ -49,11 +50,13 @@ def load_texts(files: dict[str, str], catalog: Catalog | None = None, *, base: P
     parsed = ParsedFiles(files)
     problems = Problems(list(parsed.problems), tuple(parsed.unknowable))
     model = BoundEntities(parsed.entities, catalog, problems, parsed.dropped)
+    builds = BuildChecker(model.located, model.tables, catalog, problems)
     metrics = MetricResolver(model, parsed.metrics, problems)
     sources = {f"entity:{n}": Source(i.file, i.line()) for n, i in model.located.items()}
     sources |= {f"metric:{n}": Source(i.file, i.line()) for n, i in metrics.located.items()}
     digest = _digest(parsed.entities, parsed.metrics)
     project = Project(model.entities, metrics.current, metrics.previous, sources, files, digest, dict(model.tables))
+    project.builds = builds.graph
     project.warnings = [str(w) for w in sorted(set(problems.warnings))]
     found = problems.items
     if base is not None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.definitions.diagnostics import did_you_mean
 from app.definitions.spec import GRAINS, Entity, Metric, Table
 from app.errors import InvalidQuery, UnknownEntity, UnknownMetric
+
+if TYPE_CHECKING:
+    from app.definitions.builds import BuildGraph
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class Project:
     warnings: list[str] = field(default_factory=list)  # "file:line: key: message" of what validated with a note
     # (metric, version) -> the day it was first served, from the registry (empty without a database)
     deployed: dict[tuple[str, int], date] = field(default_factory=dict)
+    builds: BuildGraph | None = None  # built table -> the tables it reads (set by the loader)
 
     def metric(self, name: str, version: int | None = None) -> MetricVersion:
         """The metric ``name`` (current version unless ``version`` is given).

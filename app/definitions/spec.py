@@ -131,6 +131,48 @@ class Relationship(Spec):
 
 
 TableGrain = Literal["hour", "day", "week", "month", "quarter", "year", "event", "none"]
+BatchGrain = Literal["hour", "day", "month"]
+
+
+class Incremental(Spec):
+    """Rebuild by time range: the batches since the last run, plus ``lookback`` days for late rows."""
+
+    by: str = Field(description="The time column the batches cut")
+    batch: BatchGrain = "day"
+    lookback_days: int = Field(0, ge=0, le=366, description="Batches re-read before the last run, for late rows")
+
+
+class Scd2(Spec):
+    """History derived from a change log or successive states of another table."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    from_: str = Field(alias="from", description="A table of the same entity by key, or schema.table")
+    unique_key: str
+    updated_at: str | None = Field(None, description="The change log's time column")
+    check_columns: tuple[str, ...] | None = Field(
+        None, description="Without updated_at: columns whose change opens a row"
+    )
+
+
+class Snapshot(Spec):
+    """One row per key per period from a history table: the state valid at the period's end."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    from_: str = Field(alias="from", description="The history table, by key (history) or schema.table")
+    grain: BatchGrain
+
+
+class Build(Spec):
+    """How a table is built: ``sql`` (one SELECT), ``scd2`` or ``snapshot`` (optionally with per-period
+    aggregates in ``sql``), incremental or not."""
+
+    sql: str | None = None
+    scd2: Scd2 | None = None
+    snapshot: Snapshot | None = None
+    incremental: Incremental | None = None
+    start: date | None = Field(None, description="The first period a full build covers")
 
 
 class Table(Spec):
@@ -148,6 +190,7 @@ class Table(Spec):
         None, description="This table's columns, where they differ from the entity's (used without a database)"
     )
     deprecation: Deprecation | None = None
+    build: Build | None = None
 
 
 class Entity(Spec):

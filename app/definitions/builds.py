@@ -1,0 +1,186 @@
+"""Build definitions checked (DESIGN 10): what each built table reads, found in its SQL by sqlglot,
+every table it reads provided by a build or a source, no cycle, and build SQL that is one SELECT
+over tables (no table functions, no other statement).
+
+The result, ``BuildGraph``, gives the tables' dependencies and a build order; the builds themselves
+are the engine's to run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from app.definitions.diagnostics import Problems, did_you_mean
+from app.definitions.located import Located
+from app.definitions.project import BoundTable
+from app.definitions.spec import Build, Entity
+
+Sub = tuple[str | int, ...]
+# functions that reach outside the database's tables: files, the environment, settings, other SQL
+OUTSIDE = ("read_", "getenv", "glob", "query", "current_setting", "duckdb_", "pragma_", "sql_auto_complete")
+
+
+@dataclass
+class BuildGraph:
+    """Built tables (``schema.table``, lower case) -> the tables each reads."""
+
+    reads: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def order(self) -> list[str]:
+        """Every built table after the built tables it reads (by name among equals)."""
+        done: list[str] = []
+        seen: set[str] = set()
+
+        def visit(name: str) -> None:
+            if name in seen:
+                return
+            seen.add(name)
+            for dep in sorted(self.reads.get(name, ())):
+                if dep in self.reads:
+                    visit(dep)
+            done.append(name)
+
+        for name in sorted(self.reads):
+            visit(name)
+        return done
+
+
+class BuildChecker:
+    """Checks every ``build`` of the entities and records what each reads."""
+
+    def __init__(
+        self,
+        located: Mapping[str, Located[Entity]],
+        tables: Mapping[tuple[str, str], BoundTable],
+        catalog: Mapping[str, object] | None,
+        problems: Problems,
+    ):
+        self.located = located
+        self.tables = tables
+        self.sources = {name.lower() for name in catalog} if catalog is not None else None
+        self.problems = problems
+        self.graph = BuildGraph()
+        built = [(n, k, t) for (n, k), t in tables.items() if t.spec.build is not None]
+        self.provided = {t.name.lower() for _, _, t in built}
+        for entity, key, table in built:
+            build = table.spec.build
+            assert build is not None
+            reads = self._check(self.located[entity], entity, key, build)
+            self.graph.reads[table.name.lower()] = frozenset(reads)
+        self._check_cycles(built)
+
+    def _check(self, item: Located[Entity], entity: str, key: str, build: Build) -> set[str]:
+        sub: Sub = ("tables", key, "build")
+        bases = [k for k in ("scd2", "snapshot") if getattr(build, k) is not None]
+        if len(bases) > 1 or (not bases and build.sql is None):
+            self.problems.report(
+                item, sub, "a build is one of sql, scd2 or snapshot (a snapshot may add per-period sql)"
+            )
+            return set()
+        if build.scd2 is not None and build.sql is not None:
+            self.problems.report(item, (*sub, "sql"), "an scd2 build derives its rows from `from`; drop sql")
+        reads: set[str] = set()
+        for kind in bases:
+            origin = getattr(build, kind).from_
+            name = self._table_named(item, entity, origin, (*sub, kind, "from"))
+            if name is not None:
+                reads.add(name)
+        if build.scd2 is not None and build.scd2.updated_at is None and not build.scd2.check_columns:
+            self.problems.report(
+                item, (*sub, "scd2"), "scd2 needs updated_at (a change log's time) or check_columns (successive states)"
+            )
+        if build.sql is not None:
+            reads |= self._sql_reads(item, build.sql, (*sub, "sql"))
+        return reads
+
+    def _table_named(self, item: Located[Entity], entity: str, origin: str, sub: Sub) -> str | None:
+        """``history`` (a key of the same entity) or ``schema.table``: the table's name, else a problem."""
+        own = self.tables.get((entity, origin))
+        if own is not None:
+            return own.name.lower()
+        name = origin.lower()
+        if "." in name and self._known(name):
+            return name
+        keys = [k for (e, k) in self.tables if e == entity]
+        self.problems.report(
+            item,
+            sub,
+            f"'{origin}' is neither a table of '{entity}' nor a table a build or the database provides. "
+            + did_you_mean(origin, keys + sorted(self.provided | (self.sources or set()))),
+        )
+        return None
+
+    def _sql_reads(self, item: Located[Entity], sql: str, sub: Sub) -> set[str]:
+        try:
+            statements = [s for s in sqlglot.parse(sql, dialect="duckdb") if s is not None]
+        except (ParseError, TokenError) as err:
+            self.problems.report(item, sub, f"invalid SQL: {str(err).splitlines()[0][:200]}")
+            return set()
+        if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+            self.problems.report(item, sub, "build sql is one SELECT (no other statement, nothing after it)")
+            return set()
+        tree = statements[0]
+        ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+        reads: set[str] = set()
+        for table in tree.find_all(exp.Table):
+            if not isinstance(table.this, exp.Identifier):  # read_csv(...), glob(...), query(...)
+                self.problems.report(
+                    item, sub, f"build sql reads tables only; {table.this.sql('duckdb')[:80]!r} is not a table"
+                )
+                continue
+            name = ".".join(p.name for p in table.parts).lower()
+            if name in ctes:
+                continue
+            if "." not in name or not self._known(name):
+                self.problems.report(
+                    item,
+                    sub,
+                    f"build sql reads '{name}', which no build or source provides (write schema.table). "
+                    + did_you_mean(name, sorted(self.provided | (self.sources or set())), allowed=False),
+                )
+                continue
+            reads.add(name)
+        for func in tree.find_all(exp.Func):
+            if isinstance(func.parent, exp.Table):  # a table function: reported above
+                continue
+            name = (func.name if isinstance(func, exp.Anonymous) else func.sql_name()).lower()
+            if name.startswith(OUTSIDE):
+                self.problems.report(item, sub, f"build sql may not call '{name}': builds read the database's tables")
+                break
+        return reads
+
+    def _known(self, name: str) -> bool:
+        return name in self.provided or self.sources is None or name in self.sources
+
+    def _check_cycles(self, built: list[tuple[str, str, BoundTable]]) -> None:
+        where = {t.name.lower(): (entity, key) for entity, key, t in built}
+        state: dict[str, int] = {}  # 1: on the path, 2: done
+        path: list[str] = []
+
+        def visit(name: str) -> None:
+            state[name] = 1
+            path.append(name)
+            for dep in sorted(self.graph.reads.get(name, ())):
+                if dep not in self.graph.reads:
+                    continue
+                if state.get(dep) == 1:
+                    cycle = path[path.index(dep) :] + [dep]
+                    entity, key = where[dep]
+                    self.problems.report(
+                        self.located[entity],
+                        ("tables", key, "build"),
+                        "builds form a cycle: " + " -> ".join(cycle) + "; a table cannot be built from itself",
+                    )
+                elif dep not in state:
+                    visit(dep)
+            path.pop()
+            state[name] = 2
+
+        for name in sorted(self.graph.reads):
+            if name not in state:
+                visit(name)
