@@ -113,6 +113,8 @@ SCALAR_FUNCTIONS: tuple[type[exp.Func], ...] = (
     exp.TimeToStr,
     exp.TimeToUnix,
 )
+MAX_LENGTH = 10_000  # repeat/lpad/rpad: strings beyond this exhaust memory DuckDB's limit does not count
+
 FUNCTION_NAMES = (  # the same, as DuckDB spells them (the error message lists them)
     "abs, cbrt, ceil, coalesce, concat, contains, date_add, date_diff, date_trunc, day, dayofweek, ends_with, "
     "epoch, exp, extract, floor, greatest, hour, ifnull, isnan, least, left, length, levenshtein, ln, log, "
@@ -133,6 +135,16 @@ def disallowed(tree: exp.Expr) -> str | None:
     "a subquery ('(SELECT 1)') is not allowed in a definition"
     """
     for node in tree.walk():
+        if isinstance(node, exp.Repeat | exp.Pad):  # a string as long as asked: only a small literal length
+            length = node.args.get("times") if isinstance(node, exp.Repeat) else node.expression
+            nested = any(isinstance(n, exp.Repeat | exp.Pad) for n in node.this.walk())
+            if nested or not (
+                isinstance(length, exp.Literal) and length.is_number and float(length.this) <= MAX_LENGTH
+            ):
+                return (
+                    f"{_frag(node)}: the length of repeat and lpad/rpad must be a number of at most {MAX_LENGTH:,}, "
+                    "written as a literal, and they do not nest"
+                )
         if isinstance(node, exp.Column) and (
             isinstance(node.this, exp.Star) or node.args.get("catalog") or node.args.get("db")
         ):

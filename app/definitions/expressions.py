@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 
 METRIC_CALL = re.compile(r"""\{\{\s*metric\(\s*['"]([a-z][a-z0-9_]*)['"]\s*\)\s*\}\}""")
 
@@ -29,7 +29,12 @@ def parse_expression(sql: str) -> exp.Expr:
 
 @lru_cache(maxsize=4096)
 def _parse_cached(sql: str) -> exp.Expr:
-    tree = sqlglot.parse_one(sql, dialect="duckdb")
+    try:
+        tree = sqlglot.parse_one(sql, dialect="duckdb")
+    except TokenError as err:  # an unclosed quote or comment: a parse error like any other
+        raise ParseError(str(err).splitlines()[0][:200]) from None
+    except RecursionError:
+        raise ParseError("the expression is nested too deeply to read; simplify it") from None
     if tree is None:
         raise ParseError("empty expression")
     return tree

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from sqlglot import exp
@@ -261,6 +262,9 @@ class MeasureChecker:
             if v is None:
                 self.report(sub, f"operator '{op}' needs a value; for a null test use operator: is")
                 return flt
+            if isinstance(v, float) and not math.isfinite(v):
+                self.report(sub, f"filter value {v!r} is not a finite number")
+                return flt
             if isinstance(v, bool | int | float):
                 continue
             tree = parse_or_report(self.problems, self.item, (*self.sub, *sub), str(v))
@@ -275,4 +279,7 @@ class MeasureChecker:
                     f"{'a column name' if isinstance(tree, exp.Column) else 'an expression'}); "
                     f"quote strings as SQL literals, e.g. value: \"'{str(v).strip()}'\"",
                 )
+            elif (refused := disallowed(tree)) is not None:  # a literal whose cast type hides SQL
+                self.report(sub, f"filter value {str(v)[:80]!r}: {refused}")
+                return flt
         return flt

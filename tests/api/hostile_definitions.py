@@ -55,9 +55,16 @@ EXPRESSIONS = {
     "now": '"epoch(now())"',
     "random": '"monthly_recurring_revenue * random()"',
     "union": '"(SELECT 1 UNION SELECT 2)"',
+    "lpad-memory": "\"length(lpad(customer_status, 2000000000, 'ab'))\"",
+    "repeat-column-length": '"length(repeat(customer_status, customer_id))"',
+    "repeat-nested": "\"length(repeat(repeat('ab', 10000), 10000))\"",
+    "unterminated-quote": '"\'abc"',
+    "deep-parentheses": '"' + "(" * 600 + "customer_id" + ")" * 600 + '"',
 }
 FILTER_VALUES = {
     "filter-subquery": "\"(SELECT 'growth')\"",
+    "filter-cast-type-subquery": "\"CAST('1' AS DECIMAL((SELECT count(*) FROM meta.usage_events), 2))\"",
+    "filter-infinity": ".inf",
     "filter-getenv": "\"getenv('HOME')\"",
     "filter-read-text": "\"read_text('/etc/passwd')\"",
 }

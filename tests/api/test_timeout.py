@@ -21,7 +21,7 @@ metrics:
     description: Deliberately expensive per-row work, to exercise the query timeout.
     model: ref('entity_teams_daily')
     calculation_method: sum
-    expression: levenshtein(repeat('a', 1200), repeat('b', 1200 + team_id % 7))
+    expression: levenshtein(repeat('a', 1200) || CAST(team_id AS VARCHAR), repeat('b', 1200))
     timestamp: snapshot_date
     time_grains: [month]
 """

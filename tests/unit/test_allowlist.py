@@ -24,6 +24,7 @@ ARGUMENTS = {
     "replace": "a, 'b', 'c'",
     "regexp_replace": "a, 'x', 'y'",
     "substring": "a, 1, 2",
+    "repeat": "a, 3",  # the length of repeat and lpad/rpad: a small literal
 }
 
 
@@ -49,6 +50,9 @@ def test_every_function_the_message_names_is_accepted(name: str) -> None:
         ("EXISTS (SELECT 1)", "a subquery"),
         ("s.t.c", "is not a column of the model"),
         ("random()", "function 'rand'"),
+        ("lpad(a, 2000000000, 'x')", "at most 10,000"),
+        ("repeat(a, n)", "written as a literal"),
+        ("repeat(repeat(a, 3), 3)", "do not nest"),
     ],
 )
 def test_what_is_refused(sql: str, words: str) -> None:
