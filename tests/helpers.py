@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -154,3 +155,16 @@ def server_on_copy(database: Path, folder: Path, **settings: str):
     copy = folder / "tapflow.duckdb"
     shutil.copy(database, copy)
     return running_server(env_for(copy, **settings))
+
+
+def module_server(**settings: str) -> Any:
+    """A module-scoped pytest fixture: a real server over a copy of the demo data with TAPFLOW_*
+    ``settings``; the fixture's value is its base URL."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def fixture(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+        with server_on_copy(demo_db, tmp_path_factory.mktemp("server"), **settings) as url:
+            yield url
+
+    return fixture

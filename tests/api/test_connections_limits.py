@@ -6,26 +6,14 @@ from __future__ import annotations
 
 import socket
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
-import pytest
 
-from tests.helpers import server_on_copy
+from tests.helpers import module_server
 
-
-@pytest.fixture(scope="module")
-def base(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
-    with server_on_copy(demo_db, tmp_path_factory.mktemp("slow"), TAPFLOW_HEADER_TIMEOUT_S="1") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def limited(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
-    settings = {"TAPFLOW_HEADER_TIMEOUT_S": "120", "TAPFLOW_MAX_CONNECTIONS": "6"}
-    with server_on_copy(demo_db, tmp_path_factory.mktemp("limited"), **settings) as url:
-        yield url
+base = module_server(TAPFLOW_HEADER_TIMEOUT_S="1")
+limited = module_server(TAPFLOW_HEADER_TIMEOUT_S="120", TAPFLOW_MAX_CONNECTIONS="6")
 
 
 def trickler(base: str) -> socket.socket:

@@ -3,21 +3,12 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import httpx
 import pytest
 
-from tests.helpers import env_for, running_server
+from tests.helpers import module_server
 
-
-@pytest.fixture(scope="module")
-def base(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
-    db = tmp_path_factory.mktemp("hostile") / "tapflow.duckdb"
-    shutil.copy(demo_db, db)
-    with running_server(env_for(db)) as url:
-        yield url
+base = module_server()
 
 
 def refused(r: httpx.Response, *words: str) -> None:

@@ -14,7 +14,7 @@ from app.definitions.loader import load_texts, read_definition_files
 from app.errors import PayloadTooLarge
 from app.governance.impact import analyze
 from tests.api.test_impact import proposal_new_mrr
-from tests.helpers import server_on_copy
+from tests.helpers import module_server
 from tests.unit.test_changes import edit_metric
 
 NOW = datetime(2026, 11, 26)
@@ -60,16 +60,8 @@ def test_too_many_changes_are_refused(root: Path, catalog, oracle) -> None:
         analyze(old, two_changes(files), catalog=catalog, con=oracle, now=NOW, timeout_s=30, base=root, max_changes=1)
 
 
-@pytest.fixture(scope="module")
-def tight(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
-    with server_on_copy(demo_db, tmp_path_factory.mktemp("budget"), TAPFLOW_IMPACT_TIMEOUT_S="0.000001") as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def capped(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
-    with server_on_copy(demo_db, tmp_path_factory.mktemp("cap"), TAPFLOW_IMPACT_MAX_CHANGES="1") as base:
-        yield base
+tight = module_server(TAPFLOW_IMPACT_TIMEOUT_S="0.000001")
+capped = module_server(TAPFLOW_IMPACT_MAX_CHANGES="1")
 
 
 def test_a_real_server_answers_504_with_the_partial_report(tight, root: Path) -> None:

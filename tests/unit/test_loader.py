@@ -10,35 +10,11 @@ import pytest
 
 from app.definitions.loader import load_project, load_texts, read_definition_files
 from app.errors import DefinitionError
+from tests.seed_example import GOVERNANCE_EXAMPLE
 
 BROKEN = Path(__file__).resolve().parents[1] / "broken"
 CASES = sorted(BROKEN.glob("*.yml"))
 EXPECT = re.compile(r"^# expect: (\d+) (.+)$", re.MULTILINE)
-
-GOVERNANCE_EXAMPLE = """\
-version: 2
-metrics:
-  - name: monthly_recurring_revenue
-    label: MRR
-    model: ref('entity_customers')
-    description: "Total recurring revenue from all active subscriptions"
-    calculation_method: sum
-    expression: monthly_recurring_revenue
-    timestamp: snapshot_date
-    time_grains: [day, week, month, quarter, year]
-    dimensions:
-      - customer_tier
-      - customer_segment
-      - sales_region
-    filters:
-      - field: customer_status
-        operator: '='
-        value: 'active'
-    meta:
-      owner: revenue_team
-      verified: true
-      sla_hours: 4
-"""
 
 
 def test_shipped_definitions_load_against_the_catalog(root: Path, catalog) -> None:
