@@ -22,6 +22,8 @@
     │   ├── MigrationError
     │   └── DatabaseBusy (409)      another process holds the DuckDB file
     ├── SeedError (500)
+    ├── BuildError (500)            a build batch failed (rolled back) or cannot be planned
+    ├── BuildConflict (409)         a build is already running in this service
     ├── GitError (500)              git could not list or show the definitions at a ref
     └── AuthConfigError (500)       the API keys file cannot be used
 
@@ -141,6 +143,15 @@ class DatabaseBusy(DatabaseError):
 
 class SeedError(TapflowError):
     title = "Seed error"
+
+
+class BuildError(TapflowError):
+    title = "Build failed"
+
+
+class BuildConflict(TapflowError):
+    status = 409
+    title = "A build is already running"
 
 
 class GitError(TapflowError):

@@ -15,7 +15,7 @@ from app.api import problems
 from app.api.auth import AuthMiddleware, Keyring
 from app.api.caching import CacheMiddleware
 from app.api.limits import BodyLimitMiddleware
-from app.api.routes import admin, deprecations, entities, health, impact, lineage, metrics, query, usage
+from app.api.routes import admin, deprecations, entities, health, impact, lineage, metrics, query, status, usage
 from app.api.schemas import ERRORS
 from app.api.state import ServiceState
 from app.api.tracking import UsageMiddleware
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, metrics, query, entities, deprecations, usage, lineage, impact, admin):
+    for module in (health, metrics, query, entities, deprecations, usage, lineage, impact, status, admin):
         app.include_router(module.router, responses=ERRORS)
     # First added is innermost: usage -> body limit -> auth -> result cache -> routes. The outermost
     # that needs the request context creates it (context.request_context).

@@ -8,9 +8,10 @@ relationships) use the models of ``app.definitions.spec``, so both stay one sche
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.definitions import spec
 
@@ -302,6 +303,47 @@ class ReloadResult(BaseModel):
     metrics: int
     entities: int
     warnings: list[str]
+
+
+class TestBody(BaseModel):
+    """The tables to act on (schema.table); empty: all of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tables: list[str] = Field([], max_length=500, description="Tables (schema.table); empty: all")
+
+
+class BuildBody(TestBody):
+    start: date | None = Field(None, description="Rebuild from this day")
+    end: date | None = Field(None, description="Rebuild up to this day (exclusive)")
+    full_refresh: bool = False
+
+
+class BuildStatus(BaseModel):
+    """A build: while it runs, batches done of total, rows and an ETA; when ended, each table's report."""
+
+    model_config = ConfigDict(extra="allow")
+
+    run_id: str
+    status: str
+    tables: list[Any]
+
+
+class TestRun(BaseModel):
+    results: list[dict[str, Any]]
+    failed: int
+
+
+class MorningCheck(BaseModel):
+    """GET /status: every built table's last build, tests, freshness, late rows and coverage."""
+
+    model_config = ConfigDict(extra="allow")
+
+    checked_at: str
+    status: str = Field(description="ok, warn or error: the worst of the tables")
+    tables: list[dict[str, Any]]
+    failed_tests: list[dict[str, Any]]
+    late_rows: list[dict[str, Any]]
 
 
 class SeedResult(BaseModel):

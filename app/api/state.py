@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from app.api.builds import Builder
 from app.api.caching import AnswerCache
 from app.definitions.loader import load_project
 from app.definitions.project import Project
@@ -35,9 +36,11 @@ class ServiceState:
     in_place: list[InPlaceChange] = field(default_factory=list)  # definitions changed without a version bump
     query_slots: threading.BoundedSemaphore = field(init=False)  # TAPFLOW_MAX_CONCURRENT_QUERIES
     closed: bool = field(default=False, init=False)
+    builder: Builder = field(init=False)
 
     def __post_init__(self) -> None:
         self.query_slots = threading.BoundedSemaphore(self.settings.max_concurrent_queries)
+        self.builder = Builder(self)
 
     @classmethod
     def open(cls, settings: Settings) -> ServiceState:
@@ -65,6 +68,7 @@ class ServiceState:
         state = cls(settings, con, project, recorder, catalog, cache, current_data_version(con), in_place)
         for warning in state.warnings:
             log.warning(warning)
+        state.builder.start()
         return state
 
     @property
@@ -101,5 +105,6 @@ class ServiceState:
         if self.closed:
             return
         self.closed = True
+        self.builder.close()
         self.recorder.close()
         self.con.close()

@@ -15,13 +15,17 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from app.definitions.allowlist import disallowed
 from app.definitions.diagnostics import Problems, did_you_mean
 from app.definitions.located import Located
 from app.definitions.project import BoundTable
-from app.definitions.spec import Build, Entity
+from app.definitions.spec import Build, DataTest, Entity
 
 Sub = tuple[str | int, ...]
 # functions that reach outside the database's tables: files, the environment, settings, other SQL
+# the relation a snapshot build's sql reads its state rows from, and the bound parameters of a batch
+SNAPSHOT = "snapshot"
+PARAMETERS = ("start", "end")
 OUTSIDE = ("read_", "getenv", "glob", "query", "current_setting", "duckdb_", "pragma_", "sql_auto_complete")
 
 
@@ -65,6 +69,7 @@ class BuildChecker:
         self.sources = {name.lower() for name in catalog} if catalog is not None else None
         self.problems = problems
         self.graph = BuildGraph()
+        self.relations: set[str] = set()  # what the last build sql checked reads, CTEs included
         built = [(n, k, t) for (n, k), t in tables.items() if t.spec.build is not None]
         self.provided = {t.name.lower() for _, _, t in built}
         for entity, key, table in built:
@@ -73,6 +78,43 @@ class BuildChecker:
             reads = self._check(self.located[entity], entity, key, build)
             self.graph.reads[table.name.lower()] = frozenset(reads)
         self._check_cycles(built)
+        for (entity, key), table in tables.items():
+            for i, test in enumerate(table.spec.tests):
+                self._check_test(self.located[entity], table, test, ("tables", key, "tests", i))
+
+    def _check_test(self, item: Located[Entity], table: BoundTable, test: DataTest, sub: Sub) -> None:
+        """The columns a test names are the table's; an expression is a condition over them."""
+        columns = list(test.unique or test.not_null or ())
+        if test.accepted_values is not None:
+            columns.append(test.accepted_values.column)
+        if test.relationships is not None:
+            columns.append(test.relationships.column)
+            if not any(e == test.relationships.to for e, _ in self.tables):
+                entities = sorted({e for e, _ in self.tables})
+                self.problems.report(
+                    item,
+                    sub,
+                    f"relationships: no entity '{test.relationships.to}'. "
+                    + did_you_mean(test.relationships.to, entities),
+                )
+        if test.expression is not None:
+            try:
+                tree = sqlglot.parse_one(test.expression, dialect="duckdb")
+            except (ParseError, TokenError) as err:
+                self.problems.report(item, sub, f"expression: invalid SQL: {str(err).splitlines()[0][:200]}")
+                return
+            why = disallowed(tree)
+            if why is not None:
+                self.problems.report(item, sub, f"expression: {why}")
+                return
+            columns += [c.name for c in tree.find_all(exp.Column)]
+        unbuilt = table.spec.build is not None and self.sources is not None and table.name.lower() not in self.sources
+        for column in [] if unbuilt else columns:  # a table not built yet: its columns come with its first build
+            if not table.has(column):
+                known = sorted(table.columns or ())
+                self.problems.report(
+                    item, sub, f"'{column}' is not a column of {table.name}. " + did_you_mean(column, known)
+                )
 
     def _check(self, item: Located[Entity], entity: str, key: str, build: Build) -> set[str]:
         sub: Sub = ("tables", key, "build")
@@ -94,8 +136,19 @@ class BuildChecker:
             self.problems.report(
                 item, (*sub, "scd2"), "scd2 needs updated_at (a change log's time) or check_columns (successive states)"
             )
+        if build.incremental is not None and build.start is None:
+            self.problems.report(
+                item, (*sub, "incremental"), "an incremental build needs start (the first period of a full build)"
+            )
         if build.sql is not None:
-            reads |= self._sql_reads(item, build.sql, (*sub, "sql"))
+            own = {SNAPSHOT} if build.snapshot is not None else set()
+            reads |= self._sql_reads(item, build.sql, (*sub, "sql"), own)
+            if own and SNAPSHOT not in self.relations:
+                self.problems.report(
+                    item,
+                    (*sub, "sql"),
+                    "a snapshot build's sql is its final SELECT over the state rows: read `snapshot`",
+                )
         return reads
 
     def _table_named(self, item: Located[Entity], entity: str, origin: str, sub: Sub) -> str | None:
@@ -115,7 +168,8 @@ class BuildChecker:
         )
         return None
 
-    def _sql_reads(self, item: Located[Entity], sql: str, sub: Sub) -> set[str]:
+    def _sql_reads(self, item: Located[Entity], sql: str, sub: Sub, own: set[str]) -> set[str]:
+        self.relations = set(own)  # unknown (the sql does not parse): no second problem about it
         try:
             statements = [s for s in sqlglot.parse(sql, dialect="duckdb") if s is not None]
         except (ParseError, TokenError) as err:
@@ -125,9 +179,17 @@ class BuildChecker:
             self.problems.report(item, sub, "build sql is one SELECT (no other statement, nothing after it)")
             return set()
         tree = statements[0]
-        ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+        ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)} | own
+        self.relations = {".".join(p.name for p in t.parts).lower() for t in tree.find_all(exp.Table)}
         reads: set[str] = set()
+        for placeholder in tree.find_all(exp.Placeholder):
+            if placeholder.name not in PARAMETERS:
+                self.problems.report(
+                    item, sub, f"build sql takes the parameters $start and $end only, not {placeholder.sql('duckdb')!r}"
+                )
         for table in tree.find_all(exp.Table):
+            if isinstance(table.this, exp.GenerateSeries):  # generate_series(...), range(...): made up rows
+                continue
             if not isinstance(table.this, exp.Identifier):  # read_csv(...), glob(...), query(...)
                 self.problems.report(
                     item, sub, f"build sql reads tables only; {table.this.sql('duckdb')[:80]!r} is not a table"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 Grain = Literal["hour", "day", "week", "month", "quarter", "year"]
 GRAINS: tuple[str, ...] = ("hour", "day", "week", "month", "quarter", "year")
@@ -134,12 +135,39 @@ TableGrain = Literal["hour", "day", "week", "month", "quarter", "year", "event",
 BatchGrain = Literal["hour", "day", "month"]
 
 
+UNITS = {"m": 60, "min": 60, "h": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400, "days": 86400}
+
+
+def _duration(v: Any) -> Any:
+    """``26h``, ``2 days``, ``30m`` (or a number of seconds) as a timedelta."""
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return timedelta(seconds=v)
+    if isinstance(v, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*", v)
+        if m is None or m.group(2) not in UNITS:
+            raise ValueError(f"{v!r} is not a duration; write e.g. 30m, 26h or 2 days")
+        return timedelta(seconds=float(m.group(1)) * UNITS[m.group(2)])
+    return v
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class LateRows(Spec):
+    """Where late rows are counted: a source table, its event time and the time each row arrived."""
+
+    table: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
+    time: str = Field(description="The source's event time (which batch a row belongs to)")
+    loaded_at: str = Field(description="When the row arrived in the warehouse")
+
+
 class Incremental(Spec):
     """Rebuild by time range: the batches since the last run, plus ``lookback`` days for late rows."""
 
     by: str = Field(description="The time column the batches cut")
     batch: BatchGrain = "day"
     lookback_days: int = Field(0, ge=0, le=366, description="Batches re-read before the last run, for late rows")
+    late: LateRows | None = Field(None, description="Count rows arriving after the lookback has passed them")
 
 
 class Scd2(Spec):
@@ -175,6 +203,62 @@ class Build(Spec):
     start: date | None = Field(None, description="The first period a full build covers")
 
 
+class AcceptedValues(Spec):
+    column: str
+    values: tuple[str | int | float | bool, ...] = Field(min_length=1)
+
+
+class ForeignKey(Spec):
+    column: str
+    to: str = Field(description="The entity whose primary key the column references (its current table)")
+
+
+class RowCountChange(Spec):
+    max_ratio: float = Field(
+        3.0,
+        gt=1,
+        description="Flag a build whose rows are over this multiple (or under its inverse) of the trailing median",
+    )
+
+
+class DataTest(Spec):
+    """One test of a table's rows: exactly one of the fields."""
+
+    unique: tuple[str, ...] | None = None
+    not_null: tuple[str, ...] | None = None
+    accepted_values: AcceptedValues | None = None
+    relationships: ForeignKey | None = None
+    expression: str | None = Field(None, description="A condition every row must meet")
+    row_count_change: RowCountChange | None = None
+
+    @field_validator("unique", "not_null", mode="before")
+    @classmethod
+    def _one_column(cls, v: Any) -> Any:
+        return (v,) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DataTest:
+        if len(self.model_fields_set) != 1:
+            raise ValueError(
+                "a test is exactly one of unique, not_null, accepted_values, relationships, expression, "
+                "row_count_change"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(iter(self.model_fields_set))
+
+
+class Freshness(Spec):
+    warn_after: Duration | None = None
+    error_after: Duration | None = None
+
+
+class Refresh(Spec):
+    every: Duration = Field(description="Build this table in the service this often (e.g. 1h)")
+
+
 class Table(Spec):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
     grain: TableGrain | None = None
@@ -191,6 +275,9 @@ class Table(Spec):
     )
     deprecation: Deprecation | None = None
     build: Build | None = None
+    tests: tuple[DataTest, ...] = ()
+    freshness: Freshness | None = None
+    refresh: Refresh | None = None
 
 
 class Entity(Spec):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.api.deps import StateDep
-from app.api.schemas import ReloadResult, SeedResult
+from app.api.schemas import BuildBody, BuildStatus, ReloadResult, SeedResult, TestBody, TestRun
 from app.demo.generator import seed
-from app.errors import Forbidden, QueryTimeout, SeedError
+from app.engine.building.checks import test_tables
+from app.engine.building.plan import BuildRequest
+from app.engine.building.status import recorded_run
+from app.errors import Forbidden, NotFound, QueryTimeout, SeedError
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -61,3 +64,44 @@ def reseed(state: StateDep, scale: float = Query(1.0, gt=0, le=100)) -> dict[str
         "elapsed_s": round(report.elapsed_s, 3),
         "data_version": state.data_version,
     }
+
+
+@router.post(
+    "/builds",
+    status_code=202,
+    summary="Build entity tables in the service (dependency order, batch by batch); 202 with the run's id",
+    response_model=BuildStatus,
+)
+def start_build(state: StateDep, body: BuildBody, response: Response) -> dict[str, Any]:
+    job = state.builder.submit(BuildRequest(tuple(body.tables), body.start, body.end, body.full_refresh))
+    response.headers["Location"] = f"/admin/builds/{job.run_id}"
+    return job.as_dict()
+
+
+@router.get(
+    "/builds/{run_id}", summary="A build's progress, or its report when it has ended", response_model=BuildStatus
+)
+def build_status(state: StateDep, run_id: str) -> dict[str, Any]:
+    job = state.builder.jobs.get(run_id)
+    if job is not None:
+        return job.as_dict()
+    cur = state.con.cursor()
+    try:
+        recorded = recorded_run(cur, run_id)
+    finally:
+        cur.close()
+    if recorded is None:
+        raise NotFound(f"No build '{run_id}'. Start one with POST /admin/builds; `tapflow status` lists recent ones.")
+    return recorded
+
+
+@router.post(
+    "/tests", summary="Run the data tests beside each table (all, or the tables named)", response_model=TestRun
+)
+def run_table_tests(state: StateDep, body: TestBody) -> dict[str, Any]:
+    cur = state.con.cursor()
+    try:
+        results = test_tables(cur, state.project, body.tables)
+    finally:
+        cur.close()
+    return {"results": [r.as_dict() for r in results], "failed": sum(r.status != "pass" for r in results)}

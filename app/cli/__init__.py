@@ -7,6 +7,7 @@ import inspect
 import sys
 import typing
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -113,6 +114,148 @@ def seed(
         f"seeded {report.customers:,} customers, {report.total_rows:,} rows in {report.elapsed_s:.1f}s "
         f"(scale {report.scale:g})"
     )
+
+
+@cli.command()
+def build(
+    names: Annotated[list[str] | None, typer.Argument(help="Tables to build (schema.table); none: all.")] = None,
+    start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Rebuild from this day.")] = None,
+    end: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Rebuild up to this day, exclusive.")
+    ] = None,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild every batch from start.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; build nothing.")] = False,
+    url: Annotated[str | None, typer.Option(help="Ask the running service to build (it holds the file).")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="TAPFLOW_API_KEY", help="Admin key for --url.")] = None,
+) -> None:
+    """Build entity tables from their definitions: dependency order, batch by batch, resumable."""
+    from app.engine.building.plan import BuildRequest
+
+    day = (start.date() if start else None), (end.date() if end else None)
+    request = BuildRequest(tuple(names or ()), day[0], day[1], full_refresh)
+    if url:
+        from app.cli.remote import build_remote
+
+        try:
+            report = build_remote(url, request, api_key, dry_run=dry_run)
+        except TapflowError as exc:
+            _fail(exc)
+    else:
+        report = _build_here(request, dry_run)
+    if report is not None and (report["status"] != "success" or _failed_tests(report)):
+        raise typer.Exit(1)
+
+
+def _build_here(request: Any, dry_run: bool) -> dict[str, Any] | None:
+    from app.cli.progress import BuildProgress, print_plan, print_report
+    from app.definitions.loader import load_project
+    from app.demo.clock import build_until
+    from app.engine.building.plan import plan_build
+    from app.engine.building.runner import run_build
+    from app.engine.database import connection, read_catalog
+    from app.engine.migrations import apply_migrations
+
+    settings = _settings()
+    try:
+        with connection(settings.database, settings=settings, lock=False) as con:
+            apply_migrations(con, settings.migrations_dir)
+            project = load_project(settings.project_dir, read_catalog(con))
+            plan = plan_build(con, project, request, build_until(con, settings.clock()))
+            print_plan(plan)
+            if dry_run:
+                return None
+            with BuildProgress(len(plan.batches), sum(b.done for b in plan.batches)) as progress:
+                report = run_build(con, project, plan, on_batch=progress.update)
+    except DefinitionError as exc:
+        _fail_problems(exc)
+    except TapflowError as exc:
+        _fail(exc)
+    body = report.as_dict()
+    print_report(body)
+    return body
+
+
+@cli.command()
+def status(
+    url: Annotated[str | None, typer.Option(help="Ask the running service (it holds the file).")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="TAPFLOW_API_KEY", help="Key for --url.")] = None,
+    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+) -> None:
+    """The morning check: last builds, failed tests, stale tables, late rows, grain coverage; exit 1 on errors."""
+    import json
+
+    from app.cli.status import print_status
+
+    if url:
+        from app.cli.remote import call
+
+        try:
+            report = call(url, "GET", "/status", api_key)
+        except TapflowError as exc:
+            _fail(exc)
+    else:
+        report = _with_database(_morning_check)
+    if output == "json":
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        print_status(report)
+    raise typer.Exit(1 if report["status"] == "error" else 0)
+
+
+@cli.command("test")
+def test_command(
+    names: Annotated[list[str] | None, typer.Argument(help="Tables to test (schema.table); none: all.")] = None,
+    url: Annotated[str | None, typer.Option(help="Ask the running service (it holds the file).")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="TAPFLOW_API_KEY", help="Admin key for --url.")] = None,
+) -> None:
+    """Run the data tests beside each table; list every failure (test, table, failing rows, sample); exit 1 if any."""
+    from app.cli.status import print_tests
+
+    if url:
+        from app.cli.remote import call
+
+        try:
+            results = call(url, "POST", "/admin/tests", api_key, {"tables": list(names or ())})["results"]
+        except TapflowError as exc:
+            _fail(exc)
+    else:
+        results = _with_database(lambda con, project, settings: _tests(con, project, settings, names or []))
+    failed = print_tests(results)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _morning_check(con: Any, project: Any, settings: Settings) -> dict[str, Any]:
+    from app.demo.clock import build_until
+    from app.engine.building.status import morning_check
+
+    return morning_check(con, project, build_until(con, settings.clock()))
+
+
+def _tests(con: Any, project: Any, settings: Settings, names: list[str]) -> list[dict[str, Any]]:
+    from app.engine.building.checks import test_tables
+
+    return [r.as_dict() for r in test_tables(con, project, names)]
+
+
+def _with_database(work: Callable[[Any, Any, Settings], Any]) -> Any:
+    """``work(con, project, settings)`` on the database file, opened for writing (results are recorded)."""
+    from app.definitions.loader import load_project
+    from app.engine.database import connection, read_catalog
+    from app.engine.migrations import apply_migrations
+
+    settings = _settings()
+    try:
+        with connection(settings.database, settings=settings, lock=False) as con:
+            apply_migrations(con, None)
+            return work(con, load_project(settings.project_dir, read_catalog(con)), settings)
+    except DefinitionError as exc:
+        _fail_problems(exc)
+    except TapflowError as exc:
+        _fail(exc)
+
+
+def _failed_tests(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [t for table in report["tables"] for t in table["tests"] if t["status"] != "pass"]
 
 
 def query_command(command: Callable[..., None]) -> Callable[..., None]:

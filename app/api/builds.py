@@ -1,0 +1,175 @@
+"""Builds inside the service, the one process that writes the DuckDB file: one at a time on a thread of its
+own, asked for by POST /admin/builds or by a table's ``refresh: {every}``; queries keep reading committed data
+while it runs, and every finished batch moves the data version (the answer cache follows)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from app.demo.clock import build_until
+from app.engine.building.plan import BuildPlan, BuildRequest, plan_build
+from app.engine.building.runner import BuildReport, Progress, run_build
+from app.errors import BuildConflict, TapflowError
+
+if TYPE_CHECKING:
+    from app.api.state import ServiceState
+
+log = logging.getLogger("tapflow")
+TICK_S = 30.0  # how often the schedule looks for tables due
+
+
+@dataclass
+class Job:
+    """A build the service runs: its plan, progress, and report when done."""
+
+    run_id: str
+    request: BuildRequest
+    origin: str
+    plan: BuildPlan
+    started: float = field(default_factory=time.perf_counter)
+    progress: Progress | None = None
+    report: BuildReport | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        done = sum(1 for b in self.plan.batches if b.done) if self.progress is None else self.progress.batches_done
+        p = self.progress
+        out: dict[str, Any] = {
+            "run_id": self.run_id,
+            "origin": self.origin,
+            "request": self.request.as_dict(),
+            "status": "running" if self.report is None and self.error is None else "failed",
+            "resumed": self.plan.resumed,
+            "until": self.plan.until.isoformat(),
+            "tables": [t.name for t in self.plan.tables],
+            "batches_total": len(self.plan.batches),
+            "batches_done": done,
+            "rows": p.rows_total if p else 0,
+            "current_table": p.table if p else None,
+            "elapsed_s": round(time.perf_counter() - self.started, 3),
+            "eta_s": None if p is None or p.eta_s is None else round(p.eta_s, 1),
+            "error": self.error,
+        }
+        if self.report is not None:
+            out |= self.report.as_dict()
+        return out
+
+
+class Builder:
+    """Runs the service's builds, one at a time, and the refresh schedule."""
+
+    def __init__(self, state: ServiceState):
+        self.state = state
+        self.lock = threading.Lock()
+        self.jobs: dict[str, Job] = {}
+        self.running: Job | None = None
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.scheduler: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Mark builds a killed service left running as interrupted (resumable), start the schedule."""
+        cur = self.state.con.cursor()
+        try:
+            cur.execute("UPDATE meta.builds SET status = 'interrupted' WHERE status = 'running'")
+        finally:
+            cur.close()
+        if any(t.spec.refresh for t in self.state.project.tables.values()):
+            self.scheduler = threading.Thread(target=self._schedule, name="tapflow-refresh", daemon=True)
+            self.scheduler.start()
+
+    def submit(self, request: BuildRequest, origin: str = "api") -> Job:
+        """Plan ``request`` and start it; 409 while another build runs."""
+        with self.lock:
+            if self.running is not None:
+                raise BuildConflict(
+                    f"Build {self.running.run_id} is running; wait for it (GET /admin/builds/{self.running.run_id})."
+                )
+            cur = self.state.con.cursor()
+            try:
+                now = self.state.settings.clock()
+                plan = plan_build(cur, self.state.project, request, build_until(cur, now))
+            finally:
+                cur.close()
+            job = Job(plan.run_id, request, origin, plan)
+            self.jobs[job.run_id] = job
+            self.running = job
+            self.thread = threading.Thread(target=self._run, args=(job,), name=f"tapflow-build-{job.run_id}")
+            self.thread.start()
+            return job
+
+    def _run(self, job: Job) -> None:
+        state = self.state
+        cur = state.con.cursor()
+        try:
+
+            def on_batch(p: Progress) -> None:
+                job.progress = p
+                state.data_changed()
+
+            job.report = run_build(
+                cur,
+                state.project,
+                job.plan,
+                origin=job.origin,
+                on_batch=on_batch,
+                stop=self.stop,
+            )
+            if any(t.name not in state.catalog for t in job.plan.tables):
+                self._reload()  # a table built for the first time: the definitions see its columns
+        except TapflowError as exc:
+            job.error = exc.detail
+            log.error("build %s failed: %s", job.run_id, exc.detail)
+        except Exception as exc:  # noqa: BLE001 - a thread has no caller to raise to
+            job.error = f"{type(exc).__name__}: {exc}"
+            log.exception("build %s failed", job.run_id)
+        finally:
+            cur.close()
+            state.data_changed()
+            with self.lock:
+                self.running = None
+
+    def _reload(self) -> None:
+        try:
+            self.state.reload()
+        except TapflowError as exc:
+            log.error("after a build, the definitions did not reload; the last valid set keeps serving: %s", exc.detail)
+
+    def _schedule(self) -> None:
+        """Every TICK_S, build the tables whose ``refresh.every`` has passed since their last build."""
+        while not self.stop.wait(TICK_S):
+            due = self.due(self.state.settings.clock())
+            if due and self.running is None:
+                try:
+                    self.submit(BuildRequest(tuple(due)), origin="schedule")
+                except TapflowError as exc:
+                    log.warning("scheduled build of %s not started: %s", ", ".join(due), exc.detail)
+
+    def due(self, now: datetime) -> list[str]:
+        cur = self.state.con.cursor()
+        try:
+            last = dict(
+                cur.execute(
+                    "SELECT table_name, max(finished_at) FROM meta.build_runs WHERE status = 'success' GROUP BY ALL"
+                ).fetchall()
+            )
+        finally:
+            cur.close()
+        out = []
+        for t in self.state.project.tables.values():
+            every: timedelta | None = t.spec.refresh.every if t.spec.refresh else None
+            done = last.get(t.name.lower())
+            if every is not None and (done is None or done + every <= now):
+                out.append(t.name.lower())
+        return out
+
+    def close(self) -> None:
+        """Stop the schedule and let a running build stop at its next batch (it resumes on the next run)."""
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=60)

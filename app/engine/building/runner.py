@@ -1,0 +1,230 @@
+"""Run a build plan: each batch in one transaction with its record in ``meta.build_runs`` and a data version
+bump (readers see a batch's old rows or its new ones, never half), then the table's tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from app.definitions.project import Project
+from app.engine.building import statements as st
+from app.engine.building.checks import TestResult, run_tests
+from app.engine.building.plan import Batch, BuildPlan, TablePlan, prepare
+from app.engine.database import transaction
+from app.engine.dataversion import bump
+from app.errors import BuildError
+
+
+@dataclass
+class Progress:
+    """One finished batch, for a progress bar: where the run is and what it wrote."""
+
+    table: str
+    batch: Batch
+    rows: int
+    batches_done: int
+    batches_total: int
+    rows_total: int
+    elapsed_s: float
+
+    @property
+    def eta_s(self) -> float | None:
+        done = self.batches_done
+        return None if done == 0 else self.elapsed_s / done * (self.batches_total - done)
+
+
+@dataclass
+class TableReport:
+    name: str
+    batches: int = 0
+    skipped: int = 0
+    rows: int = 0
+    seconds: float = 0.0
+    late: dict[str, Any] | None = None
+    tests: list[TestResult] = field(default_factory=list)
+
+
+@dataclass
+class BuildReport:
+    run_id: str
+    status: str  # success | failed | interrupted
+    resumed: bool
+    tables: list[TableReport]
+    seconds: float
+    error: str | None = None
+
+    @property
+    def failed_tests(self) -> list[TestResult]:
+        return [t for r in self.tables for t in r.tests if t.status != "pass"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "resumed": self.resumed,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "tables": [
+                {
+                    "table": t.name,
+                    "batches": t.batches,
+                    "skipped": t.skipped,
+                    "rows": t.rows,
+                    "seconds": round(t.seconds, 3),
+                    "late_rows": _late(t.late),
+                    "tests": [r.as_dict() for r in t.tests],
+                }
+                for t in self.tables
+            ],
+        }
+
+
+def _late(late: dict[str, Any] | None) -> dict[str, Any] | None:
+    if late is None:
+        return None
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in late.items()}
+
+
+def run_build(
+    con: duckdb.DuckDBPyConnection,
+    project: Project,
+    plan: BuildPlan,
+    *,
+    origin: str = "cli",
+    on_batch: Callable[[Progress], None] | None = None,
+    stop: threading.Event | None = None,
+) -> BuildReport:
+    """Run every pending batch of ``plan`` in order; a failing batch is rolled back and ends the run."""
+    started = time.perf_counter()
+    _record_run(con, plan, origin)
+    total = len(plan.batches)
+    done = sum(1 for b in plan.batches if b.done)
+    rows_total = 0
+    reports: list[TableReport] = []
+    status, error = "success", None
+    try:
+        for table in plan.tables:
+            report = TableReport(table.name, late=table.late, skipped=sum(1 for b in table.batches if b.done))
+            reports.append(report)
+            if table.late:
+                _record_late(con, plan.run_id, table)
+            if any(not b.done for b in table.batches):
+                try:
+                    prepare(con, project, table)
+                except duckdb.Error as exc:
+                    raise BuildError(f"{table.name}: cannot build: {str(exc).splitlines()[0][:300]}") from exc
+            for batch in table.batches:
+                if batch.done:
+                    continue
+                if stop is not None and stop.is_set():
+                    raise InterruptedError
+                rows, seconds = _run_batch(con, plan, table, batch)
+                report.batches += 1
+                report.rows += rows
+                report.seconds += seconds
+                done += 1
+                rows_total += rows
+                if on_batch is not None:
+                    on_batch(Progress(table.name, batch, rows, done, total, rows_total, time.perf_counter() - started))
+            report.tests = run_tests(con, project, table.name, plan.run_id)
+    except InterruptedError:
+        status, error = "interrupted", "stopped before its end; the next run of the same request resumes it"
+    except BuildError as exc:
+        status, error = "failed", exc.detail
+    with transaction(con) as cur:
+        cur.execute(
+            "UPDATE meta.builds SET status = ?, finished_at = now(), error = ? WHERE run_id = ?",
+            [status, error, plan.run_id],
+        )
+    return BuildReport(plan.run_id, status, plan.resumed, reports, time.perf_counter() - started, error)
+
+
+def _record_run(con: duckdb.DuckDBPyConnection, plan: BuildPlan, origin: str) -> None:
+    """The run and its pending batches, before any is built (a resumed run keeps its rows)."""
+    with transaction(con) as cur:
+        if plan.resumed:
+            cur.execute("UPDATE meta.builds SET status = 'running', error = NULL WHERE run_id = ?", [plan.run_id])
+            return
+        cur.execute(
+            "INSERT INTO meta.builds (run_id, request, request_hash, origin, status, started_at) "
+            "VALUES (?, ?, ?, ?, 'running', now())",
+            [plan.run_id, json.dumps(plan.request.as_dict()), plan.request.hash, origin],
+        )
+        cur.executemany(
+            "INSERT INTO meta.build_runs (run_id, table_name, seq, batch_start, batch_end, status) "
+            "VALUES (?, ?, ?, ?, ?, 'pending')",
+            [[plan.run_id, b.table, b.seq, b.start, b.end] for b in plan.batches],
+        )
+
+
+def _run_batch(con: duckdb.DuckDBPyConnection, plan: BuildPlan, table: TablePlan, batch: Batch) -> tuple[int, float]:
+    bounds = {"start": batch.start, "end": batch.end}
+    began = time.perf_counter()
+    try:
+        with transaction(con) as cur:
+            if table.create is not None:
+                _create_missing(cur, table, bounds)
+            before = _count(cur, table, bounds)
+            for statement in table.statements:
+                cur.execute(statement.sql("duckdb"), {k: bounds[k] for k in st.parameters(statement)})
+            after = _count(cur, table, bounds)
+            seconds = time.perf_counter() - began
+            cur.execute(
+                "UPDATE meta.build_runs SET status = 'success', rows_in = ?, rows_out = ?, seconds = ?, "
+                "started_at = now() - to_microseconds(?), finished_at = now(), error = NULL "
+                "WHERE run_id = ? AND seq = ?",
+                [before, after, seconds, int(seconds * 1e6), plan.run_id, batch.seq],
+            )
+            bump(cur, f"build {table.name} [{batch.start:%Y-%m-%d %H:%M}, {batch.end:%Y-%m-%d %H:%M})")
+    except duckdb.Error as exc:
+        message = str(exc).split("\n")[0][:500]
+        with transaction(con) as cur:
+            cur.execute(
+                "UPDATE meta.build_runs SET status = 'failed', error = ?, finished_at = now(), "
+                "seconds = ? WHERE run_id = ? AND seq = ?",
+                [message, time.perf_counter() - began, plan.run_id, batch.seq],
+            )
+        raise BuildError(
+            f"{table.name}, batch [{batch.start:%Y-%m-%d %H:%M}, {batch.end:%Y-%m-%d %H:%M}) failed and was rolled "
+            f"back: {message}"
+        ) from exc
+    return after, seconds
+
+
+def _count(cur: duckdb.DuckDBPyConnection, table: TablePlan, bounds: dict[str, datetime]) -> int:
+    q = st.count(table.name, table.by)
+    row = cur.execute(q.sql("duckdb"), {k: bounds[k] for k in st.parameters(q)}).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _create_missing(cur: duckdb.DuckDBPyConnection, table: TablePlan, bounds: dict[str, datetime]) -> None:
+    """A table the database does not have yet is created with the shape of the build's rows."""
+    schema, name = table.name.split(".")
+    exists = cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]
+    ).fetchone()
+    if exists and exists[0]:
+        return
+    assert table.create is not None
+    cur.execute(exp.Create(this=st.table(schema), kind="SCHEMA", exists=True).sql("duckdb"))
+    shape = table.create.copy().limit(0)
+    create = exp.Create(this=st.table(table.name), kind="TABLE", expression=shape)
+    cur.execute(create.sql("duckdb"), {k: bounds[k] for k in st.parameters(shape)})
+
+
+def _record_late(con: duckdb.DuckDBPyConnection, run_id: str, table: TablePlan) -> None:
+    assert table.late is not None
+    late = table.late
+    with transaction(con) as cur:
+        cur.execute(
+            "INSERT INTO meta.late_rows VALUES (?, ?, ?, ?, ?, ?, now())",
+            [run_id, table.name, late["source"], late["count"], late["first"], late["last"]],
+        )

@@ -1,0 +1,275 @@
+"""The morning check (DESIGN 11): last build of every table against its trailing median, failed tests,
+stale tables, late rows beyond the lookback, and grain coverage (first, last and missing periods)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from app.definitions.project import BoundTable, Project
+from app.engine.building.periods import floor, step
+from app.engine.building.statements import col, query, table
+
+SLOW = 2.0  # a build over this multiple of its trailing median is flagged
+TRAILING = 10  # runs the median is taken over
+GRAINS = ("hour", "day", "month")
+
+
+def morning_check(con: duckdb.DuckDBPyConnection, project: Project, now: datetime) -> dict[str, Any]:
+    """Everything the 8 AM review looks at, one dict (``tapflow status`` and GET /status)."""
+    cur = con.cursor()
+    try:
+        builds = _last_builds(cur)
+        tests = failed_tests(cur)
+        late = _late(cur)
+        tables = []
+        for bound in sorted(project.tables.values(), key=lambda t: t.name):
+            if bound.spec.build is None and not bound.spec.freshness:
+                continue
+            tables.append(_table(cur, project, bound, now, builds.get(bound.name.lower()), tests, late))
+    finally:
+        cur.close()
+    problems = [t for t in tables if t["status"] != "ok"]
+    return {
+        "checked_at": now.isoformat(),
+        "status": "ok" if not problems else ("error" if any(t["status"] == "error" for t in problems) else "warn"),
+        "tables": tables,
+        "failed_tests": [t for ts in tests.values() for t in ts],
+        "late_rows": [x for xs in late.values() for x in xs],
+    }
+
+
+def _table(
+    cur: duckdb.DuckDBPyConnection,
+    project: Project,
+    bound: BoundTable,
+    now: datetime,
+    build: dict[str, Any] | None,
+    tests: dict[str, list[dict[str, Any]]],
+    late: dict[str, list[dict[str, Any]]],
+) -> dict[str, Any]:
+    name = bound.name.lower()
+    out: dict[str, Any] = {"table": name, "entity": bound.entity, "key": bound.key, "last_build": build}
+    out["failed_tests"] = tests.get(name, [])
+    out["late_rows"] = late.get(name, [])
+    out["freshness"] = _freshness(cur, project, bound, now)
+    out["coverage"] = _coverage(cur, bound)
+    flags = []
+    if build and build["status"] != "success":
+        flags.append(("error", f"last build {build['status']}"))
+    if build and build.get("slow"):
+        flags.append(("warn", f"last build took {build['seconds']:.1f}s, over {SLOW:g}x its median"))
+    if out["failed_tests"]:
+        flags.append(("error", f"{len(out['failed_tests'])} failing test(s)"))
+    if out["late_rows"]:
+        flags.append(("warn", "late rows beyond the lookback"))
+    fresh = out["freshness"]
+    if fresh and fresh["status"] != "ok":
+        flags.append((fresh["status"], f"stale: newest row {fresh['age_hours']:.0f}h old"))
+    cov = out["coverage"]
+    if cov and cov["missing"]:
+        flags.append(("warn", f"{cov['missing']} missing {cov['grain']}(s)"))
+    out["status"] = "error" if any(f[0] == "error" for f in flags) else "warn" if flags else "ok"
+    out["notes"] = [f[1] for f in flags]
+    return out
+
+
+def _last_builds(cur: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    """Per table: its last run (duration = its batches' seconds) against the median of the runs before."""
+    rows = cur.execute(
+        """
+        SELECT table_name, run_id, max(finished_at) AS finished, sum(seconds) AS seconds, sum(rows_out) AS rows,
+               bool_and(status IN ('success', 'skipped')) AS ok, count(*) AS batches
+        FROM meta.build_runs WHERE status <> 'pending' OR finished_at IS NOT NULL
+        GROUP BY table_name, run_id
+        ORDER BY table_name, finished
+        """
+    ).fetchall()
+    runs: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        runs.setdefault(row[0], []).append(row)
+    out = {}
+    for name, history in runs.items():
+        _, run_id, finished, seconds, n_rows, ok, batches = history[-1]
+        before = sorted(float(r[3] or 0) for r in history[-1 - TRAILING : -1])
+        median = before[len(before) // 2] if before else None
+        out[name] = {
+            "run_id": run_id,
+            "finished_at": finished.isoformat() if finished else None,
+            "status": "success" if ok else "failed",
+            "batches": int(batches),
+            "rows": int(n_rows or 0),
+            "seconds": round(float(seconds or 0), 3),
+            "median_seconds": None if median is None else round(median, 3),
+            "slow": median is not None and median > 0 and float(seconds or 0) > SLOW * median,
+        }
+    return out
+
+
+def failed_tests(cur: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
+    """The latest result of every (table, test) that did not pass."""
+    rows = cur.execute(
+        """
+        SELECT table_name, test, status, failing, sample, detail, checked_at FROM meta.test_results
+        QUALIFY row_number() OVER (PARTITION BY table_name, test ORDER BY checked_at DESC, run_id DESC) = 1
+        """
+    ).fetchall()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, test, status, failing, sample, detail, checked in rows:
+        if status != "pass":
+            out.setdefault(name, []).append(
+                {
+                    "table": name,
+                    "test": test,
+                    "status": status,
+                    "failing": int(failing),
+                    "sample": json.loads(sample) if sample else [],
+                    "detail": detail,
+                    "checked_at": checked.isoformat(),
+                }
+            )
+    return out
+
+
+def _late(cur: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
+    """Late rows no successful batch has covered since they were found."""
+    rows = cur.execute(
+        """
+        SELECT l.table_name, l.source, l.late_count, l.first_time, l.last_time, l.detected_at
+        FROM meta.late_rows l
+        WHERE NOT EXISTS (
+            SELECT 1 FROM meta.build_runs b
+            WHERE b.table_name = l.table_name AND b.status = 'success' AND b.finished_at >= l.detected_at
+              AND b.batch_start <= l.first_time AND b.batch_end > l.last_time)
+        ORDER BY l.detected_at
+        """
+    ).fetchall()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, source, count, first, last, detected in rows:
+        end = step(floor(last, "day"), "day")
+        out.setdefault(name, []).append(
+            {
+                "table": name,
+                "source": source,
+                "count": int(count),
+                "first": first.isoformat(),
+                "last": last.isoformat(),
+                "detected_at": detected.isoformat(),
+                "rebuild": f"tapflow build {name} --start {first:%Y-%m-%d} --end {end:%Y-%m-%d}",
+            }
+        )
+    return out
+
+
+def _freshness(
+    cur: duckdb.DuckDBPyConnection, project: Project, bound: BoundTable, now: datetime
+) -> dict[str, Any] | None:
+    """The newest row's age against ``freshness`` (or the tightest ``meta.sla_hours`` of a metric over it)."""
+    ts = bound.spec.timestamp
+    warn = bound.spec.freshness.warn_after if bound.spec.freshness else None
+    error = bound.spec.freshness.error_after if bound.spec.freshness else None
+    slas = [m.spec.meta.sla_hours for m in project.metrics.values() if m.table is bound and m.spec.meta.sla_hours]
+    if slas and error is None:
+        error = timedelta(hours=min(slas))
+    if ts is None or (warn is None and error is None) or not bound.has(ts):
+        return None
+    try:
+        newest = cur.execute(exp.select(exp.func("max", col(ts))).from_(table(bound.name)).sql("duckdb")).fetchone()
+    except duckdb.Error:
+        return None
+    value = newest[0] if newest else None
+    if value is None:
+        return {"newest": None, "age_hours": float("inf"), "status": "error"}
+    at = value if isinstance(value, datetime) else datetime.combine(value, datetime.max.time())
+    age = now - at
+    status = "error" if error is not None and age > error else "warn" if warn is not None and age > warn else "ok"
+    return {"newest": str(value), "age_hours": round(age.total_seconds() / 3600, 1), "status": status}
+
+
+def _coverage(cur: duckdb.DuckDBPyConnection, bound: BoundTable) -> dict[str, Any] | None:
+    """First and last period of a grain table and the periods inside with no row (up to 5 named)."""
+    grain, ts = bound.finest_grain, bound.spec.timestamp
+    if grain not in GRAINS or ts is None or bound.key == "history" or not bound.has(ts):
+        return None
+    q = query(
+        """
+        WITH p AS (SELECT DISTINCT CAST(time_bucket(__step__, __ts__) AS TIMESTAMP) AS p FROM __t__
+                   WHERE __ts__ IS NOT NULL),
+             b AS (SELECT min(p) AS first, max(p) AS last FROM p),
+             gaps AS (SELECT g.r FROM b, range(b.first, b.last + __step__, __step__) AS g(r)
+                      WHERE g.r NOT IN (SELECT p FROM p))
+        SELECT b.first, b.last, (SELECT count(*) FROM gaps), (SELECT list(r ORDER BY r)[1:5] FROM gaps) FROM b
+        """,
+        grain=exp.Literal.string(grain),
+        ts=ts,
+        t=bound.name,
+        step=exp.Interval(this=exp.Literal.string("1"), unit=exp.var(grain.upper())),
+    )
+    try:
+        first, last, missing, sample = cur.execute(q.sql("duckdb")).fetchone() or (None, None, 0, [])
+    except duckdb.Error:
+        return None
+    return {
+        "grain": grain,
+        "first": None if first is None else str(first),
+        "last": None if last is None else str(last),
+        "missing": int(missing or 0),
+        "missing_sample": [str(x) for x in sample or []],
+    }
+
+
+def recorded_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] | None:
+    """A build as ``meta`` recorded it: the run, each table's batches, rows and seconds, tests, late rows."""
+    run = con.execute(
+        "SELECT run_id, request, origin, status, started_at, finished_at, error FROM meta.builds WHERE run_id = ?",
+        [run_id],
+    ).fetchone()
+    if run is None:
+        return None
+    per_table = con.execute(
+        """
+        SELECT table_name, count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'skipped'),
+               count(*) FILTER (WHERE status IN ('pending', 'failed')), coalesce(sum(rows_out), 0),
+               coalesce(sum(seconds), 0)
+        FROM meta.build_runs WHERE run_id = ? GROUP BY table_name ORDER BY min(seq)
+        """,
+        [run_id],
+    ).fetchall()
+    tests = con.execute(
+        "SELECT table_name, test, status, failing, sample, detail FROM meta.test_results WHERE run_id = ?", [run_id]
+    ).fetchall()
+    return {
+        "run_id": run[0],
+        "request": json.loads(run[1]),
+        "origin": run[2],
+        "status": run[3],
+        "started_at": run[4].isoformat(),
+        "finished_at": run[5].isoformat() if run[5] else None,
+        "error": run[6],
+        "tables": [
+            {
+                "table": t,
+                "batches": int(ok),
+                "skipped": int(skipped),
+                "unfinished": int(todo),
+                "rows": int(rows),
+                "seconds": round(float(secs), 3),
+                "tests": [
+                    {
+                        "test": x[1],
+                        "status": x[2],
+                        "failing": int(x[3]),
+                        "sample": json.loads(x[4] or "[]"),
+                        "detail": x[5],
+                    }
+                    for x in tests
+                    if x[0] == t
+                ],
+            }
+            for t, ok, skipped, todo, rows, secs in per_table
+        ],
+    }
