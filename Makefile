@@ -26,6 +26,7 @@ test: lint
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/builds.py
 
 soak: install
 	$(BIN)/python bench/soak.py

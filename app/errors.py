@@ -12,6 +12,7 @@
     ├── NotFound (404)
     │   ├── UnknownMetric
     │   ├── UnknownEntity
+    │   ├── UnknownTable            no build (or no test) for a table named in a request
     │   └── UnknownRoute            no endpoint at this path
     ├── MethodNotAllowed (405)
     ├── Gone (410)                  past a sunset date
@@ -103,6 +104,10 @@ class UnknownMetric(NotFound):
 
 class UnknownEntity(NotFound):
     title = "Unknown entity"
+
+
+class UnknownTable(NotFound):
+    title = "Unknown table"
 
 
 class UnknownRoute(NotFound):

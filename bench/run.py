@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -37,6 +38,7 @@ from app.compiler.query import MetricQuery  # noqa: E402
 from app.compiler.sql import compile_query  # noqa: E402
 from app.definitions.loader import load_project, load_texts, read_definition_files  # noqa: E402
 from app.demo.generator import SEEDED_TABLES, seed  # noqa: E402
+from app.demo.pipeline import build_everything  # noqa: E402
 from app.engine.database import connect, connection, read_catalog  # noqa: E402
 from app.engine.migrations import apply_migrations  # noqa: E402
 from app.engine.runner import run_metric_query  # noqa: E402
@@ -67,6 +69,7 @@ def build_db(scale: float) -> Path:
         if seeded != scale:
             log(f"seeding scale {scale:g} (once; kept in {path.relative_to(ROOT)})")
             seed(con, scale)
+            build_everything(con, ROOT, datetime.now())
         con.execute("CHECKPOINT")
     return path
 

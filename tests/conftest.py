@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from app.demo.generator import seed
+from app.demo.pipeline import build_everything
 from app.engine.database import read_catalog
 from app.engine.migrations import apply_migrations
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_SCALE = 0.25  # 500 customers: every code path, generated in well under a second
+TEST_SCALE = 0.25  # 500 customers: every code path, generated in a second and built in a few
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +45,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with duckdb.connect(str(path)) as con:
         apply_migrations(con, ROOT / "migrations")
         seed(con, TEST_SCALE)
+        build_everything(con, ROOT, datetime(2026, 11, 26))
     return path
 
 

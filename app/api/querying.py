@@ -24,6 +24,7 @@ from app.api.rendering import Rendered, Shape, render
 from app.api.state import ServiceState
 from app.compiler.query import MetricQuery, QueryOptions
 from app.compiler.sql import CompiledQuery, compile_query
+from app.engine.building.status import data_status
 from app.engine.database import timeout_error
 from app.engine.runner import MetricResult, run_compiled, tables_read
 from app.errors import InvalidQuery, QueryTimeout
@@ -134,6 +135,11 @@ def answer(
     sig = check_deprecations(state, ctx, compiled)
     result = run_in_slot(state, compiled, query)
     result.warnings.extend(sig.warnings)
+    result.data_status = data_status(state.check(), tables_read(compiled))
+    if result.data_status is not None:
+        result.warnings.extend(
+            f"{name}: {'; '.join(t['notes'])}" for name, t in result.data_status["tables"].items() if t["notes"]
+        )
     if ctx.usage is not None:
         ctx.usage.row_count = len(result.rows)
     rendered = render(result, shape, sig, csv=csv, version=(project.hash, state.data_version))

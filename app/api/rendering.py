@@ -59,6 +59,7 @@ def meta(result: MetricResult, sig: Signal) -> dict[str, Any]:
         "params": result.compiled.params,
         "warnings": result.warnings,
         "partial_periods": result.partial_periods,
+        "data_status": result.data_status,
         "deprecation": sig.meta,
     }
 

@@ -9,7 +9,7 @@ relationships) use the models of ``app.definitions.spec``, so both stay one sche
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -86,6 +86,11 @@ class DataMeta(BaseModel):
         description="Periods only partly inside start..end, labelled by their start, with the part covered"
     )
     deprecation: DeprecationSignal | None
+    data_status: dict[str, Any] | None = Field(
+        None,
+        description="Of the built or watched tables read: status ok, warn or error, and per table its notes "
+        "(failing tests, a failed or slow last build, stale data, late rows) and last build",
+    )
 
 
 class MetricData(BaseModel):
@@ -246,6 +251,11 @@ class EntityTable(BaseModel):
     row_count: int | None = None
     min: str | None = None
     max: str | None = None
+    build: dict[str, Any] | None = Field(
+        None,
+        description="With coverage, for a built or watched table: how it is built, its last build, failing "
+        "tests, freshness, late rows and grain coverage (the morning check's row of it)",
+    )
 
 
 class EntityInfo(BaseModel):
@@ -305,12 +315,15 @@ class ReloadResult(BaseModel):
     warnings: list[str]
 
 
+TableName = Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")]
+
+
 class TestBody(BaseModel):
     """The tables to act on (schema.table); empty: all of them."""
 
     model_config = ConfigDict(extra="forbid")
 
-    tables: list[str] = Field([], max_length=500, description="Tables (schema.table); empty: all")
+    tables: list[TableName] = Field([], max_length=500, description="Tables (schema.table); empty: all")
 
 
 class BuildBody(TestBody):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 
@@ -12,6 +14,8 @@ from app.api.builds import Builder
 from app.api.caching import AnswerCache
 from app.definitions.loader import load_project
 from app.definitions.project import Project
+from app.demo.clock import build_until
+from app.engine.building.status import morning_check
 from app.engine.database import connect, lock_configuration, read_catalog
 from app.engine.dataversion import current as current_data_version
 from app.engine.migrations import apply_migrations
@@ -21,6 +25,7 @@ from app.governance.versions import InPlaceChange, sync_registry
 from app.settings import Settings
 
 log = logging.getLogger("tapflow")
+STATUS_TTL_S = 60.0  # freshness moves with the clock: the check behind meta.data_status is redone this often
 RELOAD_LOCK = threading.Lock()
 
 
@@ -37,6 +42,7 @@ class ServiceState:
     query_slots: threading.BoundedSemaphore = field(init=False)  # TAPFLOW_MAX_CONCURRENT_QUERIES
     closed: bool = field(default=False, init=False)
     builder: Builder = field(init=False)
+    checked: tuple[float, dict[str, Any]] | None = field(default=None, init=False)  # (when, morning check)
 
     def __post_init__(self) -> None:
         self.query_slots = threading.BoundedSemaphore(self.settings.max_concurrent_queries)
@@ -96,9 +102,30 @@ class ServiceState:
             return project
 
     def data_changed(self) -> None:
-        """After a write to the data through this process: newer version, empty cache."""
+        """After a write to the data (or its tests) through this process: newer version, empty caches."""
         self.data_version = current_data_version(self.con)
+        self.checked = None
         self.cache.clear()
+
+    def check(self) -> dict[str, Any]:
+        """The morning check without coverage (builds, tests, freshness, late rows), kept STATUS_TTL_S or until
+        the data changes: what answers say in ``meta.data_status``."""
+        kept = self.checked
+        if kept is not None and time.monotonic() - kept[0] < STATUS_TTL_S:
+            return kept[1]
+        check = self.morning(coverage=False)
+        self.checked = (time.monotonic(), check)
+        return check
+
+    def morning(self, *, coverage: bool = True, only: set[str] | None = None) -> dict[str, Any]:
+        """The morning check now (of the tables ``only`` names, when given)."""
+        cur = self.con.cursor()
+        try:
+            return morning_check(
+                cur, self.project, build_until(cur, self.settings.clock()), coverage=coverage, only=only
+            )
+        finally:
+            cur.close()
 
     def close(self) -> None:
         """Write the buffered usage events and close the database (once; later calls do nothing)."""

@@ -91,10 +91,13 @@ def migrate() -> None:
 def seed(
     scale: Annotated[float, typer.Option(help="Multiplies row counts (1 = about 2,000 customers).")] = 1.0,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if demo data is present.")] = False,
+    build: Annotated[bool, typer.Option(help="Then build every entity table from entities/.")] = True,
 ) -> None:
-    """Generate the deterministic TapFlow demo data (replaces what is there)."""
+    """Generate the deterministic TapFlow demo inputs (replacing what is there), then build the entity tables."""
+    from app.cli.progress import BuildProgress, print_report
     from app.demo.generator import is_seeded
     from app.demo.generator import seed as run_seed
+    from app.demo.pipeline import build_everything
     from app.engine.database import connection
     from app.engine.migrations import apply_migrations
 
@@ -106,14 +109,20 @@ def seed(
                 typer.echo("demo data present; not seeding (drop --if-empty to regenerate)")
                 return
             report = run_seed(con, scale)
+            for table, rows in report.rows.items():
+                typer.echo(f"{table:45s} {rows:>12,}")
+            typer.echo(
+                f"seeded {report.customers:,} customers, {report.total_rows:,} input rows in "
+                f"{report.elapsed_s:.1f}s (scale {report.scale:g})"
+            )
+            if build:
+                with BuildProgress(0, 0) as progress:
+                    built = build_everything(con, settings.project_dir, settings.clock(), on_batch=progress.update)
+                print_report(built.as_dict())
+    except DefinitionError as exc:
+        _fail_problems(exc)
     except TapflowError as exc:
         _fail(exc)
-    for table, rows in report.rows.items():
-        typer.echo(f"{table:45s} {rows:>12,}")
-    typer.echo(
-        f"seeded {report.customers:,} customers, {report.total_rows:,} rows in {report.elapsed_s:.1f}s "
-        f"(scale {report.scale:g})"
-    )
 
 
 @cli.command()
@@ -329,8 +338,21 @@ def compile(
 
 @cli.command()
 @query_command
-def query(query: MetricQuery) -> None:
+def query(
+    query: MetricQuery,
+    url: Annotated[str | None, typer.Option(help="Ask the running service (it holds the file).")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="TAPFLOW_API_KEY", help="Key for --url.")] = None,
+) -> None:
     """Run a metric query against the database and print CSV."""
+    if url:
+        from app.cli.remote import fetch_text
+
+        try:
+            body = query.model_dump(mode="json", exclude_none=True) | {"format": "csv"}
+            sys.stdout.write(fetch_text(url, "POST", "/query", api_key, body))
+        except TapflowError as exc:
+            _fail(exc)
+        return
     from app.definitions.loader import load_project
     from app.engine.csvout import write_csv
     from app.engine.database import connection, read_catalog
@@ -349,7 +371,10 @@ def query(query: MetricQuery) -> None:
 
 
 @cli.command()
-def deprecations() -> None:
+def deprecations(
+    url: Annotated[str | None, typer.Option(help="Ask the running service (it holds the file).")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="TAPFLOW_API_KEY", help="Key for --url.")] = None,
+) -> None:
     """The migration dashboard: deprecated objects, days to sunset, dependents, consumers (30 days)."""
     from app.definitions.loader import load_project
     from app.engine.database import connection, read_catalog
@@ -357,8 +382,13 @@ def deprecations() -> None:
 
     settings = _settings()
     try:
-        with connection(settings.database, read_only=True, settings=settings) as con:
-            entries = dashboard(load_project(settings.project_dir, read_catalog(con)), con, settings.clock())
+        if url:
+            from app.cli.remote import call
+
+            entries = call(url, "GET", "/deprecations", api_key)["deprecations"]
+        else:
+            with connection(settings.database, read_only=True, settings=settings) as con:
+                entries = dashboard(load_project(settings.project_dir, read_catalog(con)), con, settings.clock())
     except TapflowError as exc:
         _fail(exc)
     rows = [

@@ -73,7 +73,13 @@ class BuildProgress:
 
     def update(self, p: BatchDone) -> None:
         if self.bar is not None:
-            self.bar.update(self.task, completed=p.batches_done, description=p.table, rows=f"{p.rows_total:,}")
+            self.bar.update(
+                self.task,
+                total=p.batches_total,
+                completed=p.batches_done,
+                description=p.table,
+                rows=f"{p.rows_total:,}",
+            )
             return
         eta = "" if p.eta_s is None else f", ETA {p.eta_s:.0f}s"
         typer.echo(

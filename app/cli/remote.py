@@ -15,8 +15,18 @@ POLL_S = 1.0
 
 
 def call(url: str, method: str, path: str, api_key: str | None, json: Any = None) -> dict[str, Any]:
-    """One request; a problem answer becomes a TapflowError carrying its detail."""
-    headers = {"X-Consumer": "tapflow-cli", "Accept": "application/json"}
+    """One request answered in JSON; a problem answer becomes a TapflowError carrying its detail."""
+    body: dict[str, Any] = _request(url, method, path, api_key, json, "application/json").json()
+    return body
+
+
+def fetch_text(url: str, method: str, path: str, api_key: str | None, json: Any = None) -> str:
+    """One request answered in text (CSV)."""
+    return _request(url, method, path, api_key, json, "text/csv").text
+
+
+def _request(url: str, method: str, path: str, api_key: str | None, json: Any, accept: str) -> httpx.Response:
+    headers = {"X-Consumer": "tapflow-cli", "Accept": accept}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     try:
@@ -29,8 +39,7 @@ def call(url: str, method: str, path: str, api_key: str | None, json: Any = None
         except ValueError:
             detail = response.text
         raise TapflowError(f"{url} answered {response.status_code}: {str(detail)[:500]}")
-    body: dict[str, Any] = response.json()
-    return body
+    return response
 
 
 def build_remote(url: str, request: BuildRequest, api_key: str | None, *, dry_run: bool) -> dict[str, Any] | None:

@@ -91,12 +91,9 @@ class BuildChecker:
             columns.append(test.relationships.column)
             if not any(e == test.relationships.to for e, _ in self.tables):
                 entities = sorted({e for e, _ in self.tables})
-                self.problems.report(
-                    item,
-                    sub,
-                    f"relationships: no entity '{test.relationships.to}'. "
-                    + did_you_mean(test.relationships.to, entities),
-                )
+                to = test.relationships.to
+                hint = did_you_mean(to, entities)
+                self.problems.report_unknown(item, sub, f"relationships: no entity '{to}'. {hint}", name=to)
         if test.expression is not None:
             try:
                 tree = sqlglot.parse_one(test.expression, dialect="duckdb")
@@ -108,8 +105,11 @@ class BuildChecker:
                 self.problems.report(item, sub, f"expression: {why}")
                 return
             columns += [c.name for c in tree.find_all(exp.Column)]
-        unbuilt = table.spec.build is not None and self.sources is not None and table.name.lower() not in self.sources
-        for column in [] if unbuilt else columns:  # a table not built yet: its columns come with its first build
+        # a table not built yet, or without a database and without its own `columns:`: its columns are not known
+        unknown = (self.sources is None and table.spec.columns is None) or (
+            table.spec.build is not None and self.sources is not None and table.name.lower() not in self.sources
+        )
+        for column in [] if unknown else columns:
             if not table.has(column):
                 known = sorted(table.columns or ())
                 self.problems.report(

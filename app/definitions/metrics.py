@@ -45,6 +45,7 @@ class MetricResolver:
                 self.previous[name] = older
         for item in self.located.values():
             self._check_deprecation(item)
+            self._check_assertions(item)
 
     def _resolve(self, name: str) -> MetricVersion | None:
         if name in self._resolved:
@@ -183,6 +184,23 @@ class MetricResolver:
                     + did_you_mean(value, available),
                 )
         return tuple(v for v in declared if v in available)
+
+    def _check_assertions(self, item: Located[Metric]) -> None:
+        """Each assertion is a condition over metric names (no aggregate, nothing outside the allow-list)."""
+        for i, text in enumerate(item.spec.assertions):
+            sub: Sub = ("assertions", i)
+            tree = parse_or_report(self.problems, item, sub, text)
+            if tree is None:
+                continue
+            refused = disallowed(tree)
+            if refused is not None or any(isinstance(n, exp.AggFunc) for n in tree.walk()):
+                self.problems.report(item, sub, refused or "an assertion compares metrics; it must not aggregate")
+                continue
+            for ref in dict.fromkeys(c.name for c in tree.find_all(exp.Column)):
+                if ref not in self.located:
+                    self.problems.report(
+                        item, sub, f"unknown metric '{ref}' in assertion. {did_you_mean(ref, self.located)}"
+                    )
 
     def _check_deprecation(self, item: Located[Metric]) -> None:
         dep = item.spec.deprecation

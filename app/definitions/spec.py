@@ -100,6 +100,11 @@ class Metric(MetricBody):
     deprecation: Deprecation | None = None
     meta: Meta = Meta()
     config: dict[str, Any] = Field(default_factory=dict)
+    assertions: tuple[str, ...] = Field(
+        (),
+        description="Conditions over metric names that every period must meet, checked after builds and on "
+        "`tapflow test`: 'mrr >= 0', 'arr = 12 * mrr'",
+    )
 
 
 DimensionType = Literal["string", "number", "integer", "boolean", "date", "timestamp"]

@@ -15,20 +15,18 @@ from app.engine.executor import WATCHDOG
 from app.errors import SeedError
 
 BASE_CUSTOMERS = 2000
+# what a company has as input; every entity.* table is built from these (entities/*.yml, `build:`)
 SEEDED_TABLES = (
-    "entity.entity_customers",
-    "entity.entity_customers_history",
-    "entity.entity_customers_daily",
-    "entity.entity_subscriptions",
-    "entity.entity_subscriptions_monthly",
-    "entity.entity_teams",
-    "entity.entity_teams_history",
-    "entity.entity_teams_daily",
-    "entity.entity_users",
+    "staging.stg_crm__customers",
+    "staging.stg_crm__customer_changes",
+    "staging.stg_billing__subscriptions",
+    "staging.stg_billing__seat_changes",
+    "staging.stg_crm__team_changes",
+    "staging.stg_crm__users",
     "staging.stg_app__user_activities",
-    "entity.entity_locations",
-    "entity.entity_devices",
-    "entity.entity_devices_hourly",
+    "staging.stg_crm__locations",
+    "staging.stg_devices__devices",
+    "staging.stg_devices__telemetry",
     "legacy.customer_facts",
 )
 

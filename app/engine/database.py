@@ -39,7 +39,8 @@ def connect(
         if "lock" in str(exc).lower():
             raise DatabaseBusy(
                 f"Database file '{path}' is in use by another process (is `tapflow serve` running?). "
-                "Stop that process, or point TAPFLOW_DATABASE at another file.",
+                "DuckDB lets one process write it: ask the running service with --url http://HOST:PORT "
+                "(e.g. --url http://127.0.0.1:8000), stop that process, or point TAPFLOW_DATABASE at another file.",
             ) from exc
         raise DatabaseError(f"Cannot open database file '{path}': {exc}") from exc
     con.execute("SET enable_progress_bar = false")  # no terminal to draw on

@@ -29,6 +29,8 @@ class MetricResult:
     warnings: list[str] = field(default_factory=list)
     # periods only partly inside the range or the data (DESIGN 4), as in ``meta.partial_periods``
     partial_periods: list[dict[str, object]] = field(default_factory=list)
+    # the builds, tests and freshness of the tables read (DESIGN 11), as in ``meta.data_status``
+    data_status: dict[str, Any] | None = None
 
 
 def run_metric_query(

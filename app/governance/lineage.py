@@ -6,6 +6,7 @@ Edges:
     table  -joins->    metric     a dimension of the metric is read from the table through a join
     entity -models->   metric     the metric is defined on one of the entity's tables
     metric -derives->  metric     a derived metric reads another metric
+    table  -builds->   table      the table's build reads the other (a source, or an entity table)
 Downstream of a table follows reads/joins (not part_of: a table does not feed its entity's
 other metrics); downstream of an entity follows models.
 """
@@ -69,12 +70,12 @@ class Lineage:
         raise NotFound(f"No lineage node named '{name}'. {did_you_mean(name, names)}")
 
     def downstream(self, node_id: str) -> list[str]:
-        follow = {"reads", "joins", "models", "derives"}
+        follow = {"reads", "joins", "models", "derives", "builds"}
         return self._walk(node_id, lambda e: e.source, lambda e: e.target, follow)
 
     def upstream(self, node_id: str) -> list[str]:
         """What feeds a node; an entity's own tables count only when the entity itself is asked about."""
-        follow = {"reads", "joins", "models", "derives"}
+        follow = {"reads", "joins", "models", "derives", "builds"}
         found = self._walk(node_id, lambda e: e.target, lambda e: e.source, follow)
         if self.nodes[node_id].kind == "entity":
             found += [e.source for e in self.edges if e.kind == "part_of" and e.target == node_id]
@@ -112,7 +113,14 @@ class Lineage:
             left, right = shapes[node.kind]
             label = node.name.replace('"', "'") + (" (deprecated)" if node.deprecated else "")
             lines.append(f"    {_mermaid_id(node.id)}{left}{label}{right}")
-        arrows = {"part_of": "-.->", "joins": "-.->", "reads": "-->", "models": "-->", "derives": "==>"}
+        arrows = {
+            "part_of": "-.->",
+            "joins": "-.->",
+            "reads": "-->",
+            "models": "-->",
+            "derives": "==>",
+            "builds": "==>",
+        }
         for edge in self.edges:
             lines.append(f"    {_mermaid_id(edge.source)} {arrows[edge.kind]}|{edge.kind}| {_mermaid_id(edge.target)}")
         lines.append("    classDef deprecated fill:#fde2e1,stroke:#c0392b,color:#7b241c")
@@ -134,6 +142,10 @@ def build_lineage(project: Project, deprecated: set[str] | None = None) -> Linea
         t = g.add("table", bound.name, bound.name in marked)
         e = g.add("entity", entity_name, entity_name in marked)
         g.link(t, e, "part_of")
+    declared = {t.name.lower(): t.name for t in project.tables.values()}
+    for target, sources in (project.builds.reads if project.builds else {}).items():
+        for source in sorted(sources):
+            g.link(g.add("table", declared.get(source, source)), g.add("table", declared[target]), "builds")
     versions = [*project.metrics.values()]
     versions += [v for older in project.previous.values() for v in older.values()]
     for m in versions:

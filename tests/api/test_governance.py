@@ -103,7 +103,18 @@ def test_lineage_of_mrr_and_customer_facts_matches_the_definitions(server) -> No
         "entity.entity_customers_daily",
         "customers",
         "entity.entity_customers",
+        # what builds the daily table, read from the FROM clauses of entities/*.yml by hand
+        "entity.entity_customers_history",  # its snapshot
+        "staging.stg_crm__customer_changes",  # the history's change log
+        "staging.stg_crm__customers",
+        "staging.stg_billing__subscriptions",
+        "entity.entity_subscription_seats_history",
+        "staging.stg_billing__seat_changes",
+        "entity.entity_subscriptions_monthly",
+        "entity.entity_subscriptions",  # the current customers table counts their seats
     }
+    builds = {(e["source"], e["target"]) for e in mrr["edges"] if e["kind"] == "builds"}
+    assert ("table:entity.entity_customers_history", "table:entity.entity_customers_daily") in builds
     assert {n["name"] for n in mrr["downstream"]} == {"arpa"}
     facts = get(server, "/lineage/customer_facts").json()
     assert {n["name"] for n in facts["downstream"]} == {

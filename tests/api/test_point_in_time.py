@@ -111,5 +111,8 @@ def test_bad_as_of_suffixes_are_clear_errors(client) -> None:
 def test_lineage_shows_the_history_table_a_joined_dimension_reads(client) -> None:
     upstream = {n["name"] for n in client.get("/lineage/subscription_mrr").json()["upstream"]}
     assert "entity.entity_customers_history" in upstream
-    mrr = {n["name"] for n in client.get("/lineage/mrr").json()["upstream"]}
-    assert "entity.entity_customers_history" not in mrr  # its tier is a column of its own daily table
+    edges = client.get("/lineage/mrr").json()["edges"]
+    reading = {(e["source"], e["kind"]) for e in edges if e["target"] == "metric:mrr"}
+    # its tier is a column of its own daily table: the history only builds that table, mrr never joins it
+    assert ("table:entity.entity_customers_history", "joins") not in reading
+    assert ("table:entity.entity_customers_daily", "reads") in reading

@@ -141,7 +141,7 @@ MALFORMED = {
                 6,
                 "entities.t_e.tables.current.grainn",
                 "unknown key 'grainn'. Did you mean 'grain'?",
-                "Allowed: build, columns, deprecation, description, grain, name, timestamp, valid_to.",
+                "Allowed: build, columns, deprecation, description, freshness, grain, name, refresh, tests, timestamp, valid_to.",
             )
         ],
     ),

@@ -86,7 +86,11 @@ def meta_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 def test_the_service_tables_need_no_project_migrations(tmp_path: Path) -> None:
     con = duckdb.connect()
     applied = apply_migrations(con, tmp_path / "no-such-folder")
-    assert [m.label for m in applied] == ["service/0001_meta.sql", "service/0002_usage_journal.sql"]
+    assert [m.label for m in applied] == [
+        "service/0001_meta.sql",
+        "service/0002_usage_journal.sql",
+        "service/0003_builds.sql",
+    ]
     assert SERVICE_TABLES <= meta_tables(con)
     assert "schema_migrations" not in meta_tables(con)  # no project migrations, no project ledger
     assert apply_migrations(con, None) == []  # idempotent
@@ -123,7 +127,11 @@ def test_a_database_from_before_the_move_upgrades(folder: Path, root: Path) -> N
                 [int(path.name[:4]), path.stem[5:], hashlib.sha256(path.read_bytes()).hexdigest()],
             )
     applied = apply_migrations(con, folder)
-    assert [m.label for m in applied] == ["service/0001_meta.sql", "service/0002_usage_journal.sql"]
+    assert [m.label for m in applied] == [
+        "service/0001_meta.sql",
+        "service/0002_usage_journal.sql",
+        "service/0003_builds.sql",
+    ]
     assert con.execute("SELECT consumer FROM meta.usage_events").fetchall() == [("kept",)]
     assert con.execute("SELECT min(version) FROM meta.data_versions").fetchone()[0] == 1
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from app.demo.generator import SEEDED_TABLES, seed
+from app.demo.pipeline import build_everything
 from app.engine.migrations import apply_migrations
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def table_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -22,10 +26,12 @@ def table_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return out
 
 
-def fresh(path: Path, scale: float) -> duckdb.DuckDBPyConnection:
+def fresh(path: Path, scale: float, *, build: bool = False) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
-    apply_migrations(con, Path(__file__).resolve().parents[2] / "migrations")
+    apply_migrations(con, ROOT / "migrations")
     seed(con, scale)
+    if build:
+        build_everything(con, ROOT, datetime(2026, 11, 26))
     return con
 
 
@@ -40,7 +46,7 @@ def test_seeding_twice_gives_identical_data(tmp_path: Path) -> None:
 
 
 def test_scale_multiplies_rows(demo_db: Path, tmp_path: Path) -> None:
-    small = fresh(tmp_path / "s.duckdb", 0.1)
+    small = fresh(tmp_path / "s.duckdb", 0.1, build=True)
     with duckdb.connect(str(demo_db), read_only=True) as big:
         for table in ("entity.entity_customers", "entity.entity_customers_daily", "staging.stg_app__user_activities"):
             n_small = small.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

@@ -112,7 +112,8 @@ ACTIVITIES = """
 INSERT INTO staging.stg_app__user_activities
 SELECT 1 + i % 10, 1 + i // 3,
        TIMESTAMP '2024-01-01 00:00:00' + to_hours(i * 7) + to_minutes((i % 4) * 15),
-       i % 9, ['dashboards', 'reports', 'alerts', 'integrations', 'api', 'collaboration'][1 + i % 6]
+       i % 9, ['dashboards', 'reports', 'alerts', 'integrations', 'api', 'collaboration'][1 + i % 6],
+       TIMESTAMP '2024-01-01 00:00:00' + to_hours(i * 7 + 2)
 FROM range(0, 1670) AS r(i)
 WHERE month(TIMESTAMP '2024-01-01 00:00:00' + to_hours(i * 7)) <> 3
    OR year(TIMESTAMP '2024-01-01 00:00:00' + to_hours(i * 7)) <> 2025
@@ -123,7 +124,7 @@ INSERT INTO entity.entity_teams_daily
 SELECT d, t.team_id, t.customer_id, 3 + t.team_id + dayofmonth(d) % 3,
        (t.team_id + dayofmonth(d)) % 4, (t.team_id * dayofmonth(d)) % 11, (t.team_id + dayofyear(d)) % 17,
        (t.team_id + dayofmonth(d)) % 7, ((t.team_id + dayofmonth(d)) % 7) / 6.0,
-       ((t.team_id * 3 + dayofmonth(d)) % 5) / 4.0
+       ((t.team_id * 3 + dayofmonth(d)) % 5) / 4.0, 0.0, 0.0
 FROM entity.entity_teams AS t,
      (SELECT CAST(range AS DATE) AS d FROM range(DATE '2025-01-01', DATE '2025-04-01', INTERVAL 1 DAY))
 WHERE t.team_id <> 4 OR d <= DATE '2025-03-20'

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from app.api.deps import StateDep
 from app.api.schemas import BuildBody, BuildStatus, ReloadResult, SeedResult, TestBody, TestRun
 from app.demo.generator import seed
+from app.demo.pipeline import build_everything
 from app.engine.building.checks import test_tables
 from app.engine.building.plan import BuildRequest
 from app.engine.building.status import recorded_run
@@ -34,8 +35,8 @@ def reload(state: StateDep) -> dict[str, Any]:
 
 @router.post(
     "/seed",
-    summary="Rebuild the demo data in place (demo mode only; bumps the data version; rolled back past "
-    "TAPFLOW_SEED_TIMEOUT_S)",
+    summary="Regenerate the demo inputs in place and build every entity table (demo mode only; bumps the data "
+    "version; the seed is rolled back past TAPFLOW_SEED_TIMEOUT_S)",
     response_model=SeedResult,
 )
 def reseed(state: StateDep, scale: float = Query(1.0, gt=0, le=100)) -> dict[str, Any]:
@@ -48,6 +49,7 @@ def reseed(state: StateDep, scale: float = Query(1.0, gt=0, le=100)) -> dict[str
     cur = state.con.cursor()
     try:
         report = seed(cur, scale, timeout_s=settings.seed_timeout_s)
+        build_everything(cur, settings.project_dir, settings.clock(), origin="api")
     except SeedError as exc:
         if "nterrupt" in exc.detail:
             raise QueryTimeout(

@@ -19,6 +19,8 @@ def describe(state: ServiceState, name: str, *, coverage: bool) -> dict[str, Any
     project = state.project
     entity = project.entity(name)
     tables: list[dict[str, Any]] = []
+    names = {t.name.lower() for t in entity.tables.values()}
+    checked = {t["table"]: t for t in state.morning(only=names)["tables"]} if coverage else {}
     for key, spec in entity.tables.items():
         bound = project.tables[(name, key)]
         item: dict[str, Any] = {
@@ -31,6 +33,11 @@ def describe(state: ServiceState, name: str, *, coverage: bool) -> dict[str, Any
         }
         if coverage:
             item |= table_coverage(state.con, bound, timeout_s=state.settings.query_timeout_s)
+            row = checked.get(spec.name.lower())
+            if row is not None:
+                item["build"] = {k: v for k, v in row.items() if k not in ("table", "entity", "key")} | {
+                    "kind": _kind(spec.build)
+                }
         tables.append(item)
     metrics = sorted(m.name for m in project.metrics.values() if m.table and m.table.entity == name)
     return {
@@ -44,6 +51,13 @@ def describe(state: ServiceState, name: str, *, coverage: bool) -> dict[str, Any
         "metrics": metrics,
         "deprecation": entity.deprecation.model_dump(mode="json") if entity.deprecation else None,
     }
+
+
+def _kind(build: Any) -> str | None:
+    if build is None:
+        return None
+    kind = "scd2" if build.scd2 else "snapshot" if build.snapshot else "sql"
+    return kind + (" incremental" if build.incremental else "")
 
 
 # exclude_unset: a table's coverage fields appear only when coverage was read

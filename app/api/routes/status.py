@@ -8,8 +8,6 @@ from fastapi import APIRouter
 
 from app.api.deps import StateDep
 from app.api.schemas import MorningCheck
-from app.demo.clock import build_until
-from app.engine.building.status import morning_check
 
 router = APIRouter(tags=["status"])
 
@@ -20,8 +18,4 @@ router = APIRouter(tags=["status"])
     response_model=MorningCheck,
 )
 def status(state: StateDep) -> dict[str, Any]:
-    cur = state.con.cursor()
-    try:
-        return morning_check(cur, state.project, build_until(cur, state.settings.clock()))
-    finally:
-        cur.close()
+    return state.morning()

@@ -12,11 +12,16 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from app.compiler.query import MetricQuery
+from app.compiler.sql import CompiledQuery, compile_query
+from app.definitions.diagnostics import did_you_mean
+from app.definitions.expressions import parse_expression
 from app.definitions.project import BoundTable, Project
-from app.definitions.spec import DataTest
+from app.definitions.spec import GRAINS, DataTest
 from app.engine.building.statements import col, table
 from app.engine.database import transaction
-from app.errors import BuildError
+from app.engine.runner import tables_read
+from app.errors import UnknownTable
 
 SAMPLE = 5
 
@@ -46,9 +51,70 @@ class TestResult:
 def run_tests(con: duckdb.DuckDBPyConnection, project: Project, name: str, run_id: str) -> list[TestResult]:
     """Run the tests of the table ``name`` and record them."""
     bound = next((t for t in project.tables.values() if t.name.lower() == name.lower()), None)
-    if bound is None or not bound.spec.tests:
+    tests = tests_of(project, bound) if bound is not None else []
+    if bound is None or not tests:
         return []
-    results = [_run(con, project, bound, test) for test in bound.spec.tests]
+    results = [_run(con, project, bound, test) for test in tests]
+    _record(con, run_id, results)
+    return results
+
+
+def metric_tests(
+    con: duckdb.DuckDBPyConnection, project: Project, run_id: str, built: set[str] | None = None
+) -> list[TestResult]:
+    """Run the metrics' assertions (those reading a table in ``built``, when given) and record them."""
+    results = []
+    for m in project.metrics.values():
+        for text in m.spec.assertions:
+            compiled, condition = _metric_condition(project, text)
+            if built is None or tables_read(compiled) & built:
+                results.append(_run_metric_test(con, m.name, text, compiled, condition))
+    _record(con, run_id, results)
+    return results
+
+
+def _metric_condition(project: Project, text: str) -> tuple[CompiledQuery, exp.Expr]:
+    """The query of the metrics an assertion names, at the finest grain they share (one total if none), and the test."""
+    condition = parse_expression(text)
+    names = list(dict.fromkeys(c.name for c in condition.find_all(exp.Column)))
+    shared = [g for g in GRAINS if all(g in project.metric(n).grains for n in names)]
+    query = MetricQuery.model_validate({"metrics": names, "grain": shared[0] if shared else None})
+    return compile_query(project, query.model_copy(update={"limit": None})), condition
+
+
+def _run_metric_test(
+    con: duckdb.DuckDBPyConnection, metric: str, text: str, compiled: CompiledQuery, condition: exp.Expr
+) -> TestResult:
+    """The periods (labelled by the query's first column) where the condition is false or unknown."""
+    rows = sqlglot.parse_one(compiled.duckdb_sql, dialect="duckdb")
+    assert isinstance(rows, exp.Query)
+    first = col(compiled.columns[0].name, "m")
+    failing = exp.func("coalesce", condition.copy(), exp.false()).not_()
+    q = (
+        exp.select(
+            exp.func("count", exp.Star()),
+            exp.Bracket(
+                this=exp.func("list", exp.cast(first, "VARCHAR")),
+                expressions=[exp.Slice(this=exp.Literal.number(1), expression=exp.Literal.number(SAMPLE))],
+            ),
+        )
+        .from_(rows.subquery("m"))
+        .where(failing)
+    )
+    name = f"assert({text})"
+    cur = con.cursor()
+    try:
+        count, sample = cur.execute(q.sql("duckdb"), compiled.params).fetchone() or (0, [])
+    except duckdb.Error as exc:
+        return TestResult(f"metric:{metric}", name, "error", 0, [], str(exc).split("\n")[0][:300])
+    finally:
+        cur.close()
+    return TestResult(f"metric:{metric}", name, "fail" if count else "pass", int(count), list(sample or []))
+
+
+def _record(con: duckdb.DuckDBPyConnection, run_id: str, results: list[TestResult]) -> None:
+    if not results:
+        return
     with transaction(con) as cur:
         cur.executemany(
             "INSERT INTO meta.test_results VALUES (?, now(), ?, ?, ?, ?, ?, ?)",  # the database's clock, as builds
@@ -57,19 +123,31 @@ def run_tests(con: duckdb.DuckDBPyConnection, project: Project, name: str, run_i
                 for r in results
             ],
         )
-    return results
 
 
 def test_tables(con: duckdb.DuckDBPyConnection, project: Project, names: list[str]) -> list[TestResult]:
     """Run the tests of ``names`` (every table with tests when empty), recorded under one run id."""
     run_id = "test-" + uuid.uuid4().hex[:8]
-    tables = sorted({t.name.lower() for t in project.tables.values() if t.spec.tests})
+    tables = sorted({t.name.lower() for t in project.tables.values() if tests_of(project, t)})
     unknown = [n for n in names if n.lower() not in tables]
     if unknown:
-        raise BuildError(
-            f"No tests declared on {', '.join(unknown)}. Tables with tests: {', '.join(tables) or 'none'}."
-        )
-    return [r for name in (names or tables) for r in run_tests(con, project, name, run_id)]
+        raise UnknownTable(f"No tests declared on '{unknown[0][:100]}'. {did_you_mean(unknown[0], tables)}")
+    results = [r for name in (names or tables) for r in run_tests(con, project, name, run_id)]
+    return results if names else results + metric_tests(con, project, run_id)
+
+
+def tests_of(project: Project, bound: BoundTable) -> list[DataTest]:
+    """The tests declared beside a table, then, on a built table, ``accepted_values`` of each dimension of its
+    entity that declares them and that the table carries (the allowed values are enforced, not only listed)."""
+    tests = list(bound.spec.tests)
+    if bound.spec.build is None:
+        return tests
+    declared = {t.accepted_values.column.lower() for t in tests if t.accepted_values}
+    for dim in project.entities[bound.entity].dimensions:
+        if dim.accepted_values and dim.name.lower() not in declared and bound.has(dim.name) and bound.columns:
+            implied = {"column": dim.name, "values": list(dim.accepted_values)}
+            tests.append(DataTest.model_validate({"accepted_values": implied}))
+    return tests
 
 
 def label(test: DataTest) -> str:
@@ -141,16 +219,18 @@ def _offending(project: Project, bound: BoundTable, test: DataTest) -> tuple[exp
 
 
 def _row_count(con: duckdb.DuckDBPyConnection, bound: BoundTable, ratio: float, name: str) -> TestResult:
-    """The last batch's rows against the median of the 30 before it."""
+    """The last batch's rows per hour of its range against the median of the 30 batches before it (a partial
+    batch, such as today's, is judged at its own length)."""
     rows = con.execute(
-        "SELECT rows_out FROM meta.build_runs WHERE table_name = ? AND status = 'success' "
-        "ORDER BY finished_at DESC, seq DESC LIMIT 31",
+        "SELECT rows_out, greatest(epoch(batch_end - batch_start) / 3600, 1) FROM meta.build_runs "
+        "WHERE table_name = ? AND status = 'success' ORDER BY finished_at DESC, seq DESC LIMIT 31",
         [bound.name.lower()],
     ).fetchall()
     if len(rows) < 4:
         return TestResult(bound.name, name, "pass", 0, [], "fewer than 4 batches built: nothing to compare")
-    last, before = rows[0][0], sorted(r[0] for r in rows[1:])
+    rates = [r[0] / r[1] for r in rows]
+    last, before = rates[0], sorted(rates[1:])
     median = before[len(before) // 2]
     off = median > 0 and not (median / ratio <= last <= median * ratio)
-    detail = f"last batch {last:,} rows, trailing median {median:,}"
-    return TestResult(bound.name, name, "fail" if off else "pass", 1 if off else 0, [last], detail)
+    detail = f"last batch {rows[0][0]:,} rows ({last:,.1f} an hour), trailing median {median:,.1f} an hour"
+    return TestResult(bound.name, name, "fail" if off else "pass", 1 if off else 0, [rows[0][0]], detail)

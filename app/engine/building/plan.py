@@ -14,12 +14,13 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from app.definitions.diagnostics import did_you_mean
 from app.definitions.project import BoundTable, Project
 from app.definitions.spec import Build
 from app.engine.building import statements as st
 from app.engine.building.periods import batches, floor
 from app.engine.database import read_catalog
-from app.errors import BuildError
+from app.errors import BuildError, UnknownTable
 
 EPOCH = datetime(1970, 1, 1)
 HISTORY_COLUMNS = ("valid_from", "valid_to", "is_current")
@@ -69,6 +70,7 @@ class TablePlan:
     statements: list[exp.Expr]
     create: exp.Query | None  # the rows' shape, to create a table the database does not have yet
     late: dict[str, Any] | None = None  # late rows found for this table: count, first, last, source
+    sql: list[tuple[str, list[str]]] = field(default_factory=list)  # the statements' text and bounds used
     estimate_s: float | None = None
 
 
@@ -94,7 +96,7 @@ def plan_build(
     wanted = [n.lower() for n in request.tables]
     for name in wanted:
         if name not in bound:
-            raise BuildError(f"No build for '{name}'. Tables with a build: {', '.join(order) or 'none'}.")
+            raise UnknownTable(f"No build for '{name[:100]}'. {did_you_mean(name, order)}")
     names = [n for n in order if not wanted or n in wanted]
     previous = _unfinished(con, request) if resume else None
     plan = BuildPlan(previous or uuid.uuid4().hex[:12], request, until, resumed=previous is not None)
@@ -165,13 +167,19 @@ def prepare(con: duckdb.DuckDBPyConnection, project: Project, table: TablePlan) 
     catalog = read_catalog(con)
     if build.scd2 is not None and build.scd2.updated_at is None:
         table.statements, table.create = _merge(project, bound, build, catalog)
+        table.sql = [(s.sql("duckdb"), st.parameters(s)) for s in table.statements]
         return
     rows = _rows(project, bound, build, catalog)
     table.create = rows
     if table.by is None:
         table.statements = [st.delete(table.name, None), st.insert(table.name, rows)]
     else:
-        table.statements = [st.delete(table.name, table.by), st.insert(table.name, st.within(rows, table.by))]
+        kind = catalog.get(table.name, {}).get(table.by.lower(), "TIMESTAMP")
+        table.statements = [
+            st.delete(table.name, table.by, kind),
+            st.insert(table.name, st.within(rows, table.by, kind)),
+        ]
+    table.sql = [(s.sql("duckdb"), st.parameters(s)) for s in table.statements]
 
 
 def _rows(project: Project, bound: BoundTable, build: Build, catalog: dict[str, dict[str, str]]) -> exp.Query:

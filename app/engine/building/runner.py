@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from app.definitions.project import Project
 from app.engine.building import statements as st
-from app.engine.building.checks import TestResult, run_tests
+from app.engine.building.checks import TestResult, metric_tests, run_tests
 from app.engine.building.plan import Batch, BuildPlan, TablePlan, prepare
 from app.engine.database import transaction
 from app.engine.dataversion import bump
@@ -134,7 +134,11 @@ def run_build(
                 rows_total += rows
                 if on_batch is not None:
                     on_batch(Progress(table.name, batch, rows, done, total, rows_total, time.perf_counter() - started))
-            report.tests = run_tests(con, project, table.name, plan.run_id)
+        for report in reports:  # once every table is built: a relationship's other side is built too
+            report.tests = run_tests(con, project, report.name, plan.run_id)
+        checked = metric_tests(con, project, plan.run_id, {r.name for r in reports})
+        if checked:
+            reports.append(TableReport("metrics", tests=checked))
     except InterruptedError:
         status, error = "interrupted", "stopped before its end; the next run of the same request resumes it"
     except BuildError as exc:
@@ -158,10 +162,17 @@ def _record_run(con: duckdb.DuckDBPyConnection, plan: BuildPlan, origin: str) ->
             "VALUES (?, ?, ?, ?, 'running', now())",
             [plan.run_id, json.dumps(plan.request.as_dict()), plan.request.hash, origin],
         )
-        cur.executemany(
+        batches = plan.batches
+        cur.execute(  # one statement for all (executemany runs one per row: seconds for a long backfill)
             "INSERT INTO meta.build_runs (run_id, table_name, seq, batch_start, batch_end, status) "
-            "VALUES (?, ?, ?, ?, ?, 'pending')",
-            [[plan.run_id, b.table, b.seq, b.start, b.end] for b in plan.batches],
+            "SELECT ?, unnest(?), unnest(?), unnest(?::TIMESTAMP[]), unnest(?::TIMESTAMP[]), 'pending'",
+            [
+                plan.run_id,
+                [b.table for b in batches],
+                [b.seq for b in batches],
+                [b.start for b in batches],
+                [b.end for b in batches],
+            ],
         )
 
 
@@ -172,10 +183,12 @@ def _run_batch(con: duckdb.DuckDBPyConnection, plan: BuildPlan, table: TablePlan
         with transaction(con) as cur:
             if table.create is not None:
                 _create_missing(cur, table, bounds)
-            before = _count(cur, table, bounds)
-            for statement in table.statements:
-                cur.execute(statement.sql("duckdb"), {k: bounds[k] for k in st.parameters(statement)})
-            after = _count(cur, table, bounds)
+                table.create = None  # once per run is enough
+            counts = []  # rows replaced (deleted, or closed by a merge), then rows written
+            for sql, used in table.sql:
+                result = cur.execute(sql, {k: bounds[k] for k in used})
+                counts.append(int((result.fetchone() or (0,))[0]))
+            before, after = counts[0], counts[-1]
             seconds = time.perf_counter() - began
             cur.execute(
                 "UPDATE meta.build_runs SET status = 'success', rows_in = ?, rows_out = ?, seconds = ?, "
@@ -197,12 +210,6 @@ def _run_batch(con: duckdb.DuckDBPyConnection, plan: BuildPlan, table: TablePlan
             f"back: {message}"
         ) from exc
     return after, seconds
-
-
-def _count(cur: duckdb.DuckDBPyConnection, table: TablePlan, bounds: dict[str, datetime]) -> int:
-    q = st.count(table.name, table.by)
-    row = cur.execute(q.sql("duckdb"), {k: bounds[k] for k in st.parameters(q)}).fetchone()
-    return int(row[0]) if row else 0
 
 
 def _create_missing(cur: duckdb.DuckDBPyConnection, table: TablePlan, bounds: dict[str, datetime]) -> None:

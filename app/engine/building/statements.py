@@ -32,9 +32,10 @@ def col(name: str, of: str | None = None) -> exp.Column:
     return exp.Column(this=ident(name), table=exp.to_identifier(of) if of else None)
 
 
-def param(name: str) -> exp.Expr:
-    """``CAST($name AS TIMESTAMP)``: the bounds are timestamps whatever the column's type."""
-    return exp.cast(exp.Placeholder(this=name), "TIMESTAMP")
+def param(name: str, kind: str = "TIMESTAMP") -> exp.Expr:
+    """``CAST($name AS TIMESTAMP)``: the bounds are timestamps; compared with a DATE column they are cast to
+    DATE (exact: day and month batches start at midnight), so DuckDB skips row groups outside the batch."""
+    return exp.cast(exp.Placeholder(this=name), kind)
 
 
 def template(sql: str, **names: str | exp.Expr) -> exp.Expr:
@@ -161,13 +162,21 @@ def with_snapshot(snapshot: exp.Query, sql: exp.Query) -> exp.Query:
     return exp.select(exp.Star()).from_(sql.subquery("built")).with_(SNAPSHOT, as_=snapshot)
 
 
-def within(rows: exp.Query, by: str) -> exp.Query:
+def within(rows: exp.Query, by: str, kind: str = "TIMESTAMP") -> exp.Query:
     """Only the rows of ``[$start, $end)`` by ``by``: a batch never writes another batch's rows."""
-    return exp.select(exp.Star()).from_(rows.subquery("b")).where(in_batch(col(by, "b")))
+    return exp.select(exp.Star()).from_(rows.subquery("b")).where(in_batch(col(by, "b"), kind))
 
 
-def in_batch(column: exp.Expr) -> exp.Expr:
-    return exp.and_(column.copy() >= param("start"), column.copy() < param("end"))
+def in_batch(column: exp.Expr, kind: str = "TIMESTAMP") -> exp.Expr:
+    """``[$start, $end)``; for a DATE column, the days from ``$start``'s to the one ``$end`` falls in before its
+    last instant (a batch ending at noon keeps its day)."""
+    if kind.upper() != "DATE":
+        return exp.and_(column.copy() >= param("start"), column.copy() < param("end"))
+    last = exp.cast(
+        exp.Sub(this=param("end"), expression=exp.Interval(this=exp.Literal.string("1"), unit=exp.var("MICROSECOND"))),
+        "DATE",
+    )
+    return exp.and_(column.copy() >= param("start", "DATE"), column.copy() <= last)
 
 
 def insert(target: str, rows: exp.Query) -> exp.Expr:
@@ -175,11 +184,6 @@ def insert(target: str, rows: exp.Query) -> exp.Expr:
     return exp.Insert(this=table(target), expression=rows, by_name=True)
 
 
-def delete(target: str, by: str | None) -> exp.Expr:
+def delete(target: str, by: str | None, kind: str = "TIMESTAMP") -> exp.Expr:
     """The rows a batch replaces: those of its range, or all of them (a full build)."""
-    return exp.delete(table(target), where=in_batch(col(by)) if by else None)
-
-
-def count(target: str, by: str | None) -> exp.Query:
-    q = exp.select(exp.func("count", exp.Star())).from_(table(target))
-    return q.where(in_batch(col(by))) if by else q
+    return exp.delete(table(target), where=in_batch(col(by), kind) if by else None)

@@ -19,8 +19,17 @@ TRAILING = 10  # runs the median is taken over
 GRAINS = ("hour", "day", "month")
 
 
-def morning_check(con: duckdb.DuckDBPyConnection, project: Project, now: datetime) -> dict[str, Any]:
-    """Everything the 8 AM review looks at, one dict (``tapflow status`` and GET /status)."""
+def morning_check(
+    con: duckdb.DuckDBPyConnection,
+    project: Project,
+    now: datetime,
+    *,
+    coverage: bool = True,
+    only: set[str] | None = None,
+) -> dict[str, Any]:
+    """Everything the 8 AM review looks at, one dict (``tapflow status`` and GET /status); without
+    ``coverage`` (which reads whole tables) it is what a metric answer's ``meta.data_status`` needs; ``only``
+    keeps the tables named."""
     cur = con.cursor()
     try:
         builds = _last_builds(cur)
@@ -28,9 +37,9 @@ def morning_check(con: duckdb.DuckDBPyConnection, project: Project, now: datetim
         late = _late(cur)
         tables = []
         for bound in sorted(project.tables.values(), key=lambda t: t.name):
-            if bound.spec.build is None and not bound.spec.freshness:
+            if (bound.spec.build is None and not bound.spec.freshness) or (only and bound.name.lower() not in only):
                 continue
-            tables.append(_table(cur, project, bound, now, builds.get(bound.name.lower()), tests, late))
+            tables.append(_table(cur, project, bound, now, builds.get(bound.name.lower()), tests, late, coverage))
     finally:
         cur.close()
     problems = [t for t in tables if t["status"] != "ok"]
@@ -51,13 +60,14 @@ def _table(
     build: dict[str, Any] | None,
     tests: dict[str, list[dict[str, Any]]],
     late: dict[str, list[dict[str, Any]]],
+    coverage: bool,
 ) -> dict[str, Any]:
     name = bound.name.lower()
     out: dict[str, Any] = {"table": name, "entity": bound.entity, "key": bound.key, "last_build": build}
     out["failed_tests"] = tests.get(name, [])
     out["late_rows"] = late.get(name, [])
     out["freshness"] = _freshness(cur, project, bound, now)
-    out["coverage"] = _coverage(cur, bound)
+    out["coverage"] = _coverage(cur, bound) if coverage else None
     flags = []
     if build and build["status"] != "success":
         flags.append(("error", f"last build {build['status']}"))
@@ -272,4 +282,31 @@ def recorded_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] 
             }
             for t, ok, skipped, todo, rows, secs in per_table
         ],
+    }
+
+
+def data_status(check: dict[str, Any], tables: set[str]) -> dict[str, Any] | None:
+    """What a metric answer says of the tables it read: the worst status and each table's notes (None when
+    no table it read is built or watched)."""
+    read = {t.lower() for t in tables}
+    mine = [t for t in check["tables"] if t["table"] in read]
+    if not mine:
+        return None
+    worst = (
+        "error"
+        if any(t["status"] == "error" for t in mine)
+        else "warn"
+        if any(t["status"] == "warn" for t in mine)
+        else "ok"
+    )
+    return {
+        "status": worst,
+        "tables": {
+            t["table"]: {
+                "status": t["status"],
+                "notes": t["notes"],
+                "last_build": (t["last_build"] or {}).get("finished_at"),
+            }
+            for t in mine
+        },
     }

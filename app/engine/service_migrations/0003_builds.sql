@@ -21,8 +21,8 @@ CREATE TABLE IF NOT EXISTS meta.build_runs (
     batch_start TIMESTAMP NOT NULL,
     batch_end   TIMESTAMP NOT NULL,
     status      VARCHAR NOT NULL,          -- pending | success | failed | skipped (done by an earlier attempt)
-    rows_in     BIGINT,                    -- rows the batch's range held before
-    rows_out    BIGINT,                    -- rows it holds after
+    rows_in     BIGINT,                    -- rows the batch replaced (deleted; for a merge, closed)
+    rows_out    BIGINT,                    -- rows it wrote
     seconds     DOUBLE,
     started_at  TIMESTAMP,
     finished_at TIMESTAMP,
