@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     seed_timeout_s: float = Field(
         600.0, gt=0, description="`POST /admin/seed` past this is interrupted and rolled back (answer 504)."
     )
+    build_batch_timeout_s: float = Field(
+        3600.0, gt=0, description="A build batch running longer is interrupted, rolled back and the build stopped."
+    )
     usage_tracking: bool = Field(
         True, description="Record usage events; turning it off blinds /usage and /deprecations (for benchmarks)."
     )

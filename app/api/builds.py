@@ -119,6 +119,7 @@ class Builder:
                 origin=job.origin,
                 on_batch=on_batch,
                 stop=self.stop,
+                batch_timeout_s=state.settings.build_batch_timeout_s,
             )
             if any(t.name not in state.catalog for t in job.plan.tables):
                 self._reload()  # a table built for the first time: the definitions see its columns
@@ -141,9 +142,12 @@ class Builder:
             log.error("after a build, the definitions did not reload; the last valid set keeps serving: %s", exc.detail)
 
     def _schedule(self) -> None:
-        """Every TICK_S, build the tables whose ``refresh.every`` has passed since their last build."""
-        while not self.stop.wait(TICK_S):
-            due = self.due(self.state.settings.clock())
+        """Every TICK_S (or half the shortest ``refresh.every``), build the tables whose ``refresh.every`` has
+        passed since their last build."""
+        everies = [t.spec.refresh.every.total_seconds() for t in self.state.project.tables.values() if t.spec.refresh]
+        tick = max(0.1, min([TICK_S, *(e / 2 for e in everies)]))
+        while not self.stop.wait(tick):
+            due = self.due(datetime.now())  # the wall clock, as the database's now() that stamps builds
             if due and self.running is None:
                 try:
                     self.submit(BuildRequest(tuple(due)), origin="schedule")

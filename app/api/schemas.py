@@ -359,6 +359,11 @@ class MorningCheck(BaseModel):
     late_rows: list[dict[str, Any]]
 
 
+class BuildList(BaseModel):
+    builds: list[dict[str, Any]]
+    running: str | None = Field(None, description="The run id of the build running now, if any")
+
+
 class SeedResult(BaseModel):
     customers: int
     rows: int

@@ -174,7 +174,9 @@ def _build_here(request: Any, dry_run: bool) -> dict[str, Any] | None:
             if dry_run:
                 return None
             with BuildProgress(len(plan.batches), sum(b.done for b in plan.batches)) as progress:
-                report = run_build(con, project, plan, on_batch=progress.update)
+                report = run_build(
+                    con, project, plan, on_batch=progress.update, batch_timeout_s=settings.build_batch_timeout_s
+                )
     except DefinitionError as exc:
         _fail_problems(exc)
     except TapflowError as exc:

@@ -136,6 +136,25 @@ class BuildChecker:
             self.problems.report(
                 item, (*sub, "scd2"), "scd2 needs updated_at (a change log's time) or check_columns (successive states)"
             )
+        order = ("hour", "day", "month")
+        inc = build.incremental
+        if inc is not None and inc.backfill and order.index(inc.backfill) < order.index(inc.batch):
+            self.problems.report(
+                item,
+                (*sub, "incremental", "backfill"),
+                f"backfill ({inc.backfill}) must not be finer than batch ({inc.batch})",
+            )
+        if (
+            inc is not None
+            and build.snapshot is not None
+            and order.index(build.snapshot.grain) > order.index(inc.batch)
+        ):
+            self.problems.report(
+                item,
+                (*sub, "snapshot", "grain"),
+                f"a {build.snapshot.grain} snapshot needs batches of a {build.snapshot.grain} or longer, "
+                f"not a {inc.batch}",
+            )
         if build.incremental is not None and build.start is None:
             self.problems.report(
                 item, (*sub, "incremental"), "an incremental build needs start (the first period of a full build)"

@@ -172,6 +172,12 @@ class Incremental(Spec):
     by: str = Field(description="The time column the batches cut")
     batch: BatchGrain = "day"
     lookback_days: int = Field(0, ge=0, le=366, description="Batches re-read before the last run, for late rows")
+    backfill: BatchGrain | None = Field(
+        None,
+        description="Cut a run at this coarser grain's boundaries (a first build or a backfill in a few "
+        "transactions); a refresh still starts at its batch: `batch: day, backfill: month` re-reads 3 days, "
+        "and builds two years in 24 batches",
+    )
     late: LateRows | None = Field(None, description="Count rows arriving after the lookback has passed them")
 
 

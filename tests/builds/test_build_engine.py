@@ -233,3 +233,24 @@ def test_successive_states_make_a_history_with_check_columns(tmp_path):
         (2, second, None, True),
     ]
     assert rows(db, "SELECT count(*) FROM entity.plan_history WHERE is_current") == [(9,)]
+
+
+def test_a_batch_past_its_time_limit_is_interrupted_and_rolled_back(tmp_path):
+    project = write_project(tmp_path / "project")
+    yml = project / "entities" / "users.yml"
+    slow = "select u.user_id, u.name, (select count(*) from range(100000000000) r(i) where i % 7 = 5) as events"
+    yml.write_text(
+        yml.read_text().replace(
+            "select u.user_id, u.name, count(e.user_id) as events\n            from staging.users u left join "
+            "staging.events e using (user_id)\n            group by all",
+            slow + "\n            from staging.users u",
+        )
+    )
+    env = env_for(tmp_path / "w.duckdb", project, now=NOW, TAPFLOW_BUILD_BATCH_TIMEOUT_S="0.5")
+    done = tapflow("build", "entity.users", env=env, timeout=120)
+    assert done.returncode == 1
+    assert (
+        "entity.users, batch" in done.stderr and "ran longer than 0.5 s (TAPFLOW_BUILD_BATCH_TIMEOUT_S)" in done.stderr
+    )
+    db = tmp_path / "w.duckdb"
+    assert rows(db, "SELECT status FROM meta.build_runs WHERE table_name = 'entity.users'") == [("failed",)]

@@ -147,3 +147,27 @@ def test_a_bad_build_request_is_a_clear_problem_and_starts_nothing(demo_db: Path
         r = client.post("/admin/builds", json=body)
         assert r.status_code in (400, 404, 422) and r.headers["content-type"] == "application/problem+json"
         assert client.get("/status").json()["tables"]  # still serving
+
+
+def test_a_refresh_schedule_builds_the_table_in_the_service(tmp_path: Path) -> None:
+    from tests.builds.project import write_project
+
+    project = write_project(tmp_path / "project")
+    yml = project / "entities" / "users.yml"
+    yml.write_text(
+        yml.read_text().replace(
+            "        tests: [{unique: user_id}, {not_null: [user_id, name]}]",
+            "        tests: [{unique: user_id}, {not_null: [user_id, name]}]\n        refresh: {every: 1}",
+        )
+    )
+    env = env_for(tmp_path / "w.duckdb", project, now="2026-11-26T12:00:00")
+    assert tapflow("build", env=env, timeout=300).returncode == 0
+    with running_server(env) as url, httpx.Client(base_url=url, timeout=60) as client:
+        deadline = time.monotonic() + 60
+        scheduled: list[dict] = []
+        while not scheduled and time.monotonic() < deadline:
+            scheduled = [b for b in client.get("/admin/builds").json()["builds"] if b["origin"] == "schedule"]
+            time.sleep(0.2)
+        assert scheduled, "no scheduled build within 60 s"
+        run = wait_for(client, scheduled[0]["run_id"])
+        assert run["status"] == "success" and [t["table"] for t in run["tables"]] == ["entity.users"]

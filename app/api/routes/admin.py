@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from app.api.deps import StateDep
-from app.api.schemas import BuildBody, BuildStatus, ReloadResult, SeedResult, TestBody, TestRun
+from app.api.schemas import BuildBody, BuildList, BuildStatus, ReloadResult, SeedResult, TestBody, TestRun
 from app.demo.generator import seed
 from app.demo.pipeline import build_everything
 from app.engine.building.checks import test_tables
 from app.engine.building.plan import BuildRequest
-from app.engine.building.status import recorded_run
+from app.engine.building.status import recent_runs, recorded_run
 from app.errors import Forbidden, NotFound, QueryTimeout, SeedError
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -78,6 +78,16 @@ def start_build(state: StateDep, body: BuildBody, response: Response) -> dict[st
     job = state.builder.submit(BuildRequest(tuple(body.tables), body.start, body.end, body.full_refresh))
     response.headers["Location"] = f"/admin/builds/{job.run_id}"
     return job.as_dict()
+
+
+@router.get("/builds", summary="The latest builds (50), newest first", response_model=BuildList)
+def list_builds(state: StateDep) -> dict[str, Any]:
+    cur = state.con.cursor()
+    try:
+        runs = recent_runs(cur)
+    finally:
+        cur.close()
+    return {"builds": runs, "running": state.builder.running.run_id if state.builder.running else None}
 
 
 @router.get(

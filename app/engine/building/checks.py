@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -18,7 +19,7 @@ from app.definitions.diagnostics import did_you_mean
 from app.definitions.expressions import parse_expression
 from app.definitions.project import BoundTable, Project
 from app.definitions.spec import GRAINS, DataTest
-from app.engine.building.statements import col, table
+from app.engine.building.statements import bounded, col, in_batch, table
 from app.engine.database import transaction
 from app.engine.runner import tables_read
 from app.errors import UnknownTable
@@ -48,37 +49,55 @@ class TestResult:
         }
 
 
-def run_tests(con: duckdb.DuckDBPyConnection, project: Project, name: str, run_id: str) -> list[TestResult]:
-    """Run the tests of the table ``name`` and record them."""
+def run_tests(
+    con: duckdb.DuckDBPyConnection,
+    project: Project,
+    name: str,
+    run_id: str,
+    window: tuple[datetime, datetime] | None = None,
+) -> list[TestResult]:
+    """Run the tests of the table ``name`` (of an incremental table, on ``window`` when given) and record them."""
     bound = next((t for t in project.tables.values() if t.name.lower() == name.lower()), None)
     tests = tests_of(project, bound) if bound is not None else []
     if bound is None or not tests:
         return []
-    results = [_run(con, project, bound, test) for test in tests]
+    results = [_run(con, project, bound, test, window) for test in tests]
     _record(con, run_id, results)
     return results
 
 
 def metric_tests(
-    con: duckdb.DuckDBPyConnection, project: Project, run_id: str, built: set[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    project: Project,
+    run_id: str,
+    windows: dict[str, tuple[datetime, datetime] | None] | None = None,
 ) -> list[TestResult]:
-    """Run the metrics' assertions (those reading a table in ``built``, when given) and record them."""
+    """Run the metrics' assertions and record them. With ``windows`` (the tables a run built, and the range
+    built of each incremental one), only the assertions over those tables, and when every table they read
+    was built incrementally, only the periods from the earliest batch on."""
     results = []
     for m in project.metrics.values():
         for text in m.spec.assertions:
             compiled, condition = _metric_condition(project, text)
-            if built is None or tables_read(compiled) & built:
-                results.append(_run_metric_test(con, m.name, text, compiled, condition))
+            read = tables_read(compiled)
+            if windows is not None and not read & windows.keys():
+                continue
+            ranges = [windows.get(t) for t in read] if windows is not None else [None]
+            if all(ranges):
+                since = min(r[0] for r in ranges if r).date()
+                compiled, condition = _metric_condition(project, text, since)
+            results.append(_run_metric_test(con, m.name, text, compiled, condition))
     _record(con, run_id, results)
     return results
 
 
-def _metric_condition(project: Project, text: str) -> tuple[CompiledQuery, exp.Expr]:
-    """The query of the metrics an assertion names, at the finest grain they share (one total if none), and the test."""
+def _metric_condition(project: Project, text: str, since: date | None = None) -> tuple[CompiledQuery, exp.Expr]:
+    """The query of the metrics an assertion names, at the finest grain they share (one total if none), from
+    ``since`` when given, and the condition."""
     condition = parse_expression(text)
     names = list(dict.fromkeys(c.name for c in condition.find_all(exp.Column)))
     shared = [g for g in GRAINS if all(g in project.metric(n).grains for n in names)]
-    query = MetricQuery.model_validate({"metrics": names, "grain": shared[0] if shared else None})
+    query = MetricQuery.model_validate({"metrics": names, "grain": shared[0] if shared else None, "start": since})
     return compile_query(project, query.model_copy(update={"limit": None})), condition
 
 
@@ -163,12 +182,18 @@ def label(test: DataTest) -> str:
     return "row_count_change"
 
 
-def _run(con: duckdb.DuckDBPyConnection, project: Project, bound: BoundTable, test: DataTest) -> TestResult:
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    project: Project,
+    bound: BoundTable,
+    test: DataTest,
+    window: tuple[datetime, datetime] | None,
+) -> TestResult:
     name = label(test)
     try:
         if test.row_count_change is not None:
             return _row_count(con, bound, test.row_count_change.max_ratio, name)
-        offending, keys = _offending(project, bound, test)
+        offending, keys = _offending(project, bound, test, window)
         cur = con.cursor()
         try:
             count = cur.execute(exp.select(exp.func("count", exp.Star())).from_(offending.subquery("o")).sql("duckdb"))
@@ -184,14 +209,26 @@ def _run(con: duckdb.DuckDBPyConnection, project: Project, bound: BoundTable, te
     return TestResult(bound.name, name, "fail" if failing else "pass", failing, sample)
 
 
-def _offending(project: Project, bound: BoundTable, test: DataTest) -> tuple[exp.Query, list[exp.Expr]]:
+def _aliased(src: exp.Expr, alias: str) -> exp.Expr:
+    out = src.copy()
+    out.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+    return out
+
+
+def _offending(
+    project: Project, bound: BoundTable, test: DataTest, window: tuple[datetime, datetime] | None
+) -> tuple[exp.Query, list[exp.Expr]]:
     """The offending rows (or groups) and the columns that name them in a sample."""
     entity = project.entities[bound.entity]
     pk = entity.primary_key
     key_cols = [pk] if bound.has(pk) else []
     if bound.spec.timestamp and bound.has(bound.spec.timestamp) and key_cols:
         key_cols.append(bound.spec.timestamp)
-    src = table(bound.name)
+    src: exp.Expr = table(bound.name)
+    by = bound.spec.build.incremental.by if bound.spec.build and bound.spec.build.incremental else None
+    if window is not None and by is not None and (not test.unique or by.lower() in {c.lower() for c in test.unique}):
+        # a run of an incremental table is tested on the batches it built: rows elsewhere were tested when built
+        src = exp.select(exp.Star()).from_(table(bound.name)).where(bounded(in_batch(col(by)), *window)).subquery("w")
     if test.unique:
         cols = [col(c) for c in test.unique]
         dup = exp.select(*cols).from_(src).where(exp.and_(*(c.is_(exp.null()).not_() for c in cols))).group_by(*cols)
@@ -210,7 +247,7 @@ def _offending(project: Project, bound: BoundTable, test: DataTest) -> tuple[exp
         c = col(test.relationships.column, "t")
         exists = exp.select("1").from_(table(to.name, "r")).where(col(target_pk, "r").eq(c.copy()))
         cond = exp.and_(c.is_(exp.null()).not_(), exp.Exists(this=exists).not_())
-        rows = exp.select(c.as_(test.relationships.column)).from_(table(bound.name, "t")).where(cond).distinct()
+        rows = exp.select(c.as_(test.relationships.column)).from_(_aliased(src, "t")).where(cond).distinct()
         return rows, [col(test.relationships.column)]
     assert test.expression is not None
     condition = sqlglot.parse_one(test.expression, dialect="duckdb")

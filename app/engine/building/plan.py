@@ -19,7 +19,6 @@ from app.definitions.project import BoundTable, Project
 from app.definitions.spec import Build
 from app.engine.building import statements as st
 from app.engine.building.periods import batches, floor
-from app.engine.database import read_catalog
 from app.errors import BuildError, UnknownTable
 
 EPOCH = datetime(1970, 1, 1)
@@ -155,16 +154,15 @@ def _table_plan(con: duckdb.DuckDBPyConnection, bound: BoundTable, request: Buil
         if mark is not None:
             start = max(first, floor(min(mark, until) - timedelta(days=inc.lookback_days), inc.batch))
             plan.late = _late_rows(con, name, inc.late.model_dump() if inc.late else None, start)
-    plan.batches = [Batch(0, name, a, b) for a, b in batches(floor(start, inc.batch), end, inc.batch)]
+    plan.batches = [Batch(0, name, a, b) for a, b in batches(floor(start, inc.batch), end, inc.backfill or inc.batch)]
     return plan
 
 
-def prepare(con: duckdb.DuckDBPyConnection, project: Project, table: TablePlan) -> None:
+def prepare(project: Project, table: TablePlan, catalog: dict[str, dict[str, str]]) -> None:
     """Set the statements of ``table``'s batches, from the catalog as it is now (after the tables it reads)."""
     bound = project.tables[(table.entity, table.key)]
     build = bound.spec.build
     assert build is not None
-    catalog = read_catalog(con)
     if build.scd2 is not None and build.scd2.updated_at is None:
         table.statements, table.create = _merge(project, bound, build, catalog)
         table.sql = [(s.sql("duckdb"), st.parameters(s)) for s in table.statements]

@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,8 +19,9 @@ from app.definitions.project import Project
 from app.engine.building import statements as st
 from app.engine.building.checks import TestResult, metric_tests, run_tests
 from app.engine.building.plan import Batch, BuildPlan, TablePlan, prepare
-from app.engine.database import transaction
+from app.engine.database import read_catalog, transaction
 from app.engine.dataversion import bump
+from app.engine.executor import WATCHDOG
 from app.errors import BuildError
 
 
@@ -101,6 +103,7 @@ def run_build(
     origin: str = "cli",
     on_batch: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
+    batch_timeout_s: float | None = None,
 ) -> BuildReport:
     """Run every pending batch of ``plan`` in order; a failing batch is rolled back and ends the run."""
     started = time.perf_counter()
@@ -109,6 +112,7 @@ def run_build(
     done = sum(1 for b in plan.batches if b.done)
     rows_total = 0
     reports: list[TableReport] = []
+    catalog = read_catalog(con)
     status, error = "success", None
     try:
         for table in plan.tables:
@@ -118,7 +122,7 @@ def run_build(
                 _record_late(con, plan.run_id, table)
             if any(not b.done for b in table.batches):
                 try:
-                    prepare(con, project, table)
+                    prepare(project, table, catalog)
                 except duckdb.Error as exc:
                     raise BuildError(f"{table.name}: cannot build: {str(exc).splitlines()[0][:300]}") from exc
             for batch in table.batches:
@@ -126,7 +130,7 @@ def run_build(
                     continue
                 if stop is not None and stop.is_set():
                     raise InterruptedError
-                rows, seconds = _run_batch(con, plan, table, batch)
+                rows, seconds = _run_batch(con, plan, table, batch, batch_timeout_s)
                 report.batches += 1
                 report.rows += rows
                 report.seconds += seconds
@@ -134,9 +138,12 @@ def run_build(
                 rows_total += rows
                 if on_batch is not None:
                     on_batch(Progress(table.name, batch, rows, done, total, rows_total, time.perf_counter() - started))
+            if table.name not in catalog:  # created by this run: what later tables read must see its columns
+                catalog = read_catalog(con)
+        windows = {t.name: (t.batches[0].start, t.batches[-1].end) for t in plan.tables if t.by and t.batches}
         for report in reports:  # once every table is built: a relationship's other side is built too
-            report.tests = run_tests(con, project, report.name, plan.run_id)
-        checked = metric_tests(con, project, plan.run_id, {r.name for r in reports})
+            report.tests = run_tests(con, project, report.name, plan.run_id, windows.get(report.name))
+        checked = metric_tests(con, project, plan.run_id, {r.name: windows.get(r.name) for r in reports})
         if checked:
             reports.append(TableReport("metrics", tests=checked))
     except InterruptedError:
@@ -176,18 +183,21 @@ def _record_run(con: duckdb.DuckDBPyConnection, plan: BuildPlan, origin: str) ->
         )
 
 
-def _run_batch(con: duckdb.DuckDBPyConnection, plan: BuildPlan, table: TablePlan, batch: Batch) -> tuple[int, float]:
+def _run_batch(
+    con: duckdb.DuckDBPyConnection, plan: BuildPlan, table: TablePlan, batch: Batch, timeout_s: float | None
+) -> tuple[int, float]:
     bounds = {"start": batch.start, "end": batch.end}
     began = time.perf_counter()
     try:
         with transaction(con) as cur:
-            if table.create is not None:
-                _create_missing(cur, table, bounds)
-                table.create = None  # once per run is enough
             counts = []  # rows replaced (deleted, or closed by a merge), then rows written
-            for sql, used in table.sql:
-                result = cur.execute(sql, {k: bounds[k] for k in used})
-                counts.append(int((result.fetchone() or (0,))[0]))
+            with WATCHDOG.watching(cur, timeout_s) if timeout_s else nullcontext():
+                if table.create is not None:
+                    _create_missing(cur, table, bounds)
+                    table.create = None  # once per run is enough
+                for sql, used in table.sql:
+                    result = cur.execute(sql, {k: bounds[k] for k in used})
+                    counts.append(int((result.fetchone() or (0,))[0]))
             before, after = counts[0], counts[-1]
             seconds = time.perf_counter() - began
             cur.execute(
@@ -199,6 +209,8 @@ def _run_batch(con: duckdb.DuckDBPyConnection, plan: BuildPlan, table: TablePlan
             bump(cur, f"build {table.name} [{batch.start:%Y-%m-%d %H:%M}, {batch.end:%Y-%m-%d %H:%M})")
     except duckdb.Error as exc:
         message = str(exc).split("\n")[0][:500]
+        if isinstance(exc, duckdb.InterruptException):
+            message = f"it ran longer than {timeout_s:g} s (TAPFLOW_BUILD_BATCH_TIMEOUT_S)"
         with transaction(con) as cur:
             cur.execute(
                 "UPDATE meta.build_runs SET status = 'failed', error = ?, finished_at = now(), "

@@ -6,6 +6,7 @@ SQL as quoted identifiers; the batch bounds are the bound parameters ``$start`` 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlglot
 from sqlglot import exp
@@ -187,3 +188,16 @@ def insert(target: str, rows: exp.Query) -> exp.Expr:
 def delete(target: str, by: str | None, kind: str = "TIMESTAMP") -> exp.Expr:
     """The rows a batch replaces: those of its range, or all of them (a full build)."""
     return exp.delete(table(target), where=in_batch(col(by), kind) if by else None)
+
+
+def bounded(tree: exp.Expr, start: datetime, end: datetime) -> exp.Expr:
+    """``tree`` with the bounds written in as TIMESTAMP literals (our own values, for a query without
+    parameters)."""
+    values = {"start": start, "end": end}
+
+    def put(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Placeholder) and node.name in values:
+            return exp.Literal.string(values[node.name].isoformat(sep=" "))
+        return node
+
+    return tree.transform(put)

@@ -82,7 +82,7 @@ def _table(
         flags.append((fresh["status"], f"stale: newest row {fresh['age_hours']:.0f}h old"))
     cov = out["coverage"]
     if cov and cov["missing"]:
-        flags.append(("warn", f"{cov['missing']} missing {cov['grain']}(s)"))
+        flags.append(("warn", f"{cov['missing']} {cov['grain']}(s) without rows"))
     out["status"] = "error" if any(f[0] == "error" for f in flags) else "warn" if flags else "ok"
     out["notes"] = [f[1] for f in flags]
     return out
@@ -310,3 +310,30 @@ def data_status(check: dict[str, Any], tables: set[str]) -> dict[str, Any] | Non
             for t in mine
         },
     }
+
+
+def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest builds, newest first: id, origin, status, times, batches and rows."""
+    rows = con.execute(
+        """
+        SELECT b.run_id, b.origin, b.status, b.started_at, b.finished_at, b.error,
+               count(r.seq) FILTER (WHERE r.status = 'success'), count(r.seq), coalesce(sum(r.rows_out), 0)
+        FROM meta.builds b LEFT JOIN meta.build_runs r USING (run_id)
+        GROUP BY ALL ORDER BY b.started_at DESC LIMIT ?
+        """,
+        [limit],
+    ).fetchall()
+    return [
+        {
+            "run_id": run_id,
+            "origin": origin,
+            "status": status,
+            "started_at": started.isoformat(),
+            "finished_at": finished.isoformat() if finished else None,
+            "error": error,
+            "batches_done": int(done),
+            "batches_total": int(total),
+            "rows": int(n_rows),
+        }
+        for run_id, origin, status, started, finished, error, done, total, n_rows in rows
+    ]
