@@ -7,9 +7,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+import duckdb
 
 from app.demo.clock import build_until
 from app.engine.building.plan import BuildPlan, BuildRequest, plan_build
@@ -35,6 +39,8 @@ class Job:
     progress: Progress | None = None
     report: BuildReport | None = None
     error: str | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    cursor: duckdb.DuckDBPyConnection | None = None  # while it runs: interrupted to cancel a long batch
 
     def as_dict(self) -> dict[str, Any]:
         done = sum(1 for b in self.plan.batches if b.done) if self.progress is None else self.progress.batches_done
@@ -46,7 +52,19 @@ class Job:
             "status": "running" if self.report is None and self.error is None else "failed",
             "resumed": self.plan.resumed,
             "until": self.plan.until.isoformat(),
-            "tables": [t.name for t in self.plan.tables],
+            "tables": [  # each table's report replaces these when the build ends
+                {
+                    "table": t.name,
+                    "batches": len(t.batches),
+                    "skipped": sum(b.done for b in t.batches),
+                    "rows": 0,
+                    "seconds": 0.0,
+                    "late_rows": None,
+                    "tests": [],
+                }
+                for t in self.plan.tables
+            ],
+            "seconds": round(time.perf_counter() - self.started, 3),
             "batches_total": len(self.plan.batches),
             "batches_done": done,
             "rows": p.rows_total if p else 0,
@@ -68,6 +86,7 @@ class Builder:
         self.lock = threading.Lock()
         self.jobs: dict[str, Job] = {}
         self.running: Job | None = None
+        self.busy: str | None = None  # another writer holding the builder (the demo's seed)
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
         self.scheduler: threading.Thread | None = None
@@ -86,9 +105,12 @@ class Builder:
     def submit(self, request: BuildRequest, origin: str = "api") -> Job:
         """Plan ``request`` and start it; 409 while another build runs."""
         with self.lock:
+            if self.busy is not None:
+                raise BuildConflict(f"The demo is being seeded ({self.busy}); build when it is done.")
             if self.running is not None:
                 raise BuildConflict(
-                    f"Build {self.running.run_id} is running; wait for it (GET /admin/builds/{self.running.run_id})."
+                    f"Build {self.running.run_id} is running; wait for it (GET /admin/builds/{self.running.run_id}) "
+                    f"or cancel it (DELETE /admin/builds/{self.running.run_id})."
                 )
             cur = self.state.con.cursor()
             try:
@@ -103,9 +125,34 @@ class Builder:
             self.thread.start()
             return job
 
+    @contextmanager
+    def exclusive(self, what: str) -> Iterator[None]:
+        """No build starts while the block runs (409 if one is running now)."""
+        with self.lock:
+            if self.running is not None or self.busy is not None:
+                raise BuildConflict(
+                    f"A build is running ({self.running.run_id if self.running else self.busy}); try later."
+                )
+            self.busy = what
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.busy = None
+
+    def cancel(self, run_id: str) -> Job | None:
+        """Stop a running build at once: its batch is rolled back, and the same request resumes it."""
+        job = self.jobs.get(run_id)
+        if job is not None and job.report is None and job.error is None:
+            job.cancel.set()
+            if job.cursor is not None:
+                job.cursor.interrupt()
+        return job
+
     def _run(self, job: Job) -> None:
         state = self.state
         cur = state.con.cursor()
+        job.cursor = cur
         try:
 
             def on_batch(p: Progress) -> None:
@@ -118,7 +165,7 @@ class Builder:
                 job.plan,
                 origin=job.origin,
                 on_batch=on_batch,
-                stop=self.stop,
+                stop=job.cancel,
                 batch_timeout_s=state.settings.build_batch_timeout_s,
             )
             if any(t.name not in state.catalog for t in job.plan.tables):
@@ -130,6 +177,7 @@ class Builder:
             job.error = f"{type(exc).__name__}: {exc}"
             log.exception("build %s failed", job.run_id)
         finally:
+            job.cursor = None
             cur.close()
             state.data_changed()
             with self.lock:
@@ -173,7 +221,10 @@ class Builder:
         return out
 
     def close(self) -> None:
-        """Stop the schedule and let a running build stop at its next batch (it resumes on the next run)."""
+        """Stop the schedule and a running build (its batch rolled back; it resumes on the next run)."""
         self.stop.set()
+        running = self.running
+        if running is not None:
+            self.cancel(running.run_id)
         if self.thread is not None:
             self.thread.join(timeout=60)

@@ -161,13 +161,14 @@ def _build_here(request: Any, dry_run: bool) -> dict[str, Any] | None:
     from app.demo.clock import build_until
     from app.engine.building.plan import plan_build
     from app.engine.building.runner import run_build
-    from app.engine.database import connection, read_catalog
+    from app.engine.database import connection, lock_configuration, read_catalog
     from app.engine.migrations import apply_migrations
 
     settings = _settings()
     try:
         with connection(settings.database, settings=settings, lock=False) as con:
             apply_migrations(con, settings.migrations_dir)
+            lock_configuration(con)  # migrations done: no setting of this connection changes from here
             project = load_project(settings.project_dir, read_catalog(con))
             plan = plan_build(con, project, request, build_until(con, settings.clock()))
             print_plan(plan)
@@ -201,7 +202,7 @@ def status(
         from app.cli.remote import call
 
         try:
-            report = call(url, "GET", "/status", api_key)
+            report = call(url, "GET", "/status", api_key, needs=("status", "tables", "failed_tests", "late_rows"))
         except TapflowError as exc:
             _fail(exc)
     else:
@@ -226,7 +227,9 @@ def test_command(
         from app.cli.remote import call
 
         try:
-            results = call(url, "POST", "/admin/tests", api_key, {"tables": list(names or ())})["results"]
+            results = call(url, "POST", "/admin/tests", api_key, {"tables": list(names or ())}, needs=("results",))[
+                "results"
+            ]
         except TapflowError as exc:
             _fail(exc)
     else:
@@ -245,19 +248,20 @@ def _morning_check(con: Any, project: Any, settings: Settings) -> dict[str, Any]
 def _tests(con: Any, project: Any, settings: Settings, names: list[str]) -> list[dict[str, Any]]:
     from app.engine.building.checks import test_tables
 
-    return [r.as_dict() for r in test_tables(con, project, names)]
+    return [r.as_dict() for r in test_tables(con, project, names, settings.build_batch_timeout_s)]
 
 
 def _with_database(work: Callable[[Any, Any, Settings], Any]) -> Any:
     """``work(con, project, settings)`` on the database file, opened for writing (results are recorded)."""
     from app.definitions.loader import load_project
-    from app.engine.database import connection, read_catalog
+    from app.engine.database import connection, lock_configuration, read_catalog
     from app.engine.migrations import apply_migrations
 
     settings = _settings()
     try:
         with connection(settings.database, settings=settings, lock=False) as con:
             apply_migrations(con, None)
+            lock_configuration(con)
             return work(con, load_project(settings.project_dir, read_catalog(con)), settings)
     except DefinitionError as exc:
         _fail_problems(exc)
@@ -387,7 +391,7 @@ def deprecations(
         if url:
             from app.cli.remote import call
 
-            entries = call(url, "GET", "/deprecations", api_key)["deprecations"]
+            entries = call(url, "GET", "/deprecations", api_key, needs=("deprecations",))["deprecations"]
         else:
             with connection(settings.database, read_only=True, settings=settings) as con:
                 entries = dashboard(load_project(settings.project_dir, read_catalog(con)), con, settings.clock())

@@ -14,9 +14,18 @@ from app.errors import TapflowError
 POLL_S = 1.0
 
 
-def call(url: str, method: str, path: str, api_key: str | None, json: Any = None) -> dict[str, Any]:
-    """One request answered in JSON; a problem answer becomes a TapflowError carrying its detail."""
-    body: dict[str, Any] = _request(url, method, path, api_key, json, "application/json").json()
+def call(
+    url: str, method: str, path: str, api_key: str | None, json: Any = None, *, needs: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """One request answered in a JSON object with the keys ``needs``; a problem answer becomes a TapflowError
+    carrying its detail."""
+    response = _request(url, method, path, api_key, json, "application/json")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or any(k not in body for k in needs):
+        raise TapflowError(f"{url}{path} did not answer like a TapFlow service; check --url")
     return body
 
 
@@ -31,8 +40,8 @@ def _request(url: str, method: str, path: str, api_key: str | None, json: Any, a
         headers["Authorization"] = f"Bearer {api_key}"
     try:
         response = httpx.request(method, url.rstrip("/") + path, json=json, headers=headers, timeout=120)
-    except httpx.HTTPError as exc:
-        raise TapflowError(f"Could not reach {url}: {exc}") from exc
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+        raise TapflowError(f"Could not reach {url[:200]}: {exc}; pass --url http://HOST:PORT") from exc
     if response.status_code >= 400:
         try:
             detail = response.json().get("detail", response.text)
@@ -46,7 +55,8 @@ def build_remote(url: str, request: BuildRequest, api_key: str | None, *, dry_ru
     """POST /admin/builds, then follow GET /admin/builds/{id} to its end, printing progress lines."""
     if dry_run:
         raise TapflowError("--dry-run plans on the database file; run it where the file is, without --url")
-    job = call(url, "POST", "/admin/builds", api_key, request.as_dict())
+    keys = ("run_id", "status", "batches_total", "batches_done", "rows", "tables")
+    job = call(url, "POST", "/admin/builds", api_key, request.as_dict(), needs=keys)
     run_id = job["run_id"]
     typer.echo(f"build {run_id} started by {url}: {job['batches_total']} batch(es)")
     seen = -1
@@ -59,7 +69,7 @@ def build_remote(url: str, request: BuildRequest, api_key: str | None, *, dry_ru
                 err=True,
             )
         time.sleep(POLL_S)
-        job = call(url, "GET", f"/admin/builds/{run_id}", api_key)
+        job = call(url, "GET", f"/admin/builds/{run_id}", api_key, needs=keys)
     from app.cli.progress import print_report
 
     print_report(job)

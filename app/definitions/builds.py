@@ -26,7 +26,32 @@ Sub = tuple[str | int, ...]
 # the relation a snapshot build's sql reads its state rows from, and the bound parameters of a batch
 SNAPSHOT = "snapshot"
 PARAMETERS = ("start", "end")
-OUTSIDE = ("read_", "getenv", "glob", "query", "current_setting", "duckdb_", "pragma_", "sql_auto_complete")
+OUTSIDE = (
+    "read_",
+    "getenv",
+    "glob",
+    "query",
+    "current_setting",
+    "duckdb_",
+    "pragma_",
+    "sql_auto_complete",
+    "getvariable",
+    "json_serialize_sql",
+    "json_deserialize_sql",
+    "json_execute_serialized_sql",
+    "which_secret",
+    "sniff_csv",
+    "parquet_",
+    "iceberg_",
+    "delta_",
+    "enable_",
+    "disable_",
+    "checkpoint",
+    "force_checkpoint",
+    "system",
+)
+# schemas no build reads or writes: the service's own tables and DuckDB's catalogs
+RESERVED = ("meta", "information_schema", "pg_catalog", "system", "temp")
 
 
 @dataclass
@@ -67,14 +92,17 @@ class BuildChecker:
         self.located = located
         self.tables = tables
         self.sources = {name.lower() for name in catalog} if catalog is not None else None
+        self.catalog = catalog
         self.problems = problems
         self.graph = BuildGraph()
         self.relations: set[str] = set()  # what the last build sql checked reads, CTEs included
         built = [(n, k, t) for (n, k), t in tables.items() if t.spec.build is not None]
         self.provided = {t.name.lower() for _, _, t in built}
+        builders: dict[str, tuple[str, str]] = {}
         for entity, key, table in built:
             build = table.spec.build
             assert build is not None
+            self._check_target(self.located[entity], entity, key, table, builders)
             reads = self._check(self.located[entity], entity, key, build)
             self.graph.reads[table.name.lower()] = frozenset(reads)
         self._check_cycles(built)
@@ -116,6 +144,27 @@ class BuildChecker:
                     item, sub, f"'{column}' is not a column of {table.name}. " + did_you_mean(column, known)
                 )
 
+    def _check_target(
+        self,
+        item: Located[Entity],
+        entity: str,
+        key: str,
+        table: BoundTable,
+        builders: dict[str, tuple[str, str]],
+    ) -> None:
+        """What a build writes: a schema.table of its own (not the service's tables, not a table another
+        definition builds)."""
+        name = table.name.lower()
+        sub: Sub = ("tables", key, "name")
+        if "." not in name or name.split(".")[0] in RESERVED:
+            self.problems.report(
+                item, sub, f"a built table is named schema.table outside {', '.join(RESERVED)}; not '{table.name}'"
+            )
+        elif name in builders:
+            other = builders[name]
+            self.problems.report(item, sub, f"{table.name} is built by {other[0]}.{other[1]} already; build it once")
+        builders.setdefault(name, (entity, key))
+
     def _check(self, item: Located[Entity], entity: str, key: str, build: Build) -> set[str]:
         sub: Sub = ("tables", key, "build")
         bases = [k for k in ("scd2", "snapshot") if getattr(build, k) is not None]
@@ -155,6 +204,8 @@ class BuildChecker:
                 f"a {build.snapshot.grain} snapshot needs batches of a {build.snapshot.grain} or longer, "
                 f"not a {inc.batch}",
             )
+        if inc is not None and inc.late is not None:
+            self._check_late(item, inc.late.table, (inc.late.time, inc.late.loaded_at), (*sub, "incremental", "late"))
         if build.incremental is not None and build.start is None:
             self.problems.report(
                 item, (*sub, "incremental"), "an incremental build needs start (the first period of a full build)"
@@ -169,6 +220,20 @@ class BuildChecker:
                     "a snapshot build's sql is its final SELECT over the state rows: read `snapshot`",
                 )
         return reads
+
+    def _check_late(self, item: Located[Entity], source: str, columns: tuple[str, str], sub: Sub) -> None:
+        """Late rows are counted in a table the database has (or a build makes), by two of its columns."""
+        name = source.lower()
+        if not self._known(name):
+            known = sorted(self.provided | (self.sources or set()))
+            self.problems.report(item, sub, f"late: no table '{source}'. " + did_you_mean(source, known, allowed=False))
+            return
+        have = self.catalog.get(name) if self.catalog is not None else None
+        for column in columns:
+            if isinstance(have, Mapping) and column.lower() not in have:
+                self.problems.report(
+                    item, sub, f"late: '{column}' is not a column of {source}. " + did_you_mean(column, list(have))
+                )
 
     def _table_named(self, item: Located[Entity], entity: str, origin: str, sub: Sub) -> str | None:
         """``history`` (a key of the same entity) or ``schema.table``: the table's name, else a problem."""
@@ -215,7 +280,7 @@ class BuildChecker:
                 )
                 continue
             name = ".".join(p.name for p in table.parts).lower()
-            if name in ctes:
+            if len(table.parts) == 1 and name in ctes:  # a CTE is named by one identifier, never schema.table
                 continue
             if "." not in name or not self._known(name):
                 self.problems.report(
@@ -236,6 +301,8 @@ class BuildChecker:
         return reads
 
     def _known(self, name: str) -> bool:
+        if name.split(".")[0] in RESERVED or name.count(".") != 1:  # the service's schema, the catalogs
+            return False
         return name in self.provided or self.sources is None or name in self.sources
 
     def _check_cycles(self, built: list[tuple[str, str, BoundTable]]) -> None:

@@ -140,18 +140,21 @@ TableGrain = Literal["hour", "day", "week", "month", "quarter", "year", "event",
 BatchGrain = Literal["hour", "day", "month"]
 
 
-UNITS = {"m": 60, "min": 60, "h": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400, "days": 86400}
+MAX_DURATION_S = 3650 * 86400
+UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400, "days": 86400}
 
 
 def _duration(v: Any) -> Any:
     """``26h``, ``2 days``, ``30m`` (or a number of seconds) as a timedelta."""
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        return timedelta(seconds=v)
     if isinstance(v, str):
         m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*", v)
         if m is None or m.group(2) not in UNITS:
             raise ValueError(f"{v!r} is not a duration; write e.g. 30m, 26h or 2 days")
-        return timedelta(seconds=float(m.group(1)) * UNITS[m.group(2)])
+        v = float(m.group(1)) * UNITS[m.group(2)]
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        if not 0 < v <= MAX_DURATION_S:
+            raise ValueError(f"a duration is more than 0 and at most 3650 days, not {v:g} seconds")
+        return timedelta(seconds=v)
     return v
 
 
@@ -235,8 +238,8 @@ class RowCountChange(Spec):
 class DataTest(Spec):
     """One test of a table's rows: exactly one of the fields."""
 
-    unique: tuple[str, ...] | None = None
-    not_null: tuple[str, ...] | None = None
+    unique: tuple[str, ...] | None = Field(None, min_length=1)
+    not_null: tuple[str, ...] | None = Field(None, min_length=1)
     accepted_values: AcceptedValues | None = None
     relationships: ForeignKey | None = None
     expression: str | None = Field(None, description="A condition every row must meet")

@@ -254,3 +254,75 @@ def test_a_batch_past_its_time_limit_is_interrupted_and_rolled_back(tmp_path):
     )
     db = tmp_path / "w.duckdb"
     assert rows(db, "SELECT status FROM meta.build_runs WHERE table_name = 'entity.users'") == [("failed",)]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--start", "2026-10-01", "--end", "2026-09-01"], "start (2026-10-01) must be before end (2026-09-01"),
+        (["--start", "0001-01-01"], "between 1900-01-01 and 9000-01-01, not 0001-01-01"),
+        (["--end", "9999-12-31"], "between 1900-01-01 and 9000-01-01, not 9999-12-31"),
+        (["--start", "1900-01-01", "--end", "2200-01-01"], "more than 100,000; build a shorter range"),
+    ],
+)
+def test_a_range_no_one_means_is_refused_before_anything_runs(tmp_path, args, words):
+    project = write_project(tmp_path / "project")
+    env = env_for(tmp_path / "w.duckdb", project, now=NOW)
+    done = tapflow("build", "entity.users_daily", *args, env=env)
+    assert done.returncode == 1 and words in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert rows(tmp_path / "w.duckdb", "SELECT count(*) FROM meta.builds") == [(0,)]
+
+
+def test_a_resumed_build_also_builds_a_table_added_since_and_empty_batches_keep_the_data_version(tmp_path):
+    project = write_project(tmp_path / "project")
+    yml = project / "entities" / "users.yml"
+    original = yml.read_text()
+    yml.write_text(original.replace("coalesce(e.actions, 0) as actions", "coalesce(e.actions, 0) // 0 as actions"))
+    env = env_for(tmp_path / "w.duckdb", project, now=NOW)
+    assert tapflow("build", env=env).returncode == 1
+    yml.write_text(
+        original
+        + """
+  - name: plans
+    primary_key: plan
+    tables:
+      current:
+        name: entity.plans
+        build: {sql: "select plan, count(*) as changes from staging.user_changes group by all"}
+"""
+    )
+    again = tapflow("build", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "resuming" in again.stdout and "entity.plans" in again.stdout
+    db = tmp_path / "w.duckdb"
+    assert rows(db, "SELECT plan, changes FROM entity.plans ORDER BY 1") == rows(
+        db, "SELECT plan, count(*) FROM staging.user_changes GROUP BY 1 ORDER BY 1"
+    )
+    versions = rows(db, "SELECT count(*) FROM meta.data_versions")
+    empty = tapflow("build", "entity.users_daily", "--start", "2020-01-01", "--end", "2020-01-05", env=env)
+    assert empty.returncode == 0 and "4 batch(es)" in empty.stdout
+    assert rows(db, "SELECT count(*) FROM meta.data_versions") == versions  # nothing changed, nothing to forget
+
+
+def test_a_timestamp_that_is_not_a_time_leaves_the_morning_check_standing(tmp_path):
+    project = write_project(tmp_path / "project")
+    yml = project / "entities" / "users.yml"
+    yml.write_text(
+        yml.read_text()
+        + """
+  - name: notes
+    primary_key: id
+    tables:
+      current:
+        name: entity.notes
+        timestamp: ts
+        freshness: {warn_after: 1h}
+        build: {sql: "select 1 as id, 'not a time' as ts"}
+"""
+    )
+    env = env_for(tmp_path / "w.duckdb", project, now=NOW)
+    assert tapflow("build", env=env).returncode == 0
+    status = tapflow("status", env=env)
+    assert status.returncode == 0 and "Traceback" not in status.stderr
+    assert "stale: not a time" in status.stdout

@@ -171,3 +171,23 @@ def test_a_refresh_schedule_builds_the_table_in_the_service(tmp_path: Path) -> N
         assert scheduled, "no scheduled build within 60 s"
         run = wait_for(client, scheduled[0]["run_id"])
         assert run["status"] == "success" and [t["table"] for t in run["tables"]] == ["entity.users"]
+
+
+def test_a_cancelled_build_stops_rolls_back_its_batch_and_resumes(demo_db: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "tapflow.duckdb"
+    shutil.copy(demo_db, copy)
+    with running_server(env_for(copy)) as url, httpx.Client(base_url=url, timeout=60) as client:
+        body = {"full_refresh": True}
+        started = client.post("/admin/builds", json=body).json()
+        assert client.post("/admin/builds", json=body).status_code == 409  # one build at a time
+        cancelled = client.delete(f"/admin/builds/{started['run_id']}")
+        assert cancelled.status_code == 202
+        job = wait_for(client, started["run_id"])
+        assert job["status"] == "interrupted", job
+        again = client.post("/admin/builds", json=body).json()
+        assert again["run_id"] == started["run_id"] and again["resumed"]
+        finished = wait_for(client, again["run_id"])
+        assert finished["status"] == "success", finished
+        listed = client.get("/admin/builds").json()
+        assert listed["builds"][0]["run_id"] == started["run_id"] and listed["running"] is None
+        assert client.delete("/admin/builds/nope").status_code == 404

@@ -105,3 +105,63 @@ def test_a_build_of_two_kinds_is_a_problem(root: Path, catalog) -> None:
     )
     (found,) = problems(root, catalog, both)
     assert "one of sql, scd2 or snapshot" in found["message"]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # a CTE is named by one identifier: a dotted one does not hide the service's tables
+        (
+            ("from entity.entity_users group by all", "from meta.builds group by all"),
+            ("with members as", 'with "meta.builds" as (select 1), members as'),
+            "'meta.builds', which no build or source provides",
+        ),
+        (("from entity.entity_teams t", "from meta.builds t"), "'meta.builds', which no build"),
+        (("from entity.entity_teams t", "from information_schema.tables t"), "which no build or source"),
+        (("from entity.entity_teams t", "from system.main.duckdb_databases t"), "which no build or source"),
+        (("select t.team_id, t.customer_id", "select getvariable('x') as v, t.team_id, t.customer_id"), "getvariable"),
+        (("name: entity.squads\n", "name: meta.data_versions\n"), "a built table is named schema.table outside meta"),
+        (("name: entity.squads\n", "name: squads\n"), "a built table is named schema.table"),
+        (("name: entity.squads\n", "name: entity.entity_users\n"), "is built by users.current already"),
+        (("lookback_days: 3}", "lookback_days: 3, backfill: hour}"), "backfill (hour) must not be finer than batch"),
+        (
+            ("snapshot: {from: history, grain: day}", "snapshot: {from: history, grain: month}"),
+            ("batch: month", "batch: day"),
+            "a month snapshot needs batches of a month or longer, not a day",
+        ),
+        (
+            ("lookback_days: 3}", "lookback_days: 3, late: {table: meta.builds, time: a, loaded_at: b}}"),
+            "late: no table",
+        ),
+        (
+            (
+                "lookback_days: 3}",
+                "lookback_days: 3, late: {table: staging.stg_app__user_activities, time: ts, loaded_at: loaded_at}}",
+            ),
+            "late: 'ts' is not a column of staging.stg_app__user_activities",
+        ),
+    ],
+)
+def test_what_a_build_reads_and_writes_is_checked(root: Path, catalog, case) -> None:
+    *edits, words = case
+    text = TEAMS
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new, 1)
+    found = problems(root, catalog, text)
+    assert any(words in p["message"] for p in found), found
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "{name: entity.squads_x, refresh: {every: '999999999999 days'}}",
+        "{name: entity.squads_x, refresh: {every: 0}}",
+        "{name: entity.squads_x, freshness: {warn_after: -5}}",
+        "{name: entity.squads_x, tests: [{unique: []}]}",
+        "{name: entity.squads_x, tests: [{unique: a, not_null: a}]}",
+    ],
+)
+def test_bad_schedules_freshness_and_tests_are_problems_not_crashes(root: Path, catalog, table) -> None:
+    text = TEAMS.replace("      current:\n", f"      extra: {table}\n      current:\n", 1)
+    assert problems(root, catalog, text)

@@ -48,8 +48,9 @@ def reseed(state: StateDep, scale: float = Query(1.0, gt=0, le=100)) -> dict[str
         )
     cur = state.con.cursor()
     try:
-        report = seed(cur, scale, timeout_s=settings.seed_timeout_s)
-        build_everything(cur, settings.project_dir, settings.clock(), origin="api")
+        with state.builder.exclusive("POST /admin/seed"):
+            report = seed(cur, scale, timeout_s=settings.seed_timeout_s)
+            build_everything(cur, settings.project_dir, settings.clock(), origin="api")
     except SeedError as exc:
         if "nterrupt" in exc.detail:
             raise QueryTimeout(
@@ -113,7 +114,20 @@ def build_status(state: StateDep, run_id: str) -> dict[str, Any]:
 def run_table_tests(state: StateDep, body: TestBody) -> dict[str, Any]:
     cur = state.con.cursor()
     try:
-        results = test_tables(cur, state.project, body.tables)
+        results = test_tables(cur, state.project, body.tables, state.settings.build_batch_timeout_s)
     finally:
         cur.close()
     return {"results": [r.as_dict() for r in results], "failed": sum(r.status != "pass" for r in results)}
+
+
+@router.delete(
+    "/builds/{run_id}",
+    status_code=202,
+    summary="Cancel a running build: its batch is rolled back; the same request resumes it later",
+    response_model=BuildStatus,
+)
+def cancel_build(state: StateDep, run_id: str) -> dict[str, Any]:
+    job = state.builder.cancel(run_id)
+    if job is None:
+        raise NotFound(f"No build '{run_id[:40]}' in this service's memory. GET /admin/builds lists builds.")
+    return job.as_dict()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from app.definitions.project import BoundTable, Project
 from app.definitions.spec import GRAINS, DataTest
 from app.engine.building.statements import bounded, col, in_batch, table
 from app.engine.database import transaction
+from app.engine.executor import WATCHDOG
 from app.engine.runner import tables_read
 from app.errors import UnknownTable
 
@@ -55,13 +57,14 @@ def run_tests(
     name: str,
     run_id: str,
     window: tuple[datetime, datetime] | None = None,
+    timeout_s: float | None = None,
 ) -> list[TestResult]:
     """Run the tests of the table ``name`` (of an incremental table, on ``window`` when given) and record them."""
     bound = next((t for t in project.tables.values() if t.name.lower() == name.lower()), None)
     tests = tests_of(project, bound) if bound is not None else []
     if bound is None or not tests:
         return []
-    results = [_run(con, project, bound, test, window) for test in tests]
+    results = [_run(con, project, bound, test, window, timeout_s) for test in tests]
     _record(con, run_id, results)
     return results
 
@@ -71,6 +74,7 @@ def metric_tests(
     project: Project,
     run_id: str,
     windows: dict[str, tuple[datetime, datetime] | None] | None = None,
+    timeout_s: float | None = None,
 ) -> list[TestResult]:
     """Run the metrics' assertions and record them. With ``windows`` (the tables a run built, and the range
     built of each incremental one), only the assertions over those tables, and when every table they read
@@ -86,7 +90,7 @@ def metric_tests(
             if all(ranges):
                 since = min(r[0] for r in ranges if r).date()
                 compiled, condition = _metric_condition(project, text, since)
-            results.append(_run_metric_test(con, m.name, text, compiled, condition))
+            results.append(_run_metric_test(con, m.name, text, compiled, condition, timeout_s))
     _record(con, run_id, results)
     return results
 
@@ -102,7 +106,12 @@ def _metric_condition(project: Project, text: str, since: date | None = None) ->
 
 
 def _run_metric_test(
-    con: duckdb.DuckDBPyConnection, metric: str, text: str, compiled: CompiledQuery, condition: exp.Expr
+    con: duckdb.DuckDBPyConnection,
+    metric: str,
+    text: str,
+    compiled: CompiledQuery,
+    condition: exp.Expr,
+    timeout_s: float | None,
 ) -> TestResult:
     """The periods (labelled by the query's first column) where the condition is false or unknown."""
     rows = sqlglot.parse_one(compiled.duckdb_sql, dialect="duckdb")
@@ -123,9 +132,10 @@ def _run_metric_test(
     name = f"assert({text})"
     cur = con.cursor()
     try:
-        count, sample = cur.execute(q.sql("duckdb"), compiled.params).fetchone() or (0, [])
+        with _watched(cur, timeout_s):
+            count, sample = cur.execute(q.sql("duckdb"), compiled.params).fetchone() or (0, [])
     except duckdb.Error as exc:
-        return TestResult(f"metric:{metric}", name, "error", 0, [], str(exc).split("\n")[0][:300])
+        return TestResult(f"metric:{metric}", name, "error", 0, [], _why(exc, timeout_s))
     finally:
         cur.close()
     return TestResult(f"metric:{metric}", name, "fail" if count else "pass", int(count), list(sample or []))
@@ -144,15 +154,17 @@ def _record(con: duckdb.DuckDBPyConnection, run_id: str, results: list[TestResul
         )
 
 
-def test_tables(con: duckdb.DuckDBPyConnection, project: Project, names: list[str]) -> list[TestResult]:
+def test_tables(
+    con: duckdb.DuckDBPyConnection, project: Project, names: list[str], timeout_s: float | None = None
+) -> list[TestResult]:
     """Run the tests of ``names`` (every table with tests when empty), recorded under one run id."""
     run_id = "test-" + uuid.uuid4().hex[:8]
     tables = sorted({t.name.lower() for t in project.tables.values() if tests_of(project, t)})
     unknown = [n for n in names if n.lower() not in tables]
     if unknown:
         raise UnknownTable(f"No tests declared on '{unknown[0][:100]}'. {did_you_mean(unknown[0], tables)}")
-    results = [r for name in (names or tables) for r in run_tests(con, project, name, run_id)]
-    return results if names else results + metric_tests(con, project, run_id)
+    results = [r for name in (names or tables) for r in run_tests(con, project, name, run_id, timeout_s=timeout_s)]
+    return results if names else results + metric_tests(con, project, run_id, timeout_s=timeout_s)
 
 
 def tests_of(project: Project, bound: BoundTable) -> list[DataTest]:
@@ -182,12 +194,23 @@ def label(test: DataTest) -> str:
     return "row_count_change"
 
 
+def _watched(cur: duckdb.DuckDBPyConnection, timeout_s: float | None) -> AbstractContextManager[None]:
+    return WATCHDOG.watching(cur, timeout_s) if timeout_s else nullcontext()
+
+
+def _why(exc: duckdb.Error, timeout_s: float | None) -> str:
+    if isinstance(exc, duckdb.InterruptException):
+        return f"ran longer than {timeout_s:g} s (TAPFLOW_BUILD_BATCH_TIMEOUT_S) and was stopped"
+    return str(exc).split("\n")[0][:300]
+
+
 def _run(
     con: duckdb.DuckDBPyConnection,
     project: Project,
     bound: BoundTable,
     test: DataTest,
     window: tuple[datetime, datetime] | None,
+    timeout_s: float | None,
 ) -> TestResult:
     name = label(test)
     try:
@@ -196,16 +219,17 @@ def _run(
         offending, keys = _offending(project, bound, test, window)
         cur = con.cursor()
         try:
-            count = cur.execute(exp.select(exp.func("count", exp.Star())).from_(offending.subquery("o")).sql("duckdb"))
-            failing = int((count.fetchone() or (0,))[0])
-            sample = []
-            if failing:
-                q = exp.select(*keys).from_(offending.subquery("o")).limit(SAMPLE)
-                sample = [r[0] if len(r) == 1 else list(r) for r in cur.execute(q.sql("duckdb")).fetchall()]
+            with _watched(cur, timeout_s):
+                total = exp.select(exp.func("count", exp.Star())).from_(offending.subquery("o"))
+                failing = int((cur.execute(total.sql("duckdb")).fetchone() or (0,))[0])
+                sample = []
+                if failing:
+                    q = exp.select(*keys).from_(offending.subquery("o")).limit(SAMPLE)
+                    sample = [r[0] if len(r) == 1 else list(r) for r in cur.execute(q.sql("duckdb")).fetchall()]
         finally:
             cur.close()
     except duckdb.Error as exc:
-        return TestResult(bound.name, name, "error", 0, [], str(exc).split("\n")[0][:300])
+        return TestResult(bound.name, name, "error", 0, [], _why(exc, timeout_s))
     return TestResult(bound.name, name, "fail" if failing else "pass", failing, sample)
 
 

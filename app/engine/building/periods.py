@@ -49,3 +49,19 @@ def batches(start: datetime, end: datetime, grain: str) -> list[tuple[datetime, 
         out.append((t, nxt))
         t = nxt
     return out
+
+
+def count(start: datetime, end: datetime, grain: str) -> int:
+    """How many batches ``batches(start, end, grain)`` makes, without making them.
+
+    >>> count(datetime(2026, 1, 30), datetime(2026, 3, 2), "month")
+    3
+    """
+    if end <= start:
+        return 0
+    if grain == "month":
+        last = floor(end - timedelta(microseconds=1), "month")
+        return (last.year - start.year) * 12 + last.month - start.month + 1
+    size = 3600 if grain == "hour" else 86400
+    first = floor(start, grain)
+    return int(-(-(end - first).total_seconds() // size))

@@ -18,10 +18,12 @@ from app.definitions.diagnostics import did_you_mean
 from app.definitions.project import BoundTable, Project
 from app.definitions.spec import Build
 from app.engine.building import statements as st
-from app.engine.building.periods import batches, floor
-from app.errors import BuildError, UnknownTable
+from app.engine.building.periods import batches, count, floor
+from app.errors import BuildError, InvalidRequest, UnknownTable
 
 EPOCH = datetime(1970, 1, 1)
+EARLIEST, LATEST = date(1900, 1, 1), date(9000, 1, 1)  # the days a build request may name
+MAX_BATCHES = 100_000  # batches one run may plan (each is a transaction and a row in meta.build_runs)
 HISTORY_COLUMNS = ("valid_from", "valid_to", "is_current")
 
 
@@ -54,6 +56,7 @@ class Batch:
     start: datetime
     end: datetime
     done: bool = False  # finished by an earlier attempt of this run
+    recorded: bool = True  # its row is in meta.build_runs (False: planned now, to be recorded)
 
 
 @dataclass
@@ -92,6 +95,7 @@ def plan_build(
     """The batches of ``request``: resumed from its last unfinished run when there is one."""
     order = project.builds.order() if project.builds is not None else []
     bound = {t.name.lower(): t for t in project.tables.values() if t.spec.build is not None}
+    _check_range(request)
     wanted = [n.lower() for n in request.tables]
     for name in wanted:
         if name not in bound:
@@ -100,19 +104,32 @@ def plan_build(
     previous = _unfinished(con, request) if resume else None
     plan = BuildPlan(previous or uuid.uuid4().hex[:12], request, until, resumed=previous is not None)
     done = _batches_of(con, previous) if previous else {}
+    seq = max(done, default=-1) + 1
     for name in names:
         table = _table_plan(con, bound[name], request, until)
-        if previous is not None:
-            table.batches = [b for b in done.values() if b.table == name]
-        plan.tables.append(table)
-    seq = 0
-    for table in plan.tables:
-        for b in table.batches:
-            if previous is None:
-                b.seq = seq
-            seq += 1
+        resumed = [b for b in done.values() if b.table == name]
+        if resumed:  # the interrupted run's batches; a table it did not have is planned afresh
+            table.batches = resumed
+        else:
+            for b in table.batches:
+                b.seq, b.recorded = seq, False
+                seq += 1
         table.estimate_s = _estimate(con, table)
+        plan.tables.append(table)
+    if sum(len(t.batches) for t in plan.tables) > MAX_BATCHES:
+        raise InvalidRequest(
+            f"This build would run {sum(len(t.batches) for t in plan.tables):,} batches, more than {MAX_BATCHES:,}; "
+            "build a shorter range (--start, --end) or fewer tables at a time."
+        )
     return plan
+
+
+def _check_range(request: BuildRequest) -> None:
+    for day in (request.start, request.end):
+        if day is not None and not EARLIEST <= day < LATEST:
+            raise InvalidRequest(f"Build from and to days between {EARLIEST} and {LATEST}, not {day}.")
+    if request.start and request.end and request.start >= request.end:
+        raise InvalidRequest(f"start ({request.start}) must be before end ({request.end}, exclusive).")
 
 
 def _unfinished(con: duckdb.DuckDBPyConnection, request: BuildRequest) -> str | None:
@@ -154,7 +171,13 @@ def _table_plan(con: duckdb.DuckDBPyConnection, bound: BoundTable, request: Buil
         if mark is not None:
             start = max(first, floor(min(mark, until) - timedelta(days=inc.lookback_days), inc.batch))
             plan.late = _late_rows(con, name, inc.late.model_dump() if inc.late else None, start)
-    plan.batches = [Batch(0, name, a, b) for a, b in batches(floor(start, inc.batch), end, inc.backfill or inc.batch)]
+    grain = inc.backfill or inc.batch
+    if count(floor(start, inc.batch), end, grain) > MAX_BATCHES:
+        raise InvalidRequest(
+            f"{name}: {count(floor(start, inc.batch), end, grain):,} {grain} batches from {start:%Y-%m-%d} to "
+            f"{end:%Y-%m-%d}, more than {MAX_BATCHES:,}; build a shorter range (--start, --end)."
+        )
+    plan.batches = [Batch(0, name, a, b) for a, b in batches(floor(start, inc.batch), end, grain)]
     return plan
 
 
@@ -269,10 +292,14 @@ def _late_rows(
         .from_(st.table(late["table"]))
         .where(exp.and_(loaded >= exp.Placeholder(this="since"), t < exp.Placeholder(this="window")))
     )
-    count, first, last = con.execute(q.sql("duckdb"), {"since": row[0], "window": window}).fetchone() or (0, None, None)
-    if not count:
+    try:
+        found = con.execute(q.sql("duckdb"), {"since": row[0], "window": window}).fetchone()
+    except duckdb.Error as exc:
+        raise BuildError(f"{table}: counting late rows in {late['table']} failed: {str(exc).splitlines()[0]}") from exc
+    late_count, first, last = found or (0, None, None)
+    if not late_count:
         return None
-    return {"source": late["table"], "count": int(count), "first": first, "last": last}
+    return {"source": late["table"], "count": int(late_count), "first": first, "last": last}
 
 
 def _estimate(con: duckdb.DuckDBPyConnection, table: TablePlan) -> float | None:

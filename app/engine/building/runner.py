@@ -22,7 +22,7 @@ from app.engine.building.plan import Batch, BuildPlan, TablePlan, prepare
 from app.engine.database import read_catalog, transaction
 from app.engine.dataversion import bump
 from app.engine.executor import WATCHDOG
-from app.errors import BuildError
+from app.errors import BuildError, TapflowError
 
 
 @dataclass
@@ -142,20 +142,30 @@ def run_build(
                 catalog = read_catalog(con)
         windows = {t.name: (t.batches[0].start, t.batches[-1].end) for t in plan.tables if t.by and t.batches}
         for report in reports:  # once every table is built: a relationship's other side is built too
-            report.tests = run_tests(con, project, report.name, plan.run_id, windows.get(report.name))
-        checked = metric_tests(con, project, plan.run_id, {r.name: windows.get(r.name) for r in reports})
+            report.tests = run_tests(con, project, report.name, plan.run_id, windows.get(report.name), batch_timeout_s)
+        checked = metric_tests(
+            con, project, plan.run_id, {r.name: windows.get(r.name) for r in reports}, batch_timeout_s
+        )
         if checked:
             reports.append(TableReport("metrics", tests=checked))
     except InterruptedError:
         status, error = "interrupted", "stopped before its end; the next run of the same request resumes it"
-    except BuildError as exc:
-        status, error = "failed", exc.detail
+    except TapflowError as exc:
+        cancelled = stop is not None and stop.is_set()
+        status, error = ("interrupted", f"cancelled; {exc.detail}") if cancelled else ("failed", exc.detail)
+    except Exception as exc:  # recorded as failed (resumable), then raised: never a run left 'running'
+        _finish(con, plan.run_id, "failed", f"{type(exc).__name__}: {str(exc)[:300]}")
+        raise
+    _finish(con, plan.run_id, status, error)
+    return BuildReport(plan.run_id, status, plan.resumed, reports, time.perf_counter() - started, error)
+
+
+def _finish(con: duckdb.DuckDBPyConnection, run_id: str, status: str, error: str | None) -> None:
     with transaction(con) as cur:
         cur.execute(
             "UPDATE meta.builds SET status = ?, finished_at = now(), error = ? WHERE run_id = ?",
-            [status, error, plan.run_id],
+            [status, error, run_id],
         )
-    return BuildReport(plan.run_id, status, plan.resumed, reports, time.perf_counter() - started, error)
 
 
 def _record_run(con: duckdb.DuckDBPyConnection, plan: BuildPlan, origin: str) -> None:
@@ -163,13 +173,13 @@ def _record_run(con: duckdb.DuckDBPyConnection, plan: BuildPlan, origin: str) ->
     with transaction(con) as cur:
         if plan.resumed:
             cur.execute("UPDATE meta.builds SET status = 'running', error = NULL WHERE run_id = ?", [plan.run_id])
-            return
-        cur.execute(
-            "INSERT INTO meta.builds (run_id, request, request_hash, origin, status, started_at) "
-            "VALUES (?, ?, ?, ?, 'running', now())",
-            [plan.run_id, json.dumps(plan.request.as_dict()), plan.request.hash, origin],
-        )
-        batches = plan.batches
+        else:
+            cur.execute(
+                "INSERT INTO meta.builds (run_id, request, request_hash, origin, status, started_at) "
+                "VALUES (?, ?, ?, ?, 'running', now())",
+                [plan.run_id, json.dumps(plan.request.as_dict()), plan.request.hash, origin],
+            )
+        batches = [b for b in plan.batches if not b.recorded]
         cur.execute(  # one statement for all (executemany runs one per row: seconds for a long backfill)
             "INSERT INTO meta.build_runs (run_id, table_name, seq, batch_start, batch_end, status) "
             "SELECT ?, unnest(?), unnest(?), unnest(?::TIMESTAMP[]), unnest(?::TIMESTAMP[]), 'pending'",
@@ -206,11 +216,12 @@ def _run_batch(
                 "WHERE run_id = ? AND seq = ?",
                 [before, after, seconds, int(seconds * 1e6), plan.run_id, batch.seq],
             )
-            bump(cur, f"build {table.name} [{batch.start:%Y-%m-%d %H:%M}, {batch.end:%Y-%m-%d %H:%M})")
+            if before or after:  # an empty batch changed nothing a cached answer could hold
+                bump(cur, f"build {table.name} [{batch.start:%Y-%m-%d %H:%M}, {batch.end:%Y-%m-%d %H:%M})")
     except duckdb.Error as exc:
         message = str(exc).split("\n")[0][:500]
         if isinstance(exc, duckdb.InterruptException):
-            message = f"it ran longer than {timeout_s:g} s (TAPFLOW_BUILD_BATCH_TIMEOUT_S)"
+            message = f"it ran longer than {timeout_s:g} s (TAPFLOW_BUILD_BATCH_TIMEOUT_S), or was cancelled"
         with transaction(con) as cur:
             cur.execute(
                 "UPDATE meta.build_runs SET status = 'failed', error = ?, finished_at = now(), "

@@ -4,19 +4,23 @@ stale tables, late rows beyond the lookback, and grain coverage (first, last and
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from contextlib import nullcontext
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
 from sqlglot import exp
 
 from app.definitions.project import BoundTable, Project
-from app.engine.building.periods import floor, step
+from app.engine.building.periods import count, floor, step
 from app.engine.building.statements import col, query, table
+from app.engine.executor import WATCHDOG
+from app.errors import BuildError
 
 SLOW = 2.0  # a build over this multiple of its trailing median is flagged
 TRAILING = 10  # runs the median is taken over
 GRAINS = ("hour", "day", "month")
+MAX_SPAN = 100_000  # periods of a grain table whose gaps are listed (beyond, only counted)
 
 
 def morning_check(
@@ -26,22 +30,48 @@ def morning_check(
     *,
     coverage: bool = True,
     only: set[str] | None = None,
+    timeout_s: float | None = None,
 ) -> dict[str, Any]:
     """Everything the 8 AM review looks at, one dict (``tapflow status`` and GET /status); without
     ``coverage`` (which reads whole tables) it is what a metric answer's ``meta.data_status`` needs; ``only``
-    keeps the tables named."""
+    keeps the tables named. Past ``timeout_s`` it stops (BuildError)."""
     cur = con.cursor()
     try:
-        builds = _last_builds(cur)
-        tests = failed_tests(cur)
-        late = _late(cur)
-        tables = []
-        for bound in sorted(project.tables.values(), key=lambda t: t.name):
-            if (bound.spec.build is None and not bound.spec.freshness) or (only and bound.name.lower() not in only):
-                continue
-            tables.append(_table(cur, project, bound, now, builds.get(bound.name.lower()), tests, late, coverage))
+        with WATCHDOG.watching(cur, timeout_s) if timeout_s else nullcontext():
+            return _check(cur, project, now, coverage, only)
+    except duckdb.InterruptException:
+        raise BuildError(f"The status check ran longer than {timeout_s} s and was stopped") from None
     finally:
         cur.close()
+
+
+def _check(
+    cur: duckdb.DuckDBPyConnection, project: Project, now: datetime, coverage: bool, only: set[str] | None
+) -> dict[str, Any]:
+    builds = _last_builds(cur)
+    tests = failed_tests(cur)
+    late = _late(cur)
+    tables = []
+    for bound in sorted(project.tables.values(), key=lambda t: t.name):
+        if (bound.spec.build is None and not bound.spec.freshness) or (only and bound.name.lower() not in only):
+            continue
+        try:
+            tables.append(_table(cur, project, bound, now, builds.get(bound.name.lower()), tests, late, coverage))
+        except duckdb.InterruptException:
+            raise
+        except (duckdb.Error, ValueError, TypeError, OverflowError) as exc:  # one table's oddity: said, not fatal
+            note = f"status not computed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            empty: dict[str, Any] = {
+                "last_build": None,
+                "failed_tests": [],
+                "late_rows": [],
+                "freshness": None,
+                "coverage": None,
+            }
+            tables.append(
+                {"table": bound.name.lower(), "entity": bound.entity, "key": bound.key, **empty}
+                | {"status": "warn", "notes": [note]}
+            )
     problems = [t for t in tables if t["status"] != "ok"]
     return {
         "checked_at": now.isoformat(),
@@ -79,7 +109,14 @@ def _table(
         flags.append(("warn", "late rows beyond the lookback"))
     fresh = out["freshness"]
     if fresh and fresh["status"] != "ok":
-        flags.append((fresh["status"], f"stale: newest row {fresh['age_hours']:.0f}h old"))
+        age = (
+            "no rows"
+            if fresh["newest"] is None
+            else "not a time"
+            if fresh["age_hours"] is None
+            else (f"newest row {fresh['age_hours']:.0f}h old")
+        )
+        flags.append((fresh["status"], f"stale: {age}"))
     cov = out["coverage"]
     if cov and cov["missing"]:
         flags.append(("warn", f"{cov['missing']} {cov['grain']}(s) without rows"))
@@ -159,13 +196,13 @@ def _late(cur: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
         """
     ).fetchall()
     out: dict[str, list[dict[str, Any]]] = {}
-    for name, source, count, first, last, detected in rows:
+    for name, source, late_count, first, last, detected in rows:
         end = step(floor(last, "day"), "day")
         out.setdefault(name, []).append(
             {
                 "table": name,
                 "source": source,
-                "count": int(count),
+                "count": int(late_count),
                 "first": first.isoformat(),
                 "last": last.isoformat(),
                 "detected_at": detected.isoformat(),
@@ -193,43 +230,54 @@ def _freshness(
         return None
     value = newest[0] if newest else None
     if value is None:
-        return {"newest": None, "age_hours": float("inf"), "status": "error"}
-    at = value if isinstance(value, datetime) else datetime.combine(value, datetime.max.time())
+        return {"newest": None, "age_hours": None, "status": "error"}
+    if isinstance(value, datetime):
+        at = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    elif isinstance(value, date):
+        at = datetime.combine(value, datetime.max.time())  # a day's rows are fresh until the day ends
+    else:  # a timestamp column of another type (text, time): freshness cannot be told
+        return {"newest": str(value)[:40], "age_hours": None, "status": "warn"}
     age = now - at
     status = "error" if error is not None and age > error else "warn" if warn is not None and age > warn else "ok"
     return {"newest": str(value), "age_hours": round(age.total_seconds() / 3600, 1), "status": status}
 
 
 def _coverage(cur: duckdb.DuckDBPyConnection, bound: BoundTable) -> dict[str, Any] | None:
-    """First and last period of a grain table and the periods inside with no row (up to 5 named)."""
+    """First and last period of a grain table and how many periods inside have no row (up to 5 named; the
+    gaps are listed only for a span of at most MAX_SPAN periods)."""
     grain, ts = bound.finest_grain, bound.spec.timestamp
     if grain not in GRAINS or ts is None or bound.key == "history" or not bound.has(ts):
         return None
-    q = query(
-        """
-        WITH p AS (SELECT DISTINCT CAST(time_bucket(__step__, __ts__) AS TIMESTAMP) AS p FROM __t__
-                   WHERE __ts__ IS NOT NULL),
-             b AS (SELECT min(p) AS first, max(p) AS last FROM p),
-             gaps AS (SELECT g.r FROM b, range(b.first, b.last + __step__, __step__) AS g(r)
-                      WHERE g.r NOT IN (SELECT p FROM p))
-        SELECT b.first, b.last, (SELECT count(*) FROM gaps), (SELECT list(r ORDER BY r)[1:5] FROM gaps) FROM b
-        """,
-        grain=exp.Literal.string(grain),
+    step_ = exp.Interval(this=exp.Literal.string("1"), unit=exp.var(grain.upper()))
+    span = query(
+        "SELECT min(p), max(p), count(*) FROM (SELECT DISTINCT CAST(time_bucket(__step__, __ts__) AS TIMESTAMP) "
+        "AS p FROM __t__ WHERE __ts__ IS NOT NULL)",
         ts=ts,
         t=bound.name,
-        step=exp.Interval(this=exp.Literal.string("1"), unit=exp.var(grain.upper())),
+        step=step_,
     )
-    try:
-        first, last, missing, sample = cur.execute(q.sql("duckdb")).fetchone() or (None, None, 0, [])
-    except duckdb.Error:
-        return None
-    return {
-        "grain": grain,
-        "first": None if first is None else str(first),
-        "last": None if last is None else str(last),
-        "missing": int(missing or 0),
-        "missing_sample": [str(x) for x in sample or []],
-    }
+    first, last, present = cur.execute(span.sql("duckdb")).fetchone() or (None, None, 0)
+    out: dict[str, Any] = {"grain": grain, "first": None if first is None else str(first), "last": None, "missing": 0}
+    out["missing_sample"] = []
+    if first is None:
+        return out
+    out["last"] = str(last)
+    expected = count(first, step(last, grain), grain)
+    out["missing"] = max(0, expected - int(present))
+    if out["missing"] and expected <= MAX_SPAN:
+        gaps = query(
+            "SELECT list(g.r ORDER BY g.r)[1:5] FROM range(CAST(__first__ AS TIMESTAMP), "
+            "CAST(__last__ AS TIMESTAMP) + __step__, __step__) AS g(r) WHERE g.r NOT IN "
+            "(SELECT DISTINCT CAST(time_bucket(__step__, __ts__) AS TIMESTAMP) FROM __t__ WHERE __ts__ IS NOT NULL)",
+            first=exp.Literal.string(str(first)),
+            last=exp.Literal.string(str(last)),
+            step=step_,
+            ts=ts,
+            t=bound.name,
+        )
+        sample = (cur.execute(gaps.sql("duckdb")).fetchone() or ([],))[0]
+        out["missing_sample"] = [str(x) for x in sample or []]
+    return out
 
 
 def recorded_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] | None:
