@@ -58,6 +58,7 @@ def run_tests(
     run_id: str,
     window: tuple[datetime, datetime] | None = None,
     timeout_s: float | None = None,
+    record: bool = True,
 ) -> list[TestResult]:
     """Run the tests of the table ``name`` (of an incremental table, on ``window`` when given) and record them."""
     bound = next((t for t in project.tables.values() if t.name.lower() == name.lower()), None)
@@ -65,7 +66,8 @@ def run_tests(
     if bound is None or not tests:
         return []
     results = [_run(con, project, bound, test, window, timeout_s) for test in tests]
-    _record(con, run_id, results)
+    if record:
+        record_results(con, run_id, results)
     return results
 
 
@@ -75,6 +77,7 @@ def metric_tests(
     run_id: str,
     windows: dict[str, tuple[datetime, datetime] | None] | None = None,
     timeout_s: float | None = None,
+    record: bool = True,
 ) -> list[TestResult]:
     """Run the metrics' assertions and record them. With ``windows`` (the tables a run built, and the range
     built of each incremental one), only the assertions over those tables, and when every table they read
@@ -91,7 +94,8 @@ def metric_tests(
                 since = min(r[0] for r in ranges if r).date()
                 compiled, condition = _metric_condition(project, text, since)
             results.append(_run_metric_test(con, m.name, text, compiled, condition, timeout_s))
-    _record(con, run_id, results)
+    if record:
+        record_results(con, run_id, results)
     return results
 
 
@@ -141,17 +145,28 @@ def _run_metric_test(
     return TestResult(f"metric:{metric}", name, "fail" if count else "pass", int(count), list(sample or []))
 
 
-def _record(con: duckdb.DuckDBPyConnection, run_id: str, results: list[TestResult]) -> None:
+def record_results(con: duckdb.DuckDBPyConnection, run_id: str, results: list[TestResult]) -> None:
+    """Results into ``meta.test_results``, in one transaction."""
+    if results:
+        with transaction(con) as cur:
+            insert_results(cur, run_id, results)
+
+
+def insert_results(cur: duckdb.DuckDBPyConnection, run_id: str, results: list[TestResult]) -> None:
+    """One INSERT for all results (executemany would run one per row), stamped by the database's clock."""
     if not results:
         return
-    with transaction(con) as cur:
-        cur.executemany(
-            "INSERT INTO meta.test_results VALUES (?, now(), ?, ?, ?, ?, ?, ?)",  # the database's clock, as builds
-            [
-                [run_id, r.table, r.test, r.status, r.failing, json.dumps(r.sample, default=str), r.detail]
-                for r in results
-            ],
+    columns = list(
+        zip(
+            *[(r.table, r.test, r.status, r.failing, json.dumps(r.sample, default=str), r.detail) for r in results],
+            strict=True,
         )
+    )
+    cur.execute(
+        "INSERT INTO meta.test_results SELECT ?, now(), unnest(?), unnest(?), unnest(?), unnest(?::BIGINT[]), "
+        "unnest(?::JSON[]), unnest(?)",
+        [run_id, *map(list, columns)],
+    )
 
 
 def test_tables(

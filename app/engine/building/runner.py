@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from app.definitions.project import Project
 from app.engine.building import statements as st
-from app.engine.building.checks import TestResult, metric_tests, run_tests
+from app.engine.building.checks import TestResult, insert_results, metric_tests, run_tests
 from app.engine.building.plan import Batch, BuildPlan, TablePlan, prepare
 from app.engine.database import read_catalog, transaction
 from app.engine.dataversion import bump
@@ -114,6 +114,7 @@ def run_build(
     reports: list[TableReport] = []
     catalog = read_catalog(con)
     status, error = "success", None
+    results: list[TestResult] = []
     try:
         for table in plan.tables:
             report = TableReport(table.name, late=table.late, skipped=sum(1 for b in table.batches if b.done))
@@ -142,10 +143,13 @@ def run_build(
                 catalog = read_catalog(con)
         windows = {t.name: (t.batches[0].start, t.batches[-1].end) for t in plan.tables if t.by and t.batches}
         for report in reports:  # once every table is built: a relationship's other side is built too
-            report.tests = run_tests(con, project, report.name, plan.run_id, windows.get(report.name), batch_timeout_s)
+            report.tests = run_tests(
+                con, project, report.name, plan.run_id, windows.get(report.name), batch_timeout_s, record=False
+            )
         checked = metric_tests(
-            con, project, plan.run_id, {r.name: windows.get(r.name) for r in reports}, batch_timeout_s
+            con, project, plan.run_id, {r.name: windows.get(r.name) for r in reports}, batch_timeout_s, record=False
         )
+        results = [t for r in reports for t in r.tests] + checked
         if checked:
             reports.append(TableReport("metrics", tests=checked))
     except InterruptedError:
@@ -156,12 +160,19 @@ def run_build(
     except Exception as exc:  # recorded as failed (resumable), then raised: never a run left 'running'
         _finish(con, plan.run_id, "failed", f"{type(exc).__name__}: {str(exc)[:300]}")
         raise
-    _finish(con, plan.run_id, status, error)
+    _finish(con, plan.run_id, status, error, results)  # with the tests' results: one commit
     return BuildReport(plan.run_id, status, plan.resumed, reports, time.perf_counter() - started, error)
 
 
-def _finish(con: duckdb.DuckDBPyConnection, run_id: str, status: str, error: str | None) -> None:
+def _finish(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    status: str,
+    error: str | None,
+    results: list[TestResult] | None = None,
+) -> None:
     with transaction(con) as cur:
+        insert_results(cur, run_id, results or [])
         cur.execute(
             "UPDATE meta.builds SET status = ?, finished_at = now(), error = ? WHERE run_id = ?",
             [status, error, run_id],
