@@ -8,6 +8,7 @@ import uuid
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -209,6 +210,15 @@ def label(test: DataTest) -> str:
     return "row_count_change"
 
 
+def _plain(value: Any) -> Any:
+    """A sample key as JSON has it (a day as 2026-10-31, a decimal as a number)."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
 def _watched(cur: duckdb.DuckDBPyConnection, timeout_s: float | None) -> AbstractContextManager[None]:
     return WATCHDOG.watching(cur, timeout_s) if timeout_s else nullcontext()
 
@@ -240,7 +250,8 @@ def _run(
                 sample = []
                 if failing:
                     q = exp.select(*keys).from_(offending.subquery("o")).limit(SAMPLE)
-                    sample = [r[0] if len(r) == 1 else list(r) for r in cur.execute(q.sql("duckdb")).fetchall()]
+                    found = cur.execute(q.sql("duckdb")).fetchall()
+                    sample = [_plain(r[0]) if len(r) == 1 else [_plain(v) for v in r] for r in found]
         finally:
             cur.close()
     except duckdb.Error as exc:
