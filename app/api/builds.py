@@ -141,7 +141,8 @@ class Builder:
                 self.busy = None
 
     def cancel(self, run_id: str) -> Job | None:
-        """Stop a running build at once: its batch is rolled back, and the same request resumes it."""
+        """Stop a running build: after its current batch, or within it when the statement running on its
+        connection can be interrupted (that batch rolled back); the same request resumes it."""
         job = self.jobs.get(run_id)
         if job is not None and job.report is None and job.error is None:
             job.cancel.set()

@@ -123,7 +123,7 @@ def run_table_tests(state: StateDep, body: TestBody) -> dict[str, Any]:
 @router.delete(
     "/builds/{run_id}",
     status_code=202,
-    summary="Cancel a running build: its batch is rolled back; the same request resumes it later",
+    summary="Cancel a running build: it stops after (or within) its current batch; the same request resumes it",
     response_model=BuildStatus,
 )
 def cancel_build(state: StateDep, run_id: str) -> dict[str, Any]:

@@ -158,8 +158,10 @@ def run_build(
         cancelled = stop is not None and stop.is_set()
         status, error = ("interrupted", f"cancelled; {exc.detail}") if cancelled else ("failed", exc.detail)
     except Exception as exc:  # recorded as failed (resumable), then raised: never a run left 'running'
-        _finish(con, plan.run_id, "failed", f"{type(exc).__name__}: {str(exc)[:300]}")
-        raise
+        if stop is None or not stop.is_set():
+            _finish(con, plan.run_id, "failed", f"{type(exc).__name__}: {str(exc)[:300]}")
+            raise
+        status, error = "interrupted", f"cancelled ({type(exc).__name__}); the same request resumes it"
     _finish(con, plan.run_id, status, error, results)  # with the tests' results: one commit
     return BuildReport(plan.run_id, status, plan.resumed, reports, time.perf_counter() - started, error)
 
