@@ -49,6 +49,14 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def demo_con(demo_db: Path):
+    """A read-only connection to the demo data, for a module's oracle queries."""
+    con = duckdb.connect(str(demo_db), read_only=True)
+    yield con
+    con.close()
+
+
 @pytest.fixture
 def demo_copy(demo_db: Path, tmp_path: Path) -> Path:
     """A private copy of the demo database that a test may change."""

@@ -68,3 +68,9 @@ def write_project(root: Path) -> Path:
     (root / "migrations" / "0001_sources.sql").write_text(MIGRATION)
     (root / "entities" / "users.yml").write_text(ENTITIES)
     return root
+
+
+def add_entities(project: Path, text: str) -> None:
+    """Append entities (YAML list items, indented as in ENTITIES) to the project's users.yml."""
+    yml = project / "entities" / "users.yml"
+    yml.write_text(yml.read_text() + text)

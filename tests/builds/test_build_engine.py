@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.builds.project import write_project
+from tests.builds.project import add_entities, write_project
 from tests.helpers import ROOT, env_for, tapflow
 
 NOW = "2026-11-26T12:00:00"  # builds run up to here: the pinned clock of a warehouse that is not the demo
@@ -201,10 +201,9 @@ def test_a_duplicate_key_fails_the_unique_test(built):
 
 def test_successive_states_make_a_history_with_check_columns(tmp_path):
     project = write_project(tmp_path / "project")
-    yml = project / "entities" / "users.yml"
-    yml.write_text(
-        yml.read_text()
-        + """
+    add_entities(
+        project,
+        """
   - name: plans
     primary_key: user_id
     tables:
@@ -213,7 +212,7 @@ def test_successive_states_make_a_history_with_check_columns(tmp_path):
         name: entity.plan_history
         timestamp: valid_from
         build: {scd2: {from: entity.users, unique_key: user_id, check_columns: [events]}}
-"""
+""",
     )
     db = tmp_path / "w.duckdb"
     for now, extra in (("2026-11-01T00:00:00", 0), ("2026-11-02T00:00:00", 0), ("2026-11-03T00:00:00", 1)):
@@ -281,16 +280,17 @@ def test_a_resumed_build_also_builds_a_table_added_since_and_empty_batches_keep_
     yml.write_text(original.replace("coalesce(e.actions, 0) as actions", "coalesce(e.actions, 0) // 0 as actions"))
     env = env_for(tmp_path / "w.duckdb", project, now=NOW)
     assert tapflow("build", env=env).returncode == 1
-    yml.write_text(
-        original
-        + """
+    yml.write_text(original)  # the failing build fixed
+    add_entities(
+        project,
+        """
   - name: plans
     primary_key: plan
     tables:
       current:
         name: entity.plans
         build: {sql: "select plan, count(*) as changes from staging.user_changes group by all"}
-"""
+""",
     )
     again = tapflow("build", env=env)
     assert again.returncode == 0, again.stderr
@@ -307,10 +307,9 @@ def test_a_resumed_build_also_builds_a_table_added_since_and_empty_batches_keep_
 
 def test_a_timestamp_that_is_not_a_time_leaves_the_morning_check_standing(tmp_path):
     project = write_project(tmp_path / "project")
-    yml = project / "entities" / "users.yml"
-    yml.write_text(
-        yml.read_text()
-        + """
+    add_entities(
+        project,
+        """
   - name: notes
     primary_key: id
     tables:
@@ -319,7 +318,7 @@ def test_a_timestamp_that_is_not_a_time_leaves_the_morning_check_standing(tmp_pa
         timestamp: ts
         freshness: {warn_after: 1h}
         build: {sql: "select 1 as id, 'not a time' as ts"}
-"""
+""",
     )
     env = env_for(tmp_path / "w.duckdb", project, now=NOW)
     assert tapflow("build", env=env).returncode == 0

@@ -14,10 +14,8 @@ from tests.helpers import env_for, tapflow
 
 
 @pytest.fixture(scope="module")
-def db(demo_db: Path):
-    con = duckdb.connect(str(demo_db), read_only=True)
-    yield con
-    con.close()
+def db(demo_con):
+    return demo_con
 
 
 def test_every_entity_table_is_built_from_the_definitions(db) -> None:

@@ -55,10 +55,8 @@ def test_scale_multiplies_rows(demo_db: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(demo_db: Path):
-    con = duckdb.connect(str(demo_db), read_only=True)
-    yield con
-    con.close()
+def demo(demo_con):
+    return demo_con
 
 
 def test_subscription_mrr_matches_customer_snapshot_at_each_month_end(demo) -> None:
