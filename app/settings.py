@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     build_batch_timeout_s: float = Field(
         3600.0, gt=0, description="A build batch running longer is interrupted, rolled back and the build stopped."
     )
+    warm_queries: int = Field(
+        20,
+        ge=0,
+        le=1000,
+        description="After a build changes the data, compute again this many of the answers most asked for in the "
+        "last 24 hours into the result cache (0: off).",
+    )
     usage_tracking: bool = Field(
         True, description="Record usage events; turning it off blinds /usage and /deprecations (for benchmarks)."
     )

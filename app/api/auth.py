@@ -89,6 +89,9 @@ def presented_key(headers: dict[bytes, bytes]) -> str | None:
     return key or None
 
 
+INTERNAL = "tapflow.warming"  # the service's own requests (warming.py): an ASGI scope key no client can set
+
+
 class AuthMiddleware:
     """Rejects requests without a valid key (401) or the scope the path needs (403)."""
 
@@ -100,7 +103,7 @@ class AuthMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        needed = required_scope(scope["method"], scope["path"])
+        needed = None if scope.get(INTERNAL) else required_scope(scope["method"], scope["path"])
         presented = presented_key(dict(scope.get("headers") or []))
         key = self.keyring.identify(presented) if presented else None
         if needed is None:  # an open path: a valid key still says who asks (/health shows it more)

@@ -14,7 +14,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+from starlette.types import ASGIApp
 
+from app.api.warming import warm
+from app.definitions.project import Project
 from app.demo.clock import build_until
 from app.engine.building.plan import BuildPlan, BuildRequest, plan_build
 from app.engine.building.runner import BuildReport, Progress, run_build
@@ -41,6 +44,7 @@ class Job:
     error: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     cursor: duckdb.DuckDBPyConnection | None = None  # while it runs: interrupted to cancel a long batch
+    warmed: int | None = None  # answers computed again into the result cache after it (warming.py)
 
     def as_dict(self) -> dict[str, Any]:
         done = sum(1 for b in self.plan.batches if b.done) if self.progress is None else self.progress.batches_done
@@ -72,10 +76,19 @@ class Job:
             "elapsed_s": round(time.perf_counter() - self.started, 3),
             "eta_s": None if p is None or p.eta_s is None else round(p.eta_s, 1),
             "error": self.error,
+            "warmed": self.warmed,
         }
         if self.report is not None:
             out |= self.report.as_dict()
         return out
+
+
+def schedules(project: Project) -> list[tuple[str, str, timedelta]]:
+    """(name a build request takes, table name its batches are recorded under, every) of each table and rollup
+    with ``refresh: {every}``."""
+    out = [(t.name.lower(), t.name.lower(), t.spec.refresh.every) for t in project.tables.values() if t.spec.refresh]
+    out += [(r.name, r.physical, r.spec.refresh.every) for r in project.rollups.values() if r.spec.refresh]
+    return out
 
 
 class Builder:
@@ -90,6 +103,7 @@ class Builder:
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
         self.scheduler: threading.Thread | None = None
+        self.app: ASGIApp | None = None  # the application, to warm its answers after a build (set at startup)
 
     def start(self) -> None:
         """Mark builds a killed service left running as interrupted (resumable), start the schedule."""
@@ -98,7 +112,7 @@ class Builder:
             cur.execute("UPDATE meta.builds SET status = 'interrupted' WHERE status = 'running'")
         finally:
             cur.close()
-        if any(t.spec.refresh for t in self.state.project.tables.values()):
+        if schedules(self.state.project):
             self.scheduler = threading.Thread(target=self._schedule, name="tapflow-refresh", daemon=True)
             self.scheduler.start()
 
@@ -183,6 +197,11 @@ class Builder:
             state.data_changed()
             with self.lock:
                 self.running = None
+        if job.report is not None and any(t.rows or t.batches for t in job.report.tables) and self.app is not None:
+            try:
+                job.warmed = warm(self.app, state)
+            except Exception:  # noqa: BLE001 - warming is a courtesy: it never fails a build
+                log.exception("warming after build %s failed", job.run_id)
 
     def _reload(self) -> None:
         try:
@@ -191,9 +210,9 @@ class Builder:
             log.error("after a build, the definitions did not reload; the last valid set keeps serving: %s", exc.detail)
 
     def _schedule(self) -> None:
-        """Every TICK_S (or half the shortest ``refresh.every``), build the tables whose ``refresh.every`` has
-        passed since their last build."""
-        everies = [t.spec.refresh.every.total_seconds() for t in self.state.project.tables.values() if t.spec.refresh]
+        """Every TICK_S (or half the shortest ``refresh.every``), build the tables and rollups whose
+        ``refresh.every`` has passed since their last build."""
+        everies = [every.total_seconds() for _, _, every in schedules(self.state.project)]
         tick = max(0.1, min([TICK_S, *(e / 2 for e in everies)]))
         while not self.stop.wait(tick):
             due = self.due(datetime.now())  # the wall clock, as the database's now() that stamps builds
@@ -214,11 +233,10 @@ class Builder:
         finally:
             cur.close()
         out = []
-        for t in self.state.project.tables.values():
-            every: timedelta | None = t.spec.refresh.every if t.spec.refresh else None
-            done = last.get(t.name.lower())
-            if every is not None and (done is None or done + every <= now):
-                out.append(t.name.lower())
+        for asked, built, every in schedules(self.state.project):
+            done = last.get(built)
+            if done is None or done + every <= now:
+                out.append(asked)
         return out
 
     def close(self) -> None:

@@ -15,7 +15,19 @@ from app.api import problems
 from app.api.auth import AuthMiddleware, Keyring
 from app.api.caching import CacheMiddleware
 from app.api.limits import BodyLimitMiddleware
-from app.api.routes import admin, deprecations, entities, health, impact, lineage, metrics, query, status, usage
+from app.api.routes import (
+    admin,
+    deprecations,
+    entities,
+    health,
+    impact,
+    lineage,
+    metrics,
+    preaggregations,
+    query,
+    status,
+    usage,
+)
 from app.api.schemas import ERRORS
 from app.api.state import ServiceState
 from app.api.tracking import UsageMiddleware
@@ -36,6 +48,7 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = opened or ServiceState.open(settings)
         app.state.tapflow = state
+        state.builder.app = app  # builds warm the answers most asked for (warming.py)
         loop = asyncio.get_running_loop()
         with suppress(ValueError, RuntimeError, NotImplementedError):  # only the main thread may
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, _reload_logged, state))
@@ -53,7 +66,19 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, metrics, query, entities, deprecations, usage, lineage, impact, status, admin):
+    for module in (
+        health,
+        metrics,
+        query,
+        entities,
+        deprecations,
+        usage,
+        lineage,
+        impact,
+        status,
+        preaggregations,
+        admin,
+    ):
         app.include_router(module.router, responses=ERRORS)
     # First added is innermost: usage -> body limit -> auth -> result cache -> routes. The outermost
     # that needs the request context creates it (context.request_context).

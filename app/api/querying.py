@@ -87,7 +87,7 @@ def wants_csv(request: Request, fmt: str | None) -> bool:
 def sql_text(state: ServiceState, ctx: RequestContext, query: MetricQuery, dialect: str) -> PlainTextResponse:
     """The compiled SQL of ``query`` for ``dialect``, values written in, with deprecation headers."""
     note_query(ctx, query)
-    compiled = compile_query(state.project, query)
+    compiled = compile_query(state.project, query, state.coverage(state.project))
     sig = check_deprecations(state, ctx, compiled)
     return PlainTextResponse(compiled.sql(dialect.strip().lower(), pretty=True) + "\n", headers=sig.headers)
 
@@ -131,7 +131,8 @@ def answer(
     note_query(ctx, query)
     csv = wants_csv(request, fmt)
     project = state.project  # one snapshot for the whole request, whatever a reload swaps in
-    compiled = compile_query(project, query)
+    compiled = compile_query(project, query, state.coverage(project))
+    state.note_rollups(compiled.pre_aggregation)
     sig = check_deprecations(state, ctx, compiled)
     result = run_in_slot(state, compiled, query)
     result.warnings.extend(sig.warnings)

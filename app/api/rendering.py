@@ -60,6 +60,7 @@ def meta(result: MetricResult, sig: Signal) -> dict[str, Any]:
         "warnings": result.warnings,
         "partial_periods": result.partial_periods,
         "data_status": result.data_status,
+        "pre_aggregation": result.compiled.pre_aggregation,
         "deprecation": sig.meta,
     }
 

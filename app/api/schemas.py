@@ -72,6 +72,19 @@ class PartialPeriod(BaseModel):
     until: str
 
 
+class SkippedRollup(BaseModel):
+    name: str
+    reason: str = Field(examples=["dimension sales_region not in devices_daily"])
+
+
+class RollupUse(BaseModel):
+    """Which pre-aggregation answered (``used``), or why each that holds a metric of the query could not."""
+
+    used: str | None = Field(examples=["devices_daily"])
+    table: str | None
+    skipped: list[SkippedRollup]
+
+
 class DataMeta(BaseModel):
     row_count: int
     truncated: bool
@@ -90,6 +103,9 @@ class DataMeta(BaseModel):
         None,
         description="Of the built or watched tables read: status ok, warn or error, and per table its notes "
         "(failing tests, a failed or slow last build, stale data, late rows) and last build",
+    )
+    pre_aggregation: RollupUse | None = Field(
+        None, description="The rollup read in place of the metrics' table, or why none was; null when none holds them"
     )
 
 
@@ -357,6 +373,34 @@ class MorningCheck(BaseModel):
     tables: list[dict[str, Any]]
     failed_tests: list[dict[str, Any]]
     late_rows: list[dict[str, Any]]
+
+
+class Span(BaseModel):
+    from_: str = Field(alias="from")
+    until: str
+
+
+class PreAggregationInfo(BaseModel):
+    name: str
+    table: str = Field(description="The table it is built into (its name changes with its definition)")
+    declared_in: str = Field(examples=["entity:devices"])
+    base_table: str
+    metrics: list[str]
+    dimensions: list[str]
+    grain: str
+    refresh: str | None = Field(description="Its own schedule (ISO 8601 duration), or null: with its base's builds")
+    coverage: list[Span] = Field(description="Where it is current: built since its tables last changed there")
+    base_coverage: Span | None = Field(description="What its base table's builds cover")
+    rows: int | None
+    bytes: int | None
+    last_refresh: str | None
+    hits: int = Field(description="Queries answered from it since the service started")
+    misses: int = Field(description="Queries over its metrics it could not answer since the service started")
+    notes: list[str]
+
+
+class PreAggregationList(BaseModel):
+    pre_aggregations: list[PreAggregationInfo]
 
 
 class BuildList(BaseModel):

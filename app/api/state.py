@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,9 +13,11 @@ import duckdb
 
 from app.api.builds import Builder
 from app.api.caching import AnswerCache
+from app.compiler.matching import Coverage
 from app.definitions.loader import load_project
 from app.definitions.project import Project
 from app.demo.clock import build_until
+from app.engine.building.rollups import coverage
 from app.engine.building.status import morning_check
 from app.engine.database import connect, lock_configuration, read_catalog
 from app.engine.dataversion import current as current_data_version
@@ -44,6 +47,10 @@ class ServiceState:
     closed: bool = field(default=False, init=False)
     builder: Builder = field(init=False)
     checked: tuple[float, dict[str, Any]] | None = field(default=None, init=False)  # (when, morning check)
+    # what each rollup holds, for (definitions hash, data version); hits and misses of each since start
+    rollups_known: tuple[tuple[str, int], dict[str, Coverage]] | None = field(default=None, init=False)
+    rollup_hits: Counter[str] = field(default_factory=Counter, init=False)
+    rollup_misses: Counter[str] = field(default_factory=Counter, init=False)
 
     def __post_init__(self) -> None:
         self.query_slots = threading.BoundedSemaphore(self.settings.max_concurrent_queries)
@@ -107,6 +114,30 @@ class ServiceState:
         self.data_version = current_data_version(self.con)
         self.checked = None
         self.cache.clear()
+
+    def coverage(self, project: Project) -> dict[str, Coverage]:
+        """What each rollup of ``project`` holds now (recomputed when the data or the definitions change)."""
+        key = (project.hash, self.data_version)
+        kept = self.rollups_known
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        cur = self.con.cursor()
+        try:
+            known = coverage(cur, project)
+        finally:
+            cur.close()
+        self.rollups_known = (key, known)
+        return known
+
+    def note_rollups(self, choice: dict[str, Any] | None) -> None:
+        """Count a query answered from a rollup (a hit) and the rollups that could not answer it (misses)."""
+        if choice is None:
+            return
+        if choice["used"]:
+            self.rollup_hits[choice["used"]] += 1
+        for skipped in choice["skipped"]:
+            if not skipped["reason"].endswith("is smaller"):
+                self.rollup_misses[skipped["name"]] += 1
 
     def check(self) -> dict[str, Any]:
         """The morning check without coverage (builds, tests, freshness, late rows), kept STATUS_TTL_S or until

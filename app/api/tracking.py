@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.auth import INTERNAL
 from app.api.context import request_context
 from app.compiler.query import MetricQuery
 from app.governance.usage import UsageEvent
@@ -108,6 +109,9 @@ class UsageMiddleware:
             return
         ctx = request_context(scope)
         ctx.usage = usage
+        if scope.get(INTERNAL):  # the service's own request (warming): the answer it caches learns what a
+            await self.app(scope, receive, send)  # usage event would (versions, deprecations), none is recorded
+            return
         status = 500
         started = time.perf_counter()
 
@@ -145,5 +149,6 @@ class UsageMiddleware:
                 row_count=usage.row_count,
                 elapsed_ms=elapsed_s * 1000,
                 deprecated=usage.deprecated,
+                query=scope.get("query_string", b"").decode("latin-1")[:2000] if scope["method"] == "GET" else "",
             )
         )

@@ -8,16 +8,25 @@ from app.compiler import build as b
 from app.compiler.periods import DAYS_IN, TimeBounds, interval, period, period_type
 from app.compiler.query import MetricQuery
 from app.compiler.shape import kind_of
-from app.definitions.project import MetricVersion, Project
+from app.definitions.project import MetricVersion, Project, Rollup
 
 
 class QueryContext:
     """Complete when constructed; each step appends its CTE with ``add``."""
 
-    def __init__(self, project: Project, query: MetricQuery, *, shift: exp.Interval | None = None):
+    def __init__(
+        self,
+        project: Project,
+        query: MetricQuery,
+        *,
+        shift: exp.Interval | None = None,
+        rollup: Rollup | None = None,
+        bounds: TimeBounds | None = None,
+    ):
         self.project = project
         self.q = query
-        self.bounds = TimeBounds(kind_of(query.start), kind_of(query.end))
+        self.rollup = rollup  # the pre-aggregation the scans read in place of the metrics' table
+        self.bounds = bounds or TimeBounds(kind_of(query.start), kind_of(query.end))
         self.dims = [f"__d{i}" for i in range(len(query.dimensions))]  # dimensions' names inside the SQL
         self.ctes: list[tuple[str, exp.Expr]] = []
         # the prior side of compare_to=same_days: each row keyed by the period it is the prior of
@@ -26,7 +35,7 @@ class QueryContext:
 
     def as_prior(self) -> QueryContext:
         """The context of the prior side of ``compare_to=same_days`` (sharing this one's CTEs)."""
-        prior = QueryContext(self.project, self.q, shift=self.comparison_shift())
+        prior = QueryContext(self.project, self.q, shift=self.comparison_shift(), rollup=self.rollup)
         prior.ctes = self.ctes
         return prior
 

@@ -29,6 +29,10 @@ class JoinPlan:
         self.joins: dict[str, exp.Join] = {}
         self.joined: dict[str, BoundTable] = {}  # alias -> the table joined under it
 
+    @property
+    def source(self) -> str:
+        return self.table.name
+
     def column(self, name: str) -> exp.Column:
         """SQL for a column of the metric's table or a dimension path such as ``team.customer.sales_region``."""
         dimension, current = split_as_of(name)

@@ -32,6 +32,7 @@ class TimeBounds:
 
     start_kind: str | None  # "date" | "timestamp" | None
     end_kind: str | None
+    end_exclusive: bool = False  # a build's batch ends where the next begins
 
     def start(self) -> exp.Expr:
         return b.cast(placeholder("start"), (self.start_kind or "date").upper())
@@ -52,6 +53,8 @@ class TimeBounds:
         """``end`` is inclusive; a date includes its whole day."""
         if self.end_kind == "date":
             return exp.LT(this=ts, expression=exp.Add(this=self.end(), expression=interval(1, "day")))
+        if self.end_exclusive:
+            return exp.LT(this=ts, expression=self.end())
         return exp.LTE(this=ts, expression=self.end())
 
 

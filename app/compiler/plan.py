@@ -19,19 +19,21 @@ from sqlglot import exp
 from app.compiler import steps
 from app.compiler.context import QueryContext
 from app.compiler.query import MetricQuery
+from app.compiler.rollups import rollup_reads
 from app.compiler.scans import Scan, data_end, group_scans, scan_cte
 from app.compiler.shape import Shape
 from app.compiler.template import Template
 from app.definitions.diagnostics import did_you_mean
 from app.definitions.paths import CURRENT, PathError, resolve_path, split_as_of
-from app.definitions.project import MetricVersion, Project
+from app.definitions.project import MetricVersion, Project, Rollup
 from app.errors import InvalidQuery
 
 
-def plan_template(project: Project, query: MetricQuery, shape: Shape) -> Template:
-    """Compile a query shape in full (``shape`` holds its vetted ``where``, see ``allowed_where``)."""
+def plan_template(project: Project, query: MetricQuery, shape: Shape, rollup: Rollup | None = None) -> Template:
+    """Compile a query shape in full (``shape`` holds its vetted ``where``, see ``allowed_where``), reading
+    ``rollup`` in place of the metrics' table when given (matching.choose found it answers exactly)."""
     query.check_unique()
-    ctx = QueryContext(project, query)
+    ctx = QueryContext(project, query, rollup=rollup)
     requested = [project.metric(name, query.version) for name in query.metrics]
     for m in requested:
         _check_metric(ctx, m)
@@ -47,6 +49,8 @@ def plan_template(project: Project, query: MetricQuery, shape: Shape) -> Templat
         final_name, columns = steps.compare(ctx, result, requested, columns, prior)
     tree = steps.final(ctx, final_name, columns)
     tables = frozenset(f"{t.db}.{t.name}".lower() for t in tree.find_all(exp.Table) if t.db)
+    if rollup is not None:  # what it was built from is read too (deprecations, data status)
+        tables |= rollup_reads(project, rollup)
     return Template(
         tree, tuple(columns), tuple(requested), tuple(base), tree.sql("duckdb"), tables, project, _data_end(ctx, scans)
     )
@@ -113,6 +117,12 @@ def _check_metric(ctx: QueryContext, m: MetricVersion) -> None:
             f"Unknown dimension '{dim}' for metric '{m.name}'. {did_you_mean(dim, m.dimensions)}"
             + ("" if m.dimensions else " This metric has no dimensions.")
         )
+
+
+def base_metrics(project: Project, query: MetricQuery) -> list[MetricVersion]:
+    """The metrics a query reads from tables: those asked for, or what derived ones are made of."""
+    requested = [project.metric(name, query.version) for name in query.metrics]
+    return list(QueryContext(project, query).base_metrics(requested).values())
 
 
 def allowed_where(project: Project, query: MetricQuery) -> set[str]:

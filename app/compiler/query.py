@@ -18,6 +18,7 @@ from app.settings import Settings
 Compare = Literal["prior_period", "prior_year"]
 CompareTo = Literal["whole_period", "same_days"]
 Fill = Literal["none", "null", "zero"]
+PreAggregations = Literal["auto", "off"]
 
 
 def split_names(value: Any) -> Any:
@@ -124,6 +125,11 @@ class QueryOptions(BaseModel):
     )
     fill: Fill = Field("none", description="none, null or zero: produce missing periods with null or zero")
     version: int | None = Field(None, ge=1, description="Answer with this served version of the metric")
+    pre_aggregations: PreAggregations = Field(
+        "auto",
+        description="auto: answer from the smallest rollup that answers exactly (meta.pre_aggregation says which, "
+        "or why none); off: read the metrics' tables",
+    )
 
     @field_validator("grain", mode="before")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlglot import exp
 
@@ -18,6 +18,7 @@ from app.compiler.context import QueryContext
 from app.compiler.filters import resolve_where
 from app.compiler.joins import JoinPlan
 from app.compiler.periods import DAYS_IN, interval, period
+from app.compiler.reaggregate import RollupReader, reaggregate
 from app.compiler.spine import spine_join
 from app.definitions.expressions import parse_expression
 from app.definitions.project import BoundTable, MetricVersion, grain_rank
@@ -70,43 +71,78 @@ def group_scans(base: list[MetricVersion]) -> list[Scan]:
     return [Scan(tuple(metrics)) for metrics in groups.values()]
 
 
+class Reader(Protocol):
+    """Where a scan's rows come from: a metric's table with the joins its columns need (JoinPlan), or a
+    rollup of it (RollupReader)."""
+
+    joins: dict[str, exp.Join]
+
+    @property
+    def source(self) -> str: ...
+
+    def column(self, name: str) -> exp.Column: ...
+
+
 @dataclass(frozen=True)
 class _Rows:
     """What every kind of scan reads: the joins, the row conditions, dimensions and per-row values."""
 
     name: str
-    plan: JoinPlan
+    plan: Reader
     timestamp: Callable[[], exp.Expr]
+    snapshot: Callable[[], exp.Expr]  # the column a semi-additive scan takes each period's last (or first) of
     defined: list[exp.Expr]  # the time bounds and the definition's filters
     where: exp.Expr | None  # the query's where
     dims: list[exp.Expr]
-    values: list[tuple[MetricVersion, exp.Expr]]
+    values: list[tuple[MetricVersion, list[exp.Expr]]]  # each metric's per-row inputs
+    combine: Callable[[MetricVersion, list[exp.Expr]], exp.Expr]  # the inputs' columns -> the metric's aggregate
 
     def source(self) -> exp.Table:
-        return b.table(self.plan.table.name, "t")
+        return b.table(self.plan.source, "t")
 
     @property
     def conditions(self) -> list[exp.Expr]:
         return self.defined + ([self.where] if self.where is not None else [])
+
+    def aggregates(
+        self, inputs: Callable[[MetricVersion, list[exp.Expr]], list[exp.Expr]] | None = None
+    ) -> list[exp.Expr]:
+        """Each metric's aggregate under its name, over its inputs (or what ``inputs`` makes of them)."""
+        return [b.alias(self.combine(m, inputs(m, v) if inputs else v), m.name) for m, v in self.values]
 
 
 def scan_cte(ctx: QueryContext, index: int, scan: Scan, where: exp.Expr | None) -> str:
     """Add the CTEs of one scan; return the name of the one holding (period, dimensions, metrics)."""
     spec = scan.metrics[0].spec
     timestamp = spec.timestamp or ""
-    plan = JoinPlan(ctx.project, scan.table, spec.timestamp)
+    plan: Reader
+    if ctx.rollup is not None:
+        reader = RollupReader(ctx.rollup)
+        plan, ts, snap = reader, reader.period, lambda: reader.snapshot(scan.metrics[0])
+        values = [(m, reader.inputs(m)) for m in scan.metrics]
+        combine: Callable[[MetricVersion, list[exp.Expr]], exp.Expr] = reaggregate
+    else:
+        joined = plan = JoinPlan(ctx.project, scan.table, spec.timestamp)
+        nad = spec.non_additive_dimension
 
-    def ts() -> exp.Expr:
-        return plan.column(timestamp)
+        def ts() -> exp.Expr:
+            return joined.column(timestamp)
 
+        def snap() -> exp.Expr:
+            return joined.column(nad.name if nad else timestamp)
+
+        values = [(m, [_value(joined, m)]) for m in scan.metrics]
+        combine = aggregate_inputs
     rows = _Rows(
         f"{ctx.prefix}scan_{index}",
         plan,
         ts,
+        snap,
         _conditions(ctx, plan, ts, scan),
         exp.Paren(this=resolve_where(where, plan.column)) if where is not None else None,
         [plan.column(d) for d in ctx.q.dimensions],
-        [(m, _value(plan, m)) for m in scan.metrics],
+        values,
+        combine,
     )
     if spec.window is not None:
         return _window_scan(ctx, rows, spec.window)
@@ -114,8 +150,7 @@ def scan_cte(ctx: QueryContext, index: int, scan: Scan, where: exp.Expr | None) 
         return _snapshot_scan(ctx, rows, scan)
     keys = ([ctx.period_of(ts())] if ctx.q.grain else []) + rows.dims
     select = b.select(
-        [b.alias(k, n) for k, n in zip(keys, ctx.key_names(), strict=True)]
-        + [b.alias(aggregate(m, v), m.name) for m, v in rows.values],
+        [b.alias(k, n) for k, n in zip(keys, ctx.key_names(), strict=True)] + rows.aggregates(),
         rows.source(),
         joins=plan.joins.values(),
         where=rows.conditions,
@@ -132,11 +167,12 @@ def _snapshot_scan(ctx: QueryContext, rows: _Rows, scan: Scan) -> str:
     keys = ([ctx.period_of(rows.timestamp())] if grain else []) + rows.dims
     key_names = ctx.key_names()
     groupings = [plan.column(g) for g in nad.window_groupings]
+    inputs = {m.name: [f"__v_{m.name}_{i}" for i in range(len(v))] for m, v in rows.values}
     select_rows = b.select(
         [b.alias(k, n) for k, n in zip(keys, key_names, strict=True)]
         + [b.alias(g, f"__g{i}") for i, g in enumerate(groupings)]
-        + [b.alias(plan.column(nad.name), "__snap")]
-        + [b.alias(v, f"__v_{m.name}") for m, v in rows.values],
+        + [b.alias(rows.snapshot(), "__snap")]
+        + [b.alias(x, n) for m, v in rows.values for x, n in zip(v, inputs[m.name], strict=True)],
         rows.source(),
         joins=plan.joins.values(),
         where=rows.conditions,
@@ -148,8 +184,7 @@ def _snapshot_scan(ctx: QueryContext, rows: _Rows, scan: Scan) -> str:
     # of the grouped answer (a customer who left a tier mid-period is not counted under it at its end)
     part_keys = ([ctx.period_of(rows.timestamp())] if grain else []) + [plan.column(g) for g in nad.window_groupings]
     last = b.select(
-        [b.alias(k, p) for k, p in zip(part_keys, part, strict=True)]
-        + [b.alias(pick(this=plan.column(nad.name)), "__snap")],
+        [b.alias(k, p) for k, p in zip(part_keys, part, strict=True)] + [b.alias(pick(this=rows.snapshot()), "__snap")],
         rows.source(),
         joins=[j.copy() for j in plan.joins.values()],
         where=[c.copy() for c in rows.defined],
@@ -159,7 +194,7 @@ def _snapshot_scan(ctx: QueryContext, rows: _Rows, scan: Scan) -> str:
     on = b.and_([b.eq(b.col(p, "r"), b.col(p, "l")) for p in part] + [b.eq(b.col("__snap", "r"), b.col("__snap", "l"))])
     select = b.select(
         [b.alias(b.col(k, "r"), k) for k in key_names]
-        + [b.alias(aggregate(m, b.col(f"__v_{m.name}", "r")), m.name) for m, _ in rows.values],
+        + rows.aggregates(lambda m, _: [b.col(n, "r") for n in inputs[m.name]]),
         b.table(f"{name}_rows", "r"),
         joins=[b.join(b.table(f"{name}_last", "l"), on)],
         group_by=[b.col(k, "r") for k in key_names],
@@ -170,11 +205,11 @@ def _snapshot_scan(ctx: QueryContext, rows: _Rows, scan: Scan) -> str:
 def _window_scan(ctx: QueryContext, rows: _Rows, window: Window) -> str:
     """Rolling window over per-period aggregates (never raw rows joined to a date spine)."""
     grain, name = ctx.q.grain, rows.name
-    step = grain if grain and grain_rank(grain) <= grain_rank(window.period) else window.period
+    step = window_step(grain, window)
     per = b.select(
         [b.alias(period(rows.timestamp(), step), "__p")]
         + [b.alias(d, n) for d, n in zip(rows.dims, ctx.dims, strict=True)]
-        + [b.alias(aggregate(m, v), m.name) for m, v in rows.values],
+        + rows.aggregates(),
         rows.source(),
         joins=rows.plan.joins.values(),
         where=rows.conditions,
@@ -219,7 +254,12 @@ def _window_scan(ctx: QueryContext, rows: _Rows, window: Window) -> str:
     return ctx.add(name, select)
 
 
-def _conditions(ctx: QueryContext, plan: JoinPlan, ts: Callable[[], exp.Expr], scan: Scan) -> list[exp.Expr]:
+def window_step(grain: str | None, window: Window) -> str:
+    """The periods a window is rolled over: the query's grain, or the window's period when coarser."""
+    return grain if grain and grain_rank(grain) <= grain_rank(window.period) else window.period
+
+
+def _conditions(ctx: QueryContext, plan: Reader, ts: Callable[[], exp.Expr], scan: Scan) -> list[exp.Expr]:
     """The time bounds and the definition's filters (the query's where is applied beside them)."""
     q = ctx.q
     spec = scan.metrics[0].spec
@@ -246,8 +286,8 @@ def _conditions(ctx: QueryContext, plan: JoinPlan, ts: Callable[[], exp.Expr], s
             )
     if q.end is not None:
         out.append(ctx.bounds.end_condition(ts()))
-    for flt in spec.filters or ():
-        out.append(_filter(plan, flt))
+    if ctx.rollup is None:  # a rollup's rows were filtered when it was built
+        out += [_filter(plan, flt) for flt in spec.filters or ()]
     return out
 
 
@@ -281,7 +321,7 @@ def data_end(scan: Scan, grain: str) -> exp.Select:
     return b.select([b.alias(end, "data_end")], b.table(scan.table.name, "t"))
 
 
-def _value(plan: JoinPlan, m: MetricVersion) -> exp.Expr:
+def _value(plan: Reader, m: MetricVersion) -> exp.Expr:
     """The per-row expression of a metric, columns qualified by the table alias."""
     raw = m.spec.expression
     if raw is None or str(raw).strip() == "*":
@@ -289,6 +329,10 @@ def _value(plan: JoinPlan, m: MetricVersion) -> exp.Expr:
     return parse_expression(str(raw)).transform(
         lambda n: plan.column(n.name) if isinstance(n, exp.Column) else n, copy=False
     )
+
+
+def aggregate_inputs(m: MetricVersion, inputs: list[exp.Expr]) -> exp.Expr:
+    return aggregate(m, inputs[0])
 
 
 def aggregate(m: MetricVersion, value: exp.Expr) -> exp.Expr:
@@ -300,7 +344,7 @@ def aggregate(m: MetricVersion, value: exp.Expr) -> exp.Expr:
     return AGGREGATES[method](this=value)
 
 
-def _filter(plan: JoinPlan, flt: Filter) -> exp.Expr:
+def _filter(plan: Reader, flt: Filter) -> exp.Expr:
     """A definition's filter as a condition (its values were checked to be literals at load time)."""
     column = plan.column(flt.field)
     value = flt.value
@@ -320,7 +364,7 @@ def _filter(plan: JoinPlan, flt: Filter) -> exp.Expr:
     return OPERATORS[op](this=column, expression=_literal(plan, value))
 
 
-def _literal(plan: JoinPlan, value: Any) -> exp.Expr:
+def _literal(plan: Reader, value: Any) -> exp.Expr:
     """A filter's value: a literal, or a column of the table (validation allowed nothing else)."""
     if isinstance(value, bool | int | float):
         return exp.convert(value)

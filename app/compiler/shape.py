@@ -7,6 +7,7 @@ DuckDB receives them as named parameters (``$p0``, ``$start``, ...), never splic
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -37,7 +38,8 @@ def shape_of(query: MetricQuery, allowed: set[str]) -> Shape:
     where = None
     if query.where:
         tree = parse_where(query.where, allowed)
-        where = tree.transform(lambda node: _lift(node, params), copy=False)
+        lifted = iter(range(10**9))  # p0, p1, ... in the order the values are met
+        where = tree.transform(lambda node: _lift(node, params, lifted), copy=False)
     if query.start is not None:
         params["start"] = _time_value(query.start)
     if query.end is not None:
@@ -67,10 +69,10 @@ def _time_value(value: date | datetime) -> str:
     return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
 
 
-def _lift(node: exp.Expr, params: dict[str, Any]) -> exp.Expr:
+def _lift(node: exp.Expr, params: dict[str, Any], lifted: Iterator[int]) -> exp.Expr:
     """Replace a literal value by a named placeholder (booleans and NULL stay: they are shape)."""
     if isinstance(node, exp.Literal):
-        name = f"p{sum(1 for k in params if k.startswith('p'))}"
+        name = f"p{next(lifted)}"
         params[name] = node.this if node.is_string else _number(node.this)
         return placeholder(name)
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Placeholder):

@@ -7,6 +7,7 @@ planning itself is in plan.py (checks and CTEs), scans.py and steps.py.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,8 @@ from sqlglot import exp
 
 from app.compiler import build
 from app.compiler.hints import where_warnings
-from app.compiler.plan import allowed_where, plan_template
+from app.compiler.matching import Coverage, choose
+from app.compiler.plan import allowed_where, base_metrics, plan_template
 from app.compiler.query import MetricQuery
 from app.compiler.shape import ShapeKey, shape_of
 from app.compiler.template import OutputColumn, Template
@@ -34,6 +36,7 @@ class CompiledQuery:
     limit: int | None  # None: every row
     cached: bool = False
     warnings: tuple[str, ...] = ()  # about this request's values (a where value no row can match)
+    pre_aggregation: dict[str, Any] | None = None  # the rollup read, or why each candidate was not
 
     @property
     def tree(self) -> exp.Select:
@@ -78,25 +81,32 @@ class CompiledQuery:
 CACHE_SIZE = 2048
 
 
-def compile_query(project: Project, query: MetricQuery) -> CompiledQuery:
+def compile_query(
+    project: Project, query: MetricQuery, coverage: Mapping[str, Coverage] | None = None
+) -> CompiledQuery:
     """Compile a metric query. Its ``where`` is vetted every time; a query whose shape was compiled
-    before reuses that SQL and binds its own values, a new shape is compiled in full.
+    before reuses that SQL and binds its own values, a new shape is compiled in full. With ``coverage``
+    (what each rollup holds now), the query reads the smallest rollup that answers it exactly.
 
     The LIMIT is ``query.limit + 1`` so that a truncated answer can be told apart.
     """
     cache: OrderedDict[ShapeKey, Template] = project.cache.setdefault("compiled", OrderedDict())
     shape = shape_of(query, allowed_where(project, query))
-    template = cache.get(shape.key)
+    choice = choose(project, query, base_metrics(project, query), shape.where, coverage)
+    key = (*shape.key, choice.rollup.physical if choice.rollup else None)
+    template = cache.get(key)
     cached = template is not None
     if template is not None:
-        cache.move_to_end(shape.key)
+        cache.move_to_end(key)
     else:
-        template = plan_template(project, query, shape)
-        cache[shape.key] = template
+        template = plan_template(project, query, shape, choice.rollup)
+        cache[key] = template
         if len(cache) > CACHE_SIZE:
             cache.popitem(last=False)
     warnings = where_warnings(project, list(template.base_metrics), shape.where, shape.params)
-    return CompiledQuery(template, shape.params, query.limit, cached=cached, warnings=tuple(warnings))
+    return CompiledQuery(
+        template, shape.params, query.limit, cached=cached, warnings=tuple(warnings), pre_aggregation=choice.meta()
+    )
 
 
 def _iso_week_for_bigquery(node: exp.Expr) -> exp.Expr:

@@ -17,6 +17,7 @@ from app.definitions.located import Located
 from app.definitions.metrics import MetricResolver
 from app.definitions.parsing import ParsedFiles
 from app.definitions.project import Project, Source
+from app.definitions.rollups import RollupChecker
 from app.definitions.spec import Entity, Metric
 from app.errors import DefinitionError
 
@@ -52,11 +53,13 @@ def load_texts(files: dict[str, str], catalog: Catalog | None = None, *, base: P
     model = BoundEntities(parsed.entities, catalog, problems, parsed.dropped)
     builds = BuildChecker(model.located, model.tables, catalog, problems)
     metrics = MetricResolver(model, parsed.metrics, problems)
+    rollups = RollupChecker(model.located, metrics.located, metrics.current, problems)
     sources = {f"entity:{n}": Source(i.file, i.line()) for n, i in model.located.items()}
     sources |= {f"metric:{n}": Source(i.file, i.line()) for n, i in metrics.located.items()}
     digest = _digest(parsed.entities, parsed.metrics)
     project = Project(model.entities, metrics.current, metrics.previous, sources, files, digest, dict(model.tables))
     project.builds = builds.graph
+    project.rollups = rollups.rollups
     project.warnings = [str(w) for w in sorted(set(problems.warnings))]
     found = problems.items
     if base is not None:

@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from app.definitions.diagnostics import did_you_mean
-from app.definitions.spec import GRAINS, Entity, Metric, Table
+from app.definitions.spec import GRAINS, Entity, Metric, PreAggregation, Table
 from app.errors import InvalidQuery, UnknownEntity, UnknownMetric
 
 if TYPE_CHECKING:
@@ -78,6 +78,31 @@ class MetricVersion:
         return self.spec.version
 
 
+@dataclass(frozen=True)
+class Rollup:
+    """A pre-aggregation (DESIGN 13), checked: the base metrics it holds (a derived metric's parts), over one
+    table, by ``dimensions`` at ``grain``; built into ``physical``, whose name changes with its definition."""
+
+    spec: PreAggregation
+    declared_in: str  # "entity:devices" or "metric:mrr"
+    metrics: tuple[str, ...]  # base metrics (a derived metric's parts in its place)
+    table: BoundTable  # the table its metrics read
+    physical: str  # rollup.<name>_<hash of what defines its rows>
+    notes: tuple[str, ...] = ()  # what it answers only in part (a distinct count only at its grain)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        return self.spec.dimensions
+
+    @property
+    def grain(self) -> str:
+        return self.spec.grain
+
+
 @dataclass
 class Project:
     """Every entity and metric (all served versions), validated and resolved."""
@@ -94,6 +119,7 @@ class Project:
     # (metric, version) -> the day it was first served, from the registry (empty without a database)
     deployed: dict[tuple[str, int], date] = field(default_factory=dict)
     builds: BuildGraph | None = None  # built table -> the tables it reads (set by the loader)
+    rollups: dict[str, Rollup] = field(default_factory=dict)  # pre-aggregations by name
 
     def metric(self, name: str, version: int | None = None) -> MetricVersion:
         """The metric ``name`` (current version unless ``version`` is given).

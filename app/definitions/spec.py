@@ -92,21 +92,6 @@ class PreviousVersion(MetricBody):
     sunset_date: date | None = None
 
 
-class Metric(MetricBody):
-    name: str = Field(pattern=NAME_PATTERN, max_length=64)
-    calculation_method: CalculationMethod
-    version: int = Field(1, ge=1)
-    previous_versions: tuple[PreviousVersion, ...] = ()
-    deprecation: Deprecation | None = None
-    meta: Meta = Meta()
-    config: dict[str, Any] = Field(default_factory=dict)
-    assertions: tuple[str, ...] = Field(
-        (),
-        description="Conditions over metric names that every period must meet, checked after builds and on "
-        "`tapflow test`: 'mrr >= 0', 'arr = 12 * mrr'",
-    )
-
-
 DimensionType = Literal["string", "number", "integer", "boolean", "date", "timestamp"]
 
 
@@ -138,6 +123,7 @@ class Relationship(Spec):
 
 TableGrain = Literal["hour", "day", "week", "month", "quarter", "year", "event", "none"]
 BatchGrain = Literal["hour", "day", "month"]
+RollupGrain = Literal["hour", "day", "week", "month"]
 
 
 MAX_DURATION_S = 3650 * 86400
@@ -273,6 +259,35 @@ class Refresh(Spec):
     every: Duration = Field(description="Build this table in the service this often (e.g. 1h)")
 
 
+class PreAggregation(Spec):
+    """A rollup (DESIGN 13): metrics aggregated by some dimensions at a grain, built from their table by the
+    builds and used for every query it answers exactly."""
+
+    name: str = Field(pattern=NAME_PATTERN, max_length=48)
+    metrics: tuple[str, ...] = Field(
+        (), description="Metrics it holds (a derived metric through its parts); on a metric, that metric by default"
+    )
+    dimensions: tuple[str, ...] = ()
+    grain: RollupGrain = Field(description="hour, day, week or month: coarser grains are answered from it")
+    refresh: Refresh | None = Field(None, description="Build it in the service this often; else with its base")
+
+
+class Metric(MetricBody):
+    name: str = Field(pattern=NAME_PATTERN, max_length=64)
+    calculation_method: CalculationMethod
+    version: int = Field(1, ge=1)
+    previous_versions: tuple[PreviousVersion, ...] = ()
+    deprecation: Deprecation | None = None
+    meta: Meta = Meta()
+    config: dict[str, Any] = Field(default_factory=dict)
+    assertions: tuple[str, ...] = Field(
+        (),
+        description="Conditions over metric names that every period must meet, checked after builds and on "
+        "`tapflow test`: 'mrr >= 0', 'arr = 12 * mrr'",
+    )
+    pre_aggregations: tuple[PreAggregation, ...] = ()
+
+
 class Table(Spec):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
     grain: TableGrain | None = None
@@ -304,6 +319,7 @@ class Entity(Spec):
     relationships: tuple[Relationship, ...] = ()
     deprecation: Deprecation | None = None
     meta: Meta = Meta()
+    pre_aggregations: tuple[PreAggregation, ...] = ()
 
     @field_validator("tables", mode="before")
     @classmethod

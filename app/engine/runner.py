@@ -14,6 +14,7 @@ from app.compiler.periods import partial_periods
 from app.compiler.query import MetricQuery
 from app.compiler.sql import CompiledQuery, OutputColumn, compile_query
 from app.definitions.project import Project
+from app.engine.building.rollups import coverage
 from app.engine.executor import run_select
 
 
@@ -36,7 +37,8 @@ class MetricResult:
 def run_metric_query(
     con: duckdb.DuckDBPyConnection, project: Project, query: MetricQuery, *, timeout_s: float
 ) -> MetricResult:
-    return run_compiled(con, compile_query(project, query), query, timeout_s=timeout_s)
+    """Compile (reading a rollup where one answers exactly) and run a query."""
+    return run_compiled(con, compile_query(project, query, coverage(con, project)), query, timeout_s=timeout_s)
 
 
 def tables_read(compiled: CompiledQuery) -> set[str]:

@@ -68,7 +68,9 @@ class Change:
 
 def metric_fingerprint(m: MetricVersion) -> dict[str, Any]:
     """What defines a metric's values and contract, normalized (SQL re-rendered by sqlglot)."""
-    spec = m.spec.model_dump(mode="json", exclude={"previous_versions", "version", "name", "assertions"})
+    spec = m.spec.model_dump(
+        mode="json", exclude={"previous_versions", "version", "name", "assertions", "pre_aggregations"}
+    )
     spec["expression"] = _normal_sql(spec.get("expression"), m.spec.calculation_method == "derived")
     spec["table"] = m.table.name if m.table else None
     spec["grains"] = list(m.grains)

@@ -38,6 +38,7 @@ COLUMNS = (
     "row_count",
     "elapsed_ms",
     "deprecated",
+    "query",
 )
 ROWS_PER_INSERT = 200
 GROUPS = {  # group_by -> (key, how requests are counted once the metric list is unnested)
@@ -63,6 +64,7 @@ class UsageEvent:
     row_count: int | None
     elapsed_ms: float
     deprecated: list[str]
+    query: str = ""  # a GET request's query string (what warming asks again), else empty
 
     def values(self) -> list[Any]:
         """Every field, in order (a shallow ``astuple``: the journal's line)."""

@@ -23,7 +23,7 @@ def test_every_entity_table_is_built_from_the_definitions(db) -> None:
     tables = [
         r[0]
         for r in db.execute(
-            "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE schema_name = 'entity'"
+            "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE schema_name IN ('entity', 'rollup')"
         ).fetchall()
     ]
     assert sorted(built) == sorted(tables)

@@ -152,9 +152,9 @@ CASES = [
     ("metric_removed", lambda f: drop_metric(f, TEAMS, "team_size"), {"team_size": ("removed", "breaking")}, "pass"),
     ("metric_removed_under_a_derived_metric", lambda f: drop_metric(f, ENG, "sessions"), {}, "fail"),
     (
-        "metric_renamed",
-        edit(DEV, "online_devices", "name: online_devices", "name: devices_online"),
-        {"online_devices": ("renamed", "breaking")},
+        "metric_renamed",  # (a metric a pre-aggregation holds is renamed there too, or the proposal is invalid)
+        edit(ENG, "daily_active_users", "name: daily_active_users", "name: users_active_daily"),
+        {"daily_active_users": ("renamed", "breaking")},
         "pass",
     ),
     (

@@ -90,6 +90,7 @@ def test_the_service_tables_need_no_project_migrations(tmp_path: Path) -> None:
         "service/0001_meta.sql",
         "service/0002_usage_journal.sql",
         "service/0003_builds.sql",
+        "service/0004_preaggregations.sql",
     ]
     assert SERVICE_TABLES <= meta_tables(con)
     assert "schema_migrations" not in meta_tables(con)  # no project migrations, no project ledger
@@ -131,6 +132,7 @@ def test_a_database_from_before_the_move_upgrades(folder: Path, root: Path) -> N
         "service/0001_meta.sql",
         "service/0002_usage_journal.sql",
         "service/0003_builds.sql",
+        "service/0004_preaggregations.sql",
     ]
     assert con.execute("SELECT consumer FROM meta.usage_events").fetchall() == [("kept",)]
     assert con.execute("SELECT min(version) FROM meta.data_versions").fetchone()[0] == 1

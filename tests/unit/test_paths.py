@@ -100,5 +100,5 @@ def test_did_you_mean_rules() -> None:
 def test_a_warning_names_file_line_key_and_message(root: Path, catalog) -> None:
     project = load_project(root, catalog)  # loaded here, not from the module's fixture: mutmut's stats
     (warning,) = [w for w in project.warnings if "monthly_recurring_revenue" in w]  # see this test reach warn
-    assert warning.startswith("metrics/revenue.yml:37: metrics.monthly_recurring_revenue.filters[0].value: ")
+    assert warning.startswith("metrics/revenue.yml:43: metrics.monthly_recurring_revenue.filters[0].value: ")
     assert warning.endswith("write \"'active'\" to be explicit")

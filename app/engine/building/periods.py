@@ -1,4 +1,4 @@
-"""Batch arithmetic: the hour, day or month periods a time range is cut into."""
+"""Batch arithmetic: the hour, day, week (from Monday) or month periods a time range is cut into."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ def floor(t: datetime, grain: str) -> datetime:
     if grain == "hour":
         return t.replace(minute=0, second=0, microsecond=0)
     day = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
     return day.replace(day=1) if grain == "month" else day
 
 
@@ -27,6 +29,8 @@ def step(t: datetime, grain: str) -> datetime:
         return t + timedelta(hours=1)
     if grain == "day":
         return t + timedelta(days=1)
+    if grain == "week":
+        return t + timedelta(weeks=1)
     return t.replace(year=t.year + t.month // 12, month=t.month % 12 + 1, day=1)
 
 
@@ -62,6 +66,6 @@ def count(start: datetime, end: datetime, grain: str) -> int:
     if grain == "month":
         last = floor(end - timedelta(microseconds=1), "month")
         return (last.year - start.year) * 12 + last.month - start.month + 1
-    size = 3600 if grain == "hour" else 86400
+    size = {"hour": 3600, "day": 86400, "week": 7 * 86400}[grain]
     first = floor(start, grain)
     return int(-(-(end - first).total_seconds() // size))

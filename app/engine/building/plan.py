@@ -14,9 +14,11 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from app.compiler.rollups import rollup_reads
 from app.definitions.diagnostics import did_you_mean
 from app.definitions.project import BoundTable, Project
 from app.definitions.spec import Build
+from app.engine.building import rollups
 from app.engine.building import statements as st
 from app.engine.building.periods import batches, count, floor
 from app.errors import BuildError, InvalidRequest, UnknownTable
@@ -66,7 +68,7 @@ class TablePlan:
     name: str
     entity: str
     key: str
-    kind: str  # sql | scd2 | snapshot (+ sql)
+    kind: str  # sql | scd2 | snapshot (+ sql) | rollup (key: rollup:<name>)
     by: str | None  # the incremental column; None: each batch replaces the whole table
     batches: list[Batch]
     statements: list[exp.Expr]
@@ -97,17 +99,19 @@ def plan_build(
     bound = {t.name.lower(): t for t in project.tables.values() if t.spec.build is not None}
     _check_range(request)
     wanted = [n.lower() for n in request.tables]
+    rollups = {r.name: r for r in project.rollups.values()} | {r.physical: r for r in project.rollups.values()}
     for name in wanted:
-        if name not in bound:
-            raise UnknownTable(f"No build for '{name[:100]}'. {did_you_mean(name, order)}")
+        if name not in bound and name not in rollups:
+            raise UnknownTable(f"No build for '{name[:100]}'. {did_you_mean(name, [*order, *project.rollups])}")
     names = [n for n in order if not wanted or n in wanted]
     previous = _unfinished(con, request) if resume else None
     plan = BuildPlan(previous or uuid.uuid4().hex[:12], request, until, resumed=previous is not None)
     done = _batches_of(con, previous) if previous else {}
     seq = max(done, default=-1) + 1
-    for name in names:
-        table = _table_plan(con, bound[name], request, until)
-        resumed = [b for b in done.values() if b.table == name]
+
+    def add(table: TablePlan) -> None:
+        nonlocal seq
+        resumed = [b for b in done.values() if b.table == table.name]
         if resumed:  # the interrupted run's batches; a table it did not have is planned afresh
             table.batches = resumed
         else:
@@ -115,13 +119,51 @@ def plan_build(
                 b.seq, b.recorded = seq, False
                 seq += 1
         table.estimate_s = _estimate(con, table)
-        plan.tables.append(table)
+        if table.batches:
+            plan.tables.append(table)
+
+    for name in names:
+        add(_table_plan(con, bound[name], request, until))
+    for table in _rollup_plans(con, project, request, plan.tables, wanted):  # after what they read
+        add(table)
     if sum(len(t.batches) for t in plan.tables) > MAX_BATCHES:
         raise InvalidRequest(
             f"This build would run {sum(len(t.batches) for t in plan.tables):,} batches, more than {MAX_BATCHES:,}; "
             "build a shorter range (--start, --end) or fewer tables at a time."
         )
     return plan
+
+
+def _rollup_plans(
+    con: duckdb.DuckDBPyConnection, project: Project, request: BuildRequest, tables: list[TablePlan], wanted: list[str]
+) -> list[TablePlan]:
+    """After the tables: each rollup's batches that make it current once theirs have landed (a rollup reading
+    none of the tables asked for, and not asked for itself, waits for a build that does)."""
+    if not project.rollups:
+        return []
+    pending = {t.name: [(b.start, b.end) for b in t.batches if not b.done] for t in tables}
+    known = rollups.coverage(con, project, sizes=False)
+    asked = asked_span(request)
+    out = []
+    for r in sorted(project.rollups.values(), key=lambda r: r.name):
+        reads = rollup_reads(project, r)
+        if wanted and r.name not in wanted and r.physical not in wanted and not reads & set(wanted):
+            continue
+        spans = rollups.needed(r, known[r.name], pending, reads, full=request.full_refresh, asked=asked)
+        plan = TablePlan(r.physical, r.table.entity, f"rollup:{r.name}", "rollup", "period", [], [], None)
+        plan.batches = [Batch(0, r.physical, a, b) for a, b in spans]
+        out.append(plan)
+    return out
+
+
+def asked_span(request: BuildRequest) -> tuple[datetime, datetime] | None:
+    """The range a request names (open ends reach the earliest and latest days), or None."""
+    if not (request.start or request.end):
+        return None
+    return (
+        datetime.combine(request.start or EARLIEST, datetime.min.time()),
+        datetime.combine(request.end or LATEST, datetime.min.time()),
+    )
 
 
 def _check_range(request: BuildRequest) -> None:
@@ -183,6 +225,10 @@ def _table_plan(con: duckdb.DuckDBPyConnection, bound: BoundTable, request: Buil
 
 def prepare(project: Project, table: TablePlan, catalog: dict[str, dict[str, str]]) -> None:
     """Set the statements of ``table``'s batches, from the catalog as it is now (after the tables it reads)."""
+    if table.kind == "rollup":
+        table.statements, table.create = rollups.statements(project, project.rollups[table.key.split(":", 1)[1]])
+        table.sql = [(s.sql("duckdb"), st.parameters(s)) for s in table.statements]
+        return
     bound = project.tables[(table.entity, table.key)]
     build = bound.spec.build
     assert build is not None

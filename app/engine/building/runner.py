@@ -18,7 +18,8 @@ from sqlglot import exp
 from app.definitions.project import Project
 from app.engine.building import statements as st
 from app.engine.building.checks import TestResult, insert_results, metric_tests, run_tests
-from app.engine.building.plan import Batch, BuildPlan, TablePlan, prepare
+from app.engine.building.plan import Batch, BuildPlan, TablePlan, asked_span, prepare
+from app.engine.building.rollups import needed_now, retired
 from app.engine.database import read_catalog, transaction
 from app.engine.dataversion import bump
 from app.engine.executor import WATCHDOG
@@ -121,6 +122,9 @@ def run_build(
             reports.append(report)
             if table.late:
                 _record_late(con, plan.run_id, table)
+            if table.kind == "rollup":
+                _replan_rollup(con, project, plan, table, report)
+                total, done = len(plan.batches), sum(1 for b in plan.batches if b.done)
             if any(not b.done for b in table.batches):
                 try:
                     prepare(project, table, catalog)
@@ -141,6 +145,7 @@ def run_build(
                     on_batch(Progress(table.name, batch, rows, done, total, rows_total, time.perf_counter() - started))
             if table.name not in catalog:  # created by this run: what later tables read must see its columns
                 catalog = read_catalog(con)
+        _drop_retired(con, project)
         windows = {t.name: (t.batches[0].start, t.batches[-1].end) for t in plan.tables if t.by and t.batches}
         for report in reports:  # once every table is built: a relationship's other side is built too
             report.tests = run_tests(
@@ -192,18 +197,22 @@ def _record_run(con: duckdb.DuckDBPyConnection, plan: BuildPlan, origin: str) ->
                 "VALUES (?, ?, ?, ?, 'running', now())",
                 [plan.run_id, json.dumps(plan.request.as_dict()), plan.request.hash, origin],
             )
-        batches = [b for b in plan.batches if not b.recorded]
-        cur.execute(  # one statement for all (executemany runs one per row: seconds for a long backfill)
-            "INSERT INTO meta.build_runs (run_id, table_name, seq, batch_start, batch_end, status) "
-            "SELECT ?, unnest(?), unnest(?), unnest(?::TIMESTAMP[]), unnest(?::TIMESTAMP[]), 'pending'",
-            [
-                plan.run_id,
-                [b.table for b in batches],
-                [b.seq for b in batches],
-                [b.start for b in batches],
-                [b.end for b in batches],
-            ],
-        )
+        _insert_batches(cur, plan.run_id, [b for b in plan.batches if not b.recorded])
+
+
+def _insert_batches(cur: duckdb.DuckDBPyConnection, run_id: str, batches: list[Batch]) -> None:
+    """Pending rows of ``batches``, in one statement (executemany runs one per row: seconds for a backfill)."""
+    cur.execute(
+        "INSERT INTO meta.build_runs (run_id, table_name, seq, batch_start, batch_end, status) "
+        "SELECT ?, unnest(?), unnest(?), unnest(?::TIMESTAMP[]), unnest(?::TIMESTAMP[]), 'pending'",
+        [
+            run_id,
+            [b.table for b in batches],
+            [b.seq for b in batches],
+            [b.start for b in batches],
+            [b.end for b in batches],
+        ],
+    )
 
 
 def _run_batch(
@@ -218,18 +227,21 @@ def _run_batch(
                 if table.create is not None:
                     _create_missing(cur, table, bounds)
                     table.create = None  # once per run is enough
+                whole = table.by is None
+                sealed = _checksum(cur, table.name) if whole else None
                 for sql, used in table.sql:
                     result = cur.execute(sql, {k: bounds[k] for k in used})
                     counts.append(int((result.fetchone() or (0,))[0]))
             before, after = counts[0], counts[-1]
+            changed = bool(before or after) and (not whole or _checksum(cur, table.name) != sealed)
             seconds = time.perf_counter() - began
             cur.execute(
                 "UPDATE meta.build_runs SET status = 'success', rows_in = ?, rows_out = ?, seconds = ?, "
-                "started_at = now() - to_microseconds(?), finished_at = now(), error = NULL "
+                "started_at = now() - to_microseconds(?), finished_at = now(), error = NULL, changed = ? "
                 "WHERE run_id = ? AND seq = ?",
-                [before, after, seconds, int(seconds * 1e6), plan.run_id, batch.seq],
+                [before, after, seconds, int(seconds * 1e6), changed, plan.run_id, batch.seq],
             )
-            if before or after:  # an empty batch changed nothing a cached answer could hold
+            if changed:  # an empty batch, or a table rebuilt to the same rows, changed nothing an answer holds
                 bump(cur, f"build {table.name} [{batch.start:%Y-%m-%d %H:%M}, {batch.end:%Y-%m-%d %H:%M})")
     except duckdb.Error as exc:
         message = str(exc).split("\n")[0][:500]
@@ -248,6 +260,17 @@ def _run_batch(
     return after, seconds
 
 
+def _checksum(cur: duckdb.DuckDBPyConnection, name: str) -> tuple[object, ...] | None:
+    """The rows of a table in a few numbers (their count and hashes combined in any order): equal before and
+    after a rebuild when it wrote back the same rows."""
+    h = exp.func("hash", exp.column("r"))
+    query = exp.select(
+        exp.Count(this=exp.Star()), exp.func("bit_xor", h), exp.Sum(this=exp.cast(h.copy(), "HUGEINT"))
+    ).from_(st.table(name, "r"))
+    row = cur.execute(query.sql("duckdb")).fetchone()
+    return tuple(row) if row is not None else None
+
+
 def _create_missing(cur: duckdb.DuckDBPyConnection, table: TablePlan, bounds: dict[str, datetime]) -> None:
     """A table the database does not have yet is created with the shape of the build's rows."""
     schema, name = table.name.split(".")
@@ -261,6 +284,41 @@ def _create_missing(cur: duckdb.DuckDBPyConnection, table: TablePlan, bounds: di
     shape = table.create.copy().limit(0)
     create = exp.Create(this=st.table(table.name), kind="TABLE", expression=shape)
     cur.execute(create.sql("duckdb"), {k: bounds[k] for k in st.parameters(shape)})
+
+
+def _replan_rollup(
+    con: duckdb.DuckDBPyConnection, project: Project, plan: BuildPlan, table: TablePlan, report: TableReport
+) -> None:
+    """At a rollup's turn, its batches are planned again from what the tables it reads now hold: those rebuilt
+    to the same rows changed nothing, so only the periods that did change are rebuilt. The batches planned
+    before are skipped, the new ones recorded pending (a killed run resumes them)."""
+    pending = [b for b in table.batches if not b.done]
+    name = table.key.split(":", 1)[1]
+    spans = needed_now(con, project, name, full=plan.request.full_refresh, asked=asked_span(plan.request))
+    if spans == [(b.start, b.end) for b in pending]:
+        return
+    seq = max(b.seq for b in plan.batches) + 1
+    fresh = [Batch(seq + i, table.name, a, b, recorded=False) for i, (a, b) in enumerate(spans)]
+    with transaction(con) as cur:
+        cur.execute(
+            "UPDATE meta.build_runs SET status = 'skipped', rows_in = 0, rows_out = 0, finished_at = now() "
+            "WHERE run_id = ? AND seq IN (SELECT unnest(?))",
+            [plan.run_id, [b.seq for b in pending]],
+        )
+        _insert_batches(cur, plan.run_id, fresh)
+    for b in pending:
+        b.done = True
+    for b in fresh:
+        b.recorded = True
+    table.batches += fresh
+    report.skipped += len(pending)
+
+
+def _drop_retired(con: duckdb.DuckDBPyConnection, project: Project) -> None:
+    """Drop the rollup tables no definition builds any more (never read again: their names hash their rows)."""
+    for name in retired(con, project):
+        with transaction(con) as cur:
+            cur.execute(exp.Drop(tables=[st.table(name)], kind="TABLE", exists=True).sql("duckdb"))
 
 
 def _record_late(con: duckdb.DuckDBPyConnection, run_id: str, table: TablePlan) -> None:

@@ -1,0 +1,210 @@
+"""Rollups in the builds (DESIGN 13): built batch by batch after the tables they read, refreshed when those
+change, never read over a span whose base changed since they were built there, rebuilt into a new table when
+their definition changes; a window metric reads a rollup through its base values."""
+
+from __future__ import annotations
+
+import math
+import threading
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from app.compiler.query import MetricQuery
+from app.definitions.loader import load_project
+from app.engine.building.plan import BuildRequest, plan_build
+from app.engine.building.runner import Progress, run_build
+from app.engine.database import read_catalog
+from app.engine.runner import run_metric_query
+from tests.conftest import ROOT
+
+UNTIL = datetime(2026, 11, 1)
+HOURLY = "entity.entity_devices_hourly"
+BY_DAY = MetricQuery(metrics=("device_events",), grain="day", dimensions=("device_type",))
+
+
+def answer(con: duckdb.DuckDBPyConnection, project, query: MetricQuery, **update):
+    result = run_metric_query(con, project, query.model_copy(update=update), timeout_s=60)
+    return result.rows, result.compiled.pre_aggregation
+
+
+def same(a: list[dict], b: list[dict]) -> bool:
+    return len(a) == len(b) and all(
+        x.keys() == y.keys()
+        and all(
+            math.isclose(x[k], y[k], rel_tol=1e-9)
+            if isinstance(x[k], float) and isinstance(y[k], float)
+            else x[k] == y[k]
+            for k in x
+        )
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+def test_a_rollup_behind_its_base_is_not_read_until_the_build_catches_up(demo_copy: Path) -> None:
+    con = duckdb.connect(str(demo_copy))
+    project = load_project(ROOT, read_catalog(con))
+    before, used = answer(con, project, BY_DAY)
+    assert used["used"] == "devices_daily"
+    # new data lands in the source of one day: every hour of 25 October reports 1,000 more events
+    con.execute(
+        "UPDATE staging.stg_devices__telemetry SET events = events + 1000 "
+        "WHERE hour >= TIMESTAMP '2026-10-25' AND hour < TIMESTAMP '2026-10-26'"
+    )
+    request = BuildRequest(tables=(HOURLY,), start=date(2026, 10, 25), end=date(2026, 10, 26))
+    plan = plan_build(con, project, request, UNTIL)
+    assert [t.name.split("_")[0] for t in plan.tables] == [HOURLY.split("_")[0], "rollup.devices", "rollup.devices"]
+    stop = threading.Event()
+
+    def after(progress: Progress) -> None:
+        if progress.table == HOURLY:  # the base has its new rows; the run stops before the rollups
+            stop.set()
+
+    report = run_build(con, project, plan, on_batch=after, stop=stop)
+    assert report.status == "interrupted"
+    behind, used = answer(con, project, BY_DAY)
+    reasons = {s["name"]: s["reason"] for s in used["skipped"]}
+    assert used["used"] is None
+    assert reasons["devices_daily"] == (
+        "entity.entity_devices_hourly changed on 2026-10-25 since devices_daily was built there "
+        "(the next build refreshes it)"
+    )
+    base, _ = answer(con, project, BY_DAY, pre_aggregations="off")
+    assert behind == base  # the base table's answer, not the rollup's stale one
+    by_hand = dict(
+        con.execute(
+            "SELECT device_type, sum(event_count)::DOUBLE FROM entity.entity_devices_hourly h "
+            "JOIN entity.entity_devices d USING (device_id) "
+            "WHERE grain_timestamp >= TIMESTAMP '2026-10-25' AND grain_timestamp < TIMESTAMP '2026-10-26' GROUP BY 1"
+        ).fetchall()
+    )
+    assert {r["device_type"]: r["device_events"] for r in behind if r["period"] == "2026-10-25"} == by_hand
+    old = {r["device_type"]: r["device_events"] for r in before if r["period"] == "2026-10-25"}
+    assert all(by_hand[k] > old[k] for k in old)
+    # the days the base did not change are still read from the rollup
+    _, used = answer(con, project, BY_DAY, start=date(2026, 10, 18), end=date(2026, 10, 24))
+    assert used["used"] == "devices_daily"
+    # the same request again resumes the run: the rollups' batches, then the rollup answers as the base does
+    again = plan_build(con, project, request, UNTIL)
+    assert again.resumed
+    report = run_build(con, project, again)
+    assert report.status == "success"
+    caught_up, used = answer(con, project, BY_DAY)
+    assert used["used"] == "devices_daily"
+    assert same(caught_up, base)
+    con.close()
+
+
+def test_a_refresh_rebuilds_only_what_changed_under_each_rollup(demo_copy: Path) -> None:
+    con = duckdb.connect(str(demo_copy))
+    project = load_project(ROOT, read_catalog(con))
+    nothing = plan_build(con, project, BuildRequest(tables=("devices_daily",)), UNTIL)
+    assert [t.batches for t in nothing.tables] == []  # current everywhere: nothing to do
+    plan = plan_build(con, project, BuildRequest(), UNTIL)
+    report = run_build(con, project, plan)
+    assert report.status == "success"
+    built = dict(
+        con.execute(
+            "SELECT table_name, [min(batch_start), max(batch_end)] FROM meta.build_runs "
+            "WHERE run_id = ? AND status = 'success' GROUP BY 1",
+            [plan.run_id],
+        ).fetchall()
+    )
+    spans = {r.name: built.get(r.physical) for r in project.rollups.values()}
+    # the tables they join (devices, locations, the customers' history) were rebuilt to the same rows: the
+    # rollups rebuild only the periods their incremental tables re-read (1 day of hours, 3 days of snapshots)
+    assert built[HOURLY] == [datetime(2026, 10, 31), UNTIL]
+    assert spans["devices_daily"] == spans["devices_by_location_daily"] == [datetime(2026, 10, 31), UNTIL]
+    assert spans["revenue_monthly"] == [datetime(2026, 10, 1), UNTIL]
+    assert spans["teams_weekly"] == [datetime(2026, 10, 26), datetime(2026, 11, 2)]
+    skipped = {t.name: t.skipped for t in report.tables}
+    assert skipped[project.rollups["teams_weekly"].physical] > 0  # planned whole, found current at its turn
+    for query in (
+        BY_DAY,
+        MetricQuery(metrics=("mrr",), grain="quarter"),
+        MetricQuery(metrics=("team_size",), grain="week"),
+    ):
+        rows, used = answer(con, project, query)
+        assert used["used"] is not None
+        assert same(rows, answer(con, project, query, pre_aggregations="off")[0])
+    con.close()
+
+
+def test_a_changed_rollup_is_built_into_a_new_table_and_the_old_one_dropped(
+    demo_copy: Path, project_copy: Path
+) -> None:
+    con = duckdb.connect(str(demo_copy))
+    old = load_project(ROOT, read_catalog(con)).rollups["devices_daily"].physical
+    devices = project_copy / "metrics" / "devices.yml"
+    text = devices.read_text()
+    devices.write_text(
+        text.replace("dimensions: [device_type, os]\n        grain: day", "dimensions: [os]\n        grain: day")
+    )
+    project = load_project(project_copy, read_catalog(con))
+    new = project.rollups["devices_daily"].physical
+    assert new != old
+    report = run_build(con, project, plan_build(con, project, BuildRequest(tables=("devices_daily",)), UNTIL))
+    assert report.status == "success"
+    tables = {
+        f"rollup.{n}"
+        for (n,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'rollup'").fetchall()
+    }
+    assert new in tables and old not in tables
+    query = MetricQuery(metrics=("device_events", "device_uptime_pct"), grain="week", dimensions=("os",))
+    rows, used = answer(con, project, query)
+    assert used["table"] == new
+    assert same(rows, answer(con, project, query, pre_aggregations="off")[0])
+    con.close()
+
+
+WINDOWED = """
+  - name: new_mrr_monthly_proxy
+    label: New MRR (rollup carrier)
+    description: New MRR; carries the subscriptions rollup of the test.
+    model: ref('entity_subscriptions_monthly')
+    calculation_method: sum
+    expression: new_mrr
+    timestamp: month_start
+    time_grains: [month, quarter, year]
+    dimensions: [product_line, customer.sales_region]
+    pre_aggregations:
+      - name: subscriptions_monthly
+        metrics: [new_mrr_rolling_3m, net_new_mrr, subscription_mrr]
+        dimensions: [product_line, customer.sales_region]
+        grain: month
+"""
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        MetricQuery(metrics=("new_mrr_rolling_3m",), grain="month"),
+        MetricQuery(
+            metrics=("new_mrr_rolling_3m",), grain="month", dimensions=("product_line",), start=date(2025, 3, 1)
+        ),
+        MetricQuery(
+            metrics=("new_mrr_rolling_3m",), grain="month", fill="zero", start=date(2025, 1, 1), end=date(2025, 12, 31)
+        ),
+        MetricQuery(
+            metrics=("net_new_mrr", "subscription_mrr"), grain="quarter", dimensions=("customer.sales_region",)
+        ),
+        MetricQuery(metrics=("net_new_mrr",), grain="year", compare="prior_year"),
+        MetricQuery(metrics=("subscription_mrr",), grain="quarter", where="product_line <> 'Analytics'"),
+    ],
+)
+def test_windows_derived_and_snapshot_metrics_of_a_monthly_table_read_its_rollup(
+    demo_copy: Path, project_copy: Path, query: MetricQuery
+) -> None:
+    subs = project_copy / "metrics" / "subscriptions.yml"
+    subs.write_text(subs.read_text() + WINDOWED)
+    con = duckdb.connect(str(demo_copy))
+    project = load_project(project_copy, read_catalog(con))
+    report = run_build(con, project, plan_build(con, project, BuildRequest(tables=("subscriptions_monthly",)), UNTIL))
+    assert report.status == "success"
+    rows, used = answer(con, project, query)
+    assert used["used"] == "subscriptions_monthly", used
+    assert rows
+    assert same(rows, answer(con, project, query, pre_aggregations="off")[0])
+    con.close()
