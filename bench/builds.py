@@ -1,5 +1,6 @@
-"""Entity builds, measured (not tests): the full build of every entity table at scale 1 and 10, a one-day
-incremental refresh against it, and the rows per second of the daily customer snapshot.
+"""Entity builds, measured (not tests): the full build of every entity table and rollup at scale 1 and 10, a
+one-day incremental refresh against it, the rows per second of the daily customer snapshot, and the rollups'
+share of each.
 
     python bench/builds.py [--scales 1 10] [--repeat 3]
 
@@ -82,6 +83,9 @@ def measure(scale: float) -> dict[str, object]:
         "incremental_over_full": round(incremental_s / full_s, 4),
         "daily_snapshot_rows": daily.rows,
         "daily_snapshot_rows_per_s": round(daily.rows / daily.seconds) if daily.seconds else None,
+        "rollups_full_s": round(sum(t.seconds for t in full.tables if t.name.startswith("rollup.")), 2),
+        "rollups_refresh_s": round(sum(t.seconds for t in incremental.tables if t.name.startswith("rollup.")), 2),
+        "rollup_batches_refresh": sum(t.batches for t in incremental.tables if t.name.startswith("rollup.")),
         "slowest_tables": sorted(((t.name, round(t.seconds, 2)) for t in full.tables), key=lambda x: -x[1])[:4],
     }
 
@@ -100,7 +104,17 @@ def main() -> None:
         summary = runs[0] | {f"median_{k}": v for k, v in median.items()}
         summary["median_incremental_over_full"] = round(median["incremental_s"] / median["full_build_s"], 4)
         summary["runs"] = [
-            {k: r[k] for k in ("full_build_s", "incremental_s", "daily_snapshot_rows_per_s")} for r in runs
+            {
+                k: r[k]
+                for k in (
+                    "full_build_s",
+                    "incremental_s",
+                    "daily_snapshot_rows_per_s",
+                    "rollups_full_s",
+                    "rollups_refresh_s",
+                )
+            }
+            for r in runs
         ]
         out.append(summary)
         log(json.dumps(summary))

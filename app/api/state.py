@@ -121,13 +121,17 @@ class ServiceState:
         kept = self.rollups_known
         if kept is not None and kept[0] == key:
             return kept[1]
-        cur = self.con.cursor()
-        try:
-            known = coverage(cur, project)
-        finally:
-            cur.close()
+        known = self.rollup_coverage(project)
         self.rollups_known = (key, known)
         return known
+
+    def rollup_coverage(self, project: Project, *, sizes: bool = False) -> dict[str, Coverage]:
+        """What each rollup holds now, read from the database (``sizes``: with the bytes each takes)."""
+        cur = self.con.cursor()
+        try:
+            return coverage(cur, project, sizes=sizes)
+        finally:
+            cur.close()
 
     def note_rollups(self, choice: dict[str, Any] | None) -> None:
         """Count a query answered from a rollup (a hit) and the rollups that could not answer it (misses)."""

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from app.errors import DefinitionError, InvalidQuery, TapflowError
-from app.settings import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: `tapflow --help` starts without them
     from app.compiler.query import MetricQuery
+    from app.settings import Settings
 
 cli = typer.Typer(
     help="TapFlow Metrics: a semantic metrics layer served over HTTP.", no_args_is_help=True, add_completion=False
@@ -24,6 +24,8 @@ cli = typer.Typer(
 
 
 def _settings() -> Settings:
+    from app.settings import Settings
+
     return Settings()
 
 

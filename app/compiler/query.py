@@ -7,13 +7,15 @@ these models: a new query parameter is a field here and its use in the compiler,
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from app.definitions.spec import GRAINS, Grain
 from app.errors import InvalidQuery
-from app.settings import Settings
+
+if TYPE_CHECKING:  # the CLI's --help builds its options from this module: pydantic-settings is not needed
+    from app.settings import Settings
 
 Compare = Literal["prior_period", "prior_year"]
 CompareTo = Literal["whole_period", "same_days"]

@@ -80,6 +80,10 @@ def rollup_rows(project: Project, rollup: Rollup) -> exp.Select:
 
 
 def rollup_reads(project: Project, rollup: Rollup) -> frozenset[str]:
-    """``schema.table`` (lower case) of every table a rollup's rows read: its metrics' table and the joined ones."""
-    tree = rollup_rows(project, rollup)
-    return frozenset(f"{t.db}.{t.name}".lower() for t in tree.find_all(exp.Table) if t.db)
+    """``schema.table`` (lower case) of every table a rollup's rows read: its metrics' table and the joined ones
+    (found once per loaded definitions)."""
+    known: dict[str, frozenset[str]] = project.cache.setdefault("rollup_reads", {})
+    if rollup.name not in known:
+        tree = rollup_rows(project, rollup)
+        known[rollup.name] = frozenset(f"{t.db}.{t.name}".lower() for t in tree.find_all(exp.Table) if t.db)
+    return known[rollup.name]

@@ -17,7 +17,7 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
 class Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Deprecation(Spec):

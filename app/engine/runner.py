@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -10,6 +11,7 @@ from typing import Any
 
 import duckdb
 
+from app.compiler.matching import Coverage
 from app.compiler.periods import partial_periods
 from app.compiler.query import MetricQuery
 from app.compiler.sql import CompiledQuery, OutputColumn, compile_query
@@ -35,10 +37,17 @@ class MetricResult:
 
 
 def run_metric_query(
-    con: duckdb.DuckDBPyConnection, project: Project, query: MetricQuery, *, timeout_s: float
+    con: duckdb.DuckDBPyConnection,
+    project: Project,
+    query: MetricQuery,
+    *,
+    timeout_s: float,
+    rollups: Mapping[str, Coverage] | None = None,
 ) -> MetricResult:
-    """Compile (reading a rollup where one answers exactly) and run a query."""
-    return run_compiled(con, compile_query(project, query, coverage(con, project)), query, timeout_s=timeout_s)
+    """Compile (reading a rollup where one answers exactly; ``rollups``: what each holds, read now when not
+    given) and run a query."""
+    known = coverage(con, project) if rollups is None else rollups
+    return run_compiled(con, compile_query(project, query, known), query, timeout_s=timeout_s)
 
 
 def tables_read(compiled: CompiledQuery) -> set[str]:

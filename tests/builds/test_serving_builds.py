@@ -183,7 +183,7 @@ def test_a_cancelled_build_stops_rolls_back_its_batch_and_resumes(demo_db: Path,
         cancelled = client.delete(f"/admin/builds/{started['run_id']}")
         assert cancelled.status_code == 202
         job = wait_for(client, started["run_id"])
-        assert job["status"] == "interrupted", job
+        assert job["status"] == "interrupted", (job["error"], job)
         again = client.post("/admin/builds", json=body).json()
         assert again["run_id"] == started["run_id"] and again["resumed"]
         finished = wait_for(client, again["run_id"])

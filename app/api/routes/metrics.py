@@ -10,12 +10,11 @@ from fastapi.responses import PlainTextResponse, Response
 from app.api.deps import ContextDep, StateDep
 from app.api.querying import (
     MetricDataParams,
-    MetricDataParamsDep,
     MetricSqlParams,
-    MetricSqlParamsDep,
     answer,
+    documented,
     metric_query,
-    refuse_repeated,
+    query_params,
     sql_text,
 )
 from app.api.rendering import single_metric_body
@@ -84,18 +83,22 @@ def list_metrics(state: StateDep) -> dict[str, Any]:
     summary="A metric's data by grain and dimensions (JSON or CSV)",
     response_model=MetricData,
     responses={**text_response("text/csv", "The rows as CSV (format=csv or Accept: text/csv)"), **NOT_MODIFIED},
+    openapi_extra=documented(MetricDataParams),
 )
-def metric_data(name: str, params: MetricDataParamsDep, request: Request, state: StateDep, ctx: ContextDep) -> Response:
-    refuse_repeated(request, MetricDataParams)
+def metric_data(name: str, request: Request, state: StateDep, ctx: ContextDep) -> Response:
+    params = query_params(request, MetricDataParams)
     query = metric_query(state.settings, [name], params)
     return answer(state, request, ctx, query, params.format, single_metric_body)
 
 
-@router.get("/{name}/sql", summary="The compiled SQL of a metric query", response_class=PlainTextResponse)
-def metric_sql(
-    name: str, params: MetricSqlParamsDep, request: Request, state: StateDep, ctx: ContextDep
-) -> PlainTextResponse:
-    refuse_repeated(request, MetricSqlParams)
+@router.get(
+    "/{name}/sql",
+    summary="The compiled SQL of a metric query",
+    response_class=PlainTextResponse,
+    openapi_extra=documented(MetricSqlParams),
+)
+def metric_sql(name: str, request: Request, state: StateDep, ctx: ContextDep) -> PlainTextResponse:
+    params = query_params(request, MetricSqlParams)
     return sql_text(state, ctx, metric_query(state.settings, [name], params), params.dialect)
 
 

@@ -20,7 +20,7 @@ router = APIRouter(tags=["pre-aggregations"])
 )
 def pre_aggregations(state: StateDep) -> dict[str, Any]:
     project = state.project
-    known = state.coverage(project)
+    known = state.rollup_coverage(project, sizes=True)
     out = []
     for r in sorted(project.rollups.values(), key=lambda r: r.name):
         cov = known[r.name]

@@ -142,7 +142,7 @@ def _rollup_plans(
     if not project.rollups:
         return []
     pending = {t.name: [(b.start, b.end) for b in t.batches if not b.done] for t in tables}
-    known = rollups.coverage(con, project, sizes=False)
+    known = rollups.coverage(con, project)
     asked = asked_span(request)
     out = []
     for r in sorted(project.rollups.values(), key=lambda r: r.name):

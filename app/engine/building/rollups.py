@@ -29,9 +29,9 @@ WEEKS_PER_BATCH = 5  # a backfill of a weekly rollup: about a month a transactio
 BLOCK_BYTES = 262_144
 
 
-def coverage(con: duckdb.DuckDBPyConnection, project: Project, *, sizes: bool = True) -> dict[str, Coverage]:
-    """What each rollup is current over now, the span its table's builds cover, and (``sizes``) its rows
-    and bytes."""
+def coverage(con: duckdb.DuckDBPyConnection, project: Project, *, sizes: bool = False) -> dict[str, Coverage]:
+    """What each rollup is current over now, the span its table's builds cover, its rows, and (``sizes``) the
+    bytes it takes on disk."""
     if not project.rollups:
         return {}
     reads = {r.name: rollup_reads(project, r) for r in project.rollups.values()}
@@ -45,16 +45,22 @@ def coverage(con: duckdb.DuckDBPyConnection, project: Project, *, sizes: bool = 
     by_table: dict[str, list[tuple[datetime, datetime, datetime, bool]]] = {}
     for table, start, end, finished, changed in history:
         by_table.setdefault(table, []).append((start, end, finished, changed))
+    rows = dict(
+        con.execute(
+            "SELECT schema_name || '.' || table_name, estimated_size FROM duckdb_tables() WHERE schema_name = ?",
+            [SCHEMA],
+        ).fetchall()
+    )
     out = {}
     for r in project.rollups.values():
         own = by_table.get(r.physical, [])
         changes = [(s, e, f) for t in reads[r.name] for s, e, f, n in by_table.get(t, []) if n]
         base = by_table.get(r.table.name.lower(), [])
         extent = (min(s for s, _, _, _ in base), max(e for _, e, _, _ in base)) if base else None
-        rows, size = _size(con, r) if sizes else (None, None)
         refreshed = max((f for _, _, f, _ in own), default=None)
         current = tuple(_current([(s, e, f) for s, e, f, _ in own], changes))
-        out[r.name] = Coverage(current, extent, rows, size, refreshed)
+        size = _bytes(con, r) if sizes and r.physical in rows else None
+        out[r.name] = Coverage(current, extent, rows.get(r.physical), size, refreshed)
     return out
 
 
@@ -75,17 +81,12 @@ def _changed(start: datetime, end: datetime) -> Span:
     return (start, end) if end > start else EVERYTHING
 
 
-def _size(con: duckdb.DuckDBPyConnection, r: Rollup) -> tuple[int | None, int | None]:
-    schema, name = r.physical.split(".")
-    row = con.execute(
-        "SELECT estimated_size FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]
-    ).fetchone()
-    if row is None:
-        return None, None
+def _bytes(con: duckdb.DuckDBPyConnection, r: Rollup) -> int | None:
+    """The blocks a rollup's table takes in the file, in bytes."""
     blocks = con.execute(
         "SELECT count(DISTINCT block_id) FROM pragma_storage_info(?) WHERE block_id >= 0", [r.physical]
     ).fetchone()
-    return int(row[0]), int(blocks[0]) * BLOCK_BYTES if blocks else None
+    return int(blocks[0]) * BLOCK_BYTES if blocks else None
 
 
 def needed(
@@ -133,7 +134,7 @@ def needed_now(
     """The batches rollup ``name`` needs now that the tables it reads were built (a table rebuilt to the same
     rows changed nothing): at its turn in a run, these replace what was planned before they ran."""
     r = project.rollups[name]
-    return needed(r, coverage(con, project, sizes=False)[name], {}, rollup_reads(project, r), full=full, asked=asked)
+    return needed(r, coverage(con, project)[name], {}, rollup_reads(project, r), full=full, asked=asked)
 
 
 def statements(project: Project, r: Rollup) -> tuple[list[exp.Expr], exp.Query]:

@@ -108,15 +108,20 @@ def run_build(
 ) -> BuildReport:
     """Run every pending batch of ``plan`` in order; a failing batch is rolled back and ends the run."""
     started = time.perf_counter()
-    _record_run(con, plan, origin)
+    try:
+        _record_run(con, plan, origin)
+    except duckdb.InterruptException:
+        if stop is None or not stop.is_set():
+            raise
+        _record_run(con, plan, origin)  # a cancel landed while the run recorded itself: recorded, it stops below
     total = len(plan.batches)
     done = sum(1 for b in plan.batches if b.done)
     rows_total = 0
     reports: list[TableReport] = []
-    catalog = read_catalog(con)
     status, error = "success", None
     results: list[TestResult] = []
     try:
+        catalog = read_catalog(con)
         for table in plan.tables:
             report = TableReport(table.name, late=table.late, skipped=sum(1 for b in table.batches if b.done))
             reports.append(report)
