@@ -26,6 +26,8 @@ def print_plan(plan: BuildPlan) -> None:
         estimate = "" if t.estimate_s is None else f", about {t.estimate_s:.1f} s"
         mode = "incremental" if t.by else "full"
         typer.echo(f"  {t.name:42s} {t.kind:8s} {mode:11s} {len(todo):>4} batch(es) {span}{estimate}")
+        if t.kind == "rollup" and todo:
+            typer.echo("    at most: planned again at its turn, only the periods its tables changed are rebuilt")
         if t.late:
             typer.echo(f"    {_late_line(t.name, t.late)}")
 
