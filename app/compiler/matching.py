@@ -42,6 +42,7 @@ class Coverage:
     rows: int | None = None
     bytes: int | None = None
     refreshed: datetime | None = None  # when its last batch finished
+    complete: bool = True  # every row of its table has a time inside ``extent`` (else: answers inside only)
 
     def label(self) -> str:
         if not self.current:
@@ -174,8 +175,12 @@ def _range(ask: _Ask, r: Rollup, cov: Coverage) -> str | None:
             return f"end {_text(q.end)} is not the last day of {NOUN[r.grain]} ({r.name} is by {r.grain})"
     if cov.extent is None or not cov.current:
         return f"{r.name} is not built yet"
-    lo = cov.extent[0] if start is None else max(cov.extent[0], _first_read(ask, start))
-    hi = cov.extent[1] if end is None else min(cov.extent[1], end)
+    if not cov.complete and (start is None or end is None):
+        return f"{r.table.name} has rows without a time or outside its builds' span: give start and end inside it"
+    lo = cov.extent[0] if start is None else _first_read(ask, start)
+    hi = cov.extent[1] if end is None else end
+    if cov.complete:  # past what its table's builds cover there are no rows: nothing to read
+        lo, hi = max(lo, cov.extent[0]), min(hi, cov.extent[1])
     if lo >= hi:
         return None  # nothing of its table's data is read
     gap = uncovered(cov.current, (lo, hi))

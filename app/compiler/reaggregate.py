@@ -8,7 +8,7 @@ from sqlglot import exp
 
 from app.compiler import build as b
 from app.definitions.project import MetricVersion, Rollup
-from app.definitions.rollups import part_columns, reaggregation
+from app.definitions.rollups import reaggregation, value_columns
 
 ALIAS = "t"
 
@@ -34,7 +34,11 @@ class RollupReader:
         return b.col(f"{m.name}__snap", ALIAS)
 
     def inputs(self, m: MetricVersion) -> list[exp.Expr]:
-        return [b.col(c, ALIAS) for c in part_columns(m) if not c.endswith("__snap")]
+        return [b.col(c, ALIAS) for c in value_columns(m)]
+
+    def present(self, m: MetricVersion) -> exp.Expr:
+        """The rows of the rollup where ``m``'s table has rows (its filters applied)."""
+        return exp.GT(this=b.col(f"{m.name}__n", ALIAS), expression=exp.Literal.number(0))
 
 
 def reaggregate(m: MetricVersion, inputs: list[exp.Expr]) -> exp.Expr:

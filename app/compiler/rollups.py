@@ -21,17 +21,19 @@ BATCH = TimeBounds("timestamp", "timestamp", end_exclusive=True)
 
 def parts(m: MetricVersion) -> list[MetricVersion]:
     """The metrics whose aggregates a rollup stores for ``m``, one per part column (``rollups.part_columns``):
-    plain aggregates (a window metric's per-period value), an average's sum and count, a semi-additive
-    metric's snapshot. They share ``m``'s table, filters and snapshot rule, so one scan computes them all."""
+    plain aggregates (a window metric's per-period value), an average's sum and count, the rows counted, a
+    semi-additive metric's snapshot. They share ``m``'s table, filters and snapshot rule: one scan computes them."""
     method = m.spec.calculation_method
     out = []
     for column in part_columns(m):
         update: dict[str, object] = {"name": column, "window": None}
-        if column.endswith("__sum"):
+        if column == f"{m.name}__sum":
             update["calculation_method"] = "sum"
-        elif column.endswith("__count"):
+        elif column in (f"{m.name}__count", f"{m.name}__n"):
             update["calculation_method"] = "count"
-        elif column.endswith("__snap"):
+            if column == f"{m.name}__n":
+                update["expression"] = "*"
+        elif column == f"{m.name}__snap":
             nad = m.spec.non_additive_dimension
             assert nad is not None
             update |= {"calculation_method": nad.window_choice, "expression": nad.name}

@@ -286,7 +286,9 @@ def _conditions(ctx: QueryContext, plan: Reader, ts: Callable[[], exp.Expr], sca
             )
     if q.end is not None:
         out.append(ctx.bounds.end_condition(ts()))
-    if ctx.rollup is None:  # a rollup's rows were filtered when it was built
+    if isinstance(plan, RollupReader):  # filtered when it was built: the groups where the metric has rows
+        out.append(plan.present(scan.metrics[0]))
+    else:
         out += [_filter(plan, flt) for flt in spec.filters or ()]
     return out
 

@@ -19,14 +19,20 @@ from app.definitions.project import MetricVersion, Rollup
 from app.definitions.spec import Entity, Metric, PreAggregation
 
 SCHEMA = "rollup"
+LAYOUT = 2  # the columns a rollup table has (part_columns): a new layout is a new table
 ROWS = ("calculation_method", "expression", "timestamp", "filters", "non_additive_dimension", "window")
 
 
 def part_columns(m: MetricVersion) -> list[str]:
-    """The rollup columns holding a metric: its aggregate, or an average's sum and count; a semi-additive
-    metric adds the snapshot each row was taken at."""
-    own = [f"{m.name}__sum", f"{m.name}__count"] if m.spec.calculation_method == "average" else [m.name]
-    return own + ([f"{m.name}__snap"] if m.spec.non_additive_dimension is not None else [])
+    """The rollup columns holding a metric: its value columns, the rows of its table (its filters applied) in
+    the group (``__n``: a group another metric of the rollup has, this one may not have), and for a
+    semi-additive metric the snapshot each row was taken at."""
+    return value_columns(m) + [f"{m.name}__n"] + ([f"{m.name}__snap"] if m.spec.non_additive_dimension else [])
+
+
+def value_columns(m: MetricVersion) -> list[str]:
+    """The columns a metric's value is re-aggregated from: its aggregate, or an average's sum and count."""
+    return [f"{m.name}__sum", f"{m.name}__count"] if m.spec.calculation_method == "average" else [m.name]
 
 
 def reaggregation(m: MetricVersion) -> str:
@@ -73,6 +79,7 @@ class RollupChecker:
         problems: Problems,
     ):
         self.resolved = resolved
+        self.entities = entities
         self.failed = set(metrics) - set(resolved)
         self.problems = problems
         self.rollups: dict[str, Rollup] = {}
@@ -141,9 +148,9 @@ class RollupChecker:
         self._columns(item, sub, spec, list(base.values()))
         if len(self.problems) != before:
             return None
-        return Rollup(
-            spec, f"{item.kind[:-1]}:{owner.name}", tuple(base), first.table, _physical(spec, base), tuple(notes)
-        )
+        reached = _entities_reached(self.entities, first.table.entity, spec.dimensions)
+        physical = _physical(spec, base, [self.entities[e].spec for e in reached])
+        return Rollup(spec, f"{item.kind[:-1]}:{owner.name}", tuple(base), first.table, physical, tuple(notes))
 
     def _parts(self, m: MetricVersion) -> list[MetricVersion]:
         """A metric read from a table, or the parts a derived metric is computed from."""
@@ -203,9 +210,27 @@ class RollupChecker:
             seen.setdefault(column, what)
 
 
-def _physical(spec: PreAggregation, base: Mapping[str, MetricVersion]) -> str:
-    """``rollup.<name>_<hash>``: a new definition of its rows is a new table (never stale rows under a new shape)."""
+def _entities_reached(entities: Mapping[str, Located[Entity]], start: str, dimensions: tuple[str, ...]) -> list[str]:
+    """The entities a rollup's rows read: its metrics' and those its dimension paths go through."""
+    found = {start}
+    for dim in dimensions:
+        at = start
+        for part in dim.split(".")[:-1]:
+            if at not in entities:
+                break
+            hop = next((r.entity for r in entities[at].spec.relationships if r.name == part), None)
+            at = hop or (part if part in entities else at)
+            found.add(at)
+    return sorted(e for e in found if e in entities)
+
+
+def _physical(spec: PreAggregation, base: Mapping[str, MetricVersion], reached: list[Entity]) -> str:
+    """``rollup.<name>_<hash>``: a new definition of its rows (its metrics, or the tables, histories and
+    relationships of the entities it reads) is a new table, never stale rows under a new shape."""
+    skip = {"description", "meta", "deprecation", "pre_aggregations"}
     body = {
+        "layout": LAYOUT,
+        "entities": [e.model_dump(mode="json", exclude=skip) for e in reached],
         "rollup": spec.model_dump(mode="json", exclude={"refresh"}),
         "metrics": {
             n: m.spec.model_dump(mode="json", include=set(ROWS)) | {"table": m.table.name if m.table else None}

@@ -30,6 +30,14 @@ def answer(con: duckdb.DuckDBPyConnection, project, query: MetricQuery, **update
     return result.rows, result.compiled.pre_aggregation
 
 
+def agreed(con: duckdb.DuckDBPyConnection, project, query: MetricQuery, **update) -> dict:
+    """What ``query`` read (meta.pre_aggregation), once its answer is checked equal to the base tables'."""
+    rows, used = answer(con, project, query, **update)
+    assert rows, "two empty answers prove nothing"
+    assert same(rows, answer(con, project, query, pre_aggregations="off", **update)[0])
+    return used
+
+
 def same(a: list[dict], b: list[dict]) -> bool:
     return len(a) == len(b) and all(
         x.keys() == y.keys()
@@ -126,9 +134,8 @@ def test_a_refresh_rebuilds_only_what_changed_under_each_rollup(demo_copy: Path)
         MetricQuery(metrics=("mrr",), grain="quarter"),
         MetricQuery(metrics=("team_size",), grain="week"),
     ):
-        rows, used = answer(con, project, query)
+        used = agreed(con, project, query)
         assert used["used"] is not None
-        assert same(rows, answer(con, project, query, pre_aggregations="off")[0])
     con.close()
 
 
@@ -153,9 +160,8 @@ def test_a_changed_rollup_is_built_into_a_new_table_and_the_old_one_dropped(
     }
     assert new in tables and old not in tables
     query = MetricQuery(metrics=("device_events", "device_uptime_pct"), grain="week", dimensions=("os",))
-    rows, used = answer(con, project, query)
+    used = agreed(con, project, query)
     assert used["table"] == new
-    assert same(rows, answer(con, project, query, pre_aggregations="off")[0])
     con.close()
 
 
@@ -203,8 +209,69 @@ def test_windows_derived_and_snapshot_metrics_of_a_monthly_table_read_its_rollup
     project = load_project(project_copy, read_catalog(con))
     report = run_build(con, project, plan_build(con, project, BuildRequest(tables=("subscriptions_monthly",)), UNTIL))
     assert report.status == "success"
-    rows, used = answer(con, project, query)
+    used = agreed(con, project, query)  # (a non-empty answer, equal to the base's)
     assert used["used"] == "subscriptions_monthly", used
-    assert rows
-    assert same(rows, answer(con, project, query, pre_aggregations="off")[0])
+    con.close()
+
+
+def test_a_metric_with_a_filter_has_no_group_its_filter_leaves_empty(demo_copy: Path) -> None:
+    con = duckdb.connect(str(demo_copy))
+    project = load_project(ROOT, read_catalog(con))
+    # no sensor is online on 20 October: online_devices has no sensor group that day, device_events has
+    con.execute(
+        "UPDATE staging.stg_devices__telemetry SET is_online = false WHERE hour >= TIMESTAMP '2026-10-20' "
+        "AND hour < TIMESTAMP '2026-10-21' AND device_id IN "
+        "(SELECT device_id FROM staging.stg_devices__devices WHERE device_type = 'sensor')"
+    )
+    request = BuildRequest(tables=(HOURLY,), start=date(2026, 10, 20), end=date(2026, 10, 21))
+    assert run_build(con, project, plan_build(con, project, request, UNTIL)).status == "success"
+    for metrics in (("online_devices",), ("online_devices", "device_events")):
+        query = MetricQuery(metrics=metrics, grain="day", dimensions=("device_type", "os"), compare="prior_period")
+        used = agreed(con, project, query)
+        assert used["used"] == "devices_daily"
+    rows, _ = answer(con, project, MetricQuery(metrics=("online_devices",), grain="day", dimensions=("device_type",)))
+    assert not [r for r in rows if r["period"] == "2026-10-20" and r["device_type"] == "sensor"]
+    con.close()
+
+
+def test_rows_outside_what_the_builds_cover_keep_open_ranges_on_the_base(demo_copy: Path) -> None:
+    con = duckdb.connect(str(demo_copy))
+    project = load_project(ROOT, read_catalog(con))
+    # a row the builds did not write, before the first day they cover (loaded by hand, say)
+    con.execute(
+        "INSERT INTO entity.entity_devices_hourly SELECT grain_timestamp - INTERVAL 10 DAY, device_id, location_id, "
+        "is_online, event_count, error_count, uptime_seconds FROM entity.entity_devices_hourly LIMIT 1"
+    )
+    rows, used = answer(con, project, BY_DAY)
+    assert (
+        used["used"] is None
+        and "without a time or outside" in dict((s["name"], s["reason"]) for s in used["skipped"])["devices_daily"]
+    )
+    assert same(rows, answer(con, project, BY_DAY, pre_aggregations="off")[0])
+    inside = {"start": date(2026, 10, 19), "end": date(2026, 10, 31)}
+    used = agreed(con, project, BY_DAY, **inside)
+    assert used["used"] == "devices_daily"
+    con.close()
+
+
+def test_a_definition_reverted_to_a_dropped_rollup_builds_it_afresh(demo_copy: Path, project_copy: Path) -> None:
+    con = duckdb.connect(str(demo_copy))
+    shipped = load_project(ROOT, read_catalog(con))
+    revenue = project_copy / "metrics" / "revenue.yml"
+    revenue.write_text(
+        revenue.read_text().replace(
+            "sales_region]\n        grain: month", "sales_region, country]\n        grain: month"
+        )
+    )
+    changed = load_project(project_copy, read_catalog(con))
+    request = BuildRequest(tables=("revenue_monthly",))
+    assert run_build(con, changed, plan_build(con, changed, request, UNTIL)).status == "success"  # drops the old
+    query = MetricQuery(metrics=("mrr",), grain="quarter")
+    rows, used = answer(con, shipped, query)  # reverted: its table is gone, the base answers
+    assert used["used"] is None and "not built yet" in used["skipped"][0]["reason"]
+    plan = plan_build(con, shipped, request, UNTIL)
+    assert [(b.start, b.end) for t in plan.tables for b in t.batches][0][0] == datetime(2024, 1, 1)  # all of it
+    assert run_build(con, shipped, plan).status == "success"
+    used = agreed(con, shipped, query)
+    assert used["used"] == "revenue_monthly"
     con.close()

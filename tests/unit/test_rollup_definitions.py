@@ -220,3 +220,34 @@ def test_without_a_database_or_with_off_no_rollup_is_read(shipped) -> None:
     c = choice(shipped, covered(OCT), metrics=("device_events",), grain="day", pre_aggregations="off")
     assert c.rollup is None and set(reasons(c).values()) == {"pre_aggregations=off"}
     assert choice(shipped, {}, metrics=("customer_lifetime_value",), grain="month").meta() is None
+
+
+def test_a_rollup_table_changes_with_the_entities_its_dimensions_go_through(root: Path, catalog) -> None:
+    files = read_definition_files(root)
+    before = load_texts(files, catalog).rollups
+    customers = files["entities/customers.yml"]
+    # the customers' history read under another key: a joined tier is then today's, not the one of each date
+    files["entities/customers.yml"] = customers.replace("      history:\n", "      scd:\n", 1).replace(
+        "snapshot: {from: history, grain: day}", "snapshot: {from: scd, grain: day}", 1
+    )
+    after = load_texts(files, catalog).rollups
+    assert after["teams_weekly"].physical != before["teams_weekly"].physical  # team size by customer tier
+    assert after["devices_daily"].physical == before["devices_daily"].physical  # reads no customer
+    files["entities/customers.yml"] = customers.replace("Paying customer accounts", "Paying accounts", 1)
+    assert load_texts(files, catalog).rollups["teams_weekly"].physical == before["teams_weekly"].physical
+
+
+def test_rows_outside_the_builds_keep_open_ranges_on_the_base(shipped) -> None:
+    cov = {"devices_daily": Coverage((OCT,), OCT, 50, complete=False), "devices_by_location_daily": Coverage()}
+    c = choice(shipped, cov, metrics=("device_events",), grain="day")
+    assert reasons(c)["devices_daily"] == (
+        "entity.entity_devices_hourly has rows without a time or outside its builds' span: give start and end inside it"
+    )
+    inside = choice(
+        shipped, cov, metrics=("device_events",), grain="day", start=date(2026, 10, 19), end=date(2026, 10, 31)
+    )
+    assert inside.rollup is not None
+    wider = choice(
+        shipped, cov, metrics=("device_events",), grain="day", start=date(2026, 10, 1), end=date(2026, 10, 31)
+    )
+    assert reasons(wider)["devices_daily"].startswith("range starts before coverage")

@@ -53,15 +53,26 @@ def coverage(con: duckdb.DuckDBPyConnection, project: Project, *, sizes: bool = 
     )
     out = {}
     for r in project.rollups.values():
-        own = by_table.get(r.physical, [])
+        own = by_table.get(r.physical, []) if r.physical in rows else []  # a table dropped since holds nothing
         changes = [(s, e, f) for t in reads[r.name] for s, e, f, n in by_table.get(t, []) if n]
         base = by_table.get(r.table.name.lower(), [])
         extent = (min(s for s, _, _, _ in base), max(e for _, e, _, _ in base)) if base else None
         refreshed = max((f for _, _, f, _ in own), default=None)
         current = tuple(_current([(s, e, f) for s, e, f, _ in own], changes))
         size = _bytes(con, r) if sizes and r.physical in rows else None
-        out[r.name] = Coverage(current, extent, rows.get(r.physical), size, refreshed)
+        complete = extent is None or _inside(con, project, r, extent)
+        out[r.name] = Coverage(current, extent, rows.get(r.physical), size, refreshed, complete)
     return out
+
+
+def _inside(con: duckdb.DuckDBPyConnection, project: Project, r: Rollup, extent: Span) -> bool:
+    """Whether every row of the rollup's table has a time inside what its builds cover (a row without one, or
+    outside, is in no batch: a rollup answers only ranges inside its coverage then)."""
+    ts = exp.column(str(project.metric(r.metrics[0]).spec.timestamp), quoted=True)
+    outside = exp.or_(ts.is_(exp.null()), ts < exp.cast(exp.Placeholder(this="lo"), "TIMESTAMP"))
+    outside = exp.or_(outside, ts.copy() >= exp.cast(exp.Placeholder(this="hi"), "TIMESTAMP"))
+    query = exp.select("1").from_(st.table(r.table.name)).where(outside).limit(1)
+    return con.execute(query.sql("duckdb"), {"lo": extent[0], "hi": extent[1]}).fetchone() is None
 
 
 def _current(
@@ -142,6 +153,14 @@ def statements(project: Project, r: Rollup) -> tuple[list[exp.Expr], exp.Query]:
     rows = rollup_rows(project, r)
     kind = "TIMESTAMP" if r.grain == "hour" else "DATE"
     return [st.delete(r.physical, "period", kind), st.insert(r.physical, rows)], rows
+
+
+def forget(cur: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a rollup table and mark its batches dropped: a definition reverted to it later builds it afresh."""
+    cur.execute(exp.Drop(tables=[st.table(name)], kind="TABLE", exists=True).sql("duckdb"))
+    cur.execute(
+        "UPDATE meta.build_runs SET status = 'dropped' WHERE lower(table_name) = ? AND status = 'success'", [name]
+    )
 
 
 def retired(con: duckdb.DuckDBPyConnection, project: Project) -> list[str]:

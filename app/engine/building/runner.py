@@ -19,7 +19,7 @@ from app.definitions.project import Project
 from app.engine.building import statements as st
 from app.engine.building.checks import TestResult, insert_results, metric_tests, run_tests
 from app.engine.building.plan import Batch, BuildPlan, TablePlan, asked_span, prepare
-from app.engine.building.rollups import needed_now, retired
+from app.engine.building.rollups import forget, needed_now, retired
 from app.engine.database import read_catalog, transaction
 from app.engine.dataversion import bump
 from app.engine.executor import WATCHDOG
@@ -323,7 +323,7 @@ def _drop_retired(con: duckdb.DuckDBPyConnection, project: Project) -> None:
     """Drop the rollup tables no definition builds any more (never read again: their names hash their rows)."""
     for name in retired(con, project):
         with transaction(con) as cur:
-            cur.execute(exp.Drop(tables=[st.table(name)], kind="TABLE", exists=True).sql("duckdb"))
+            forget(cur, name)
 
 
 def _record_late(con: duckdb.DuckDBPyConnection, run_id: str, table: TablePlan) -> None:
