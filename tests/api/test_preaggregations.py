@@ -164,12 +164,11 @@ def test_every_shipped_rollup_answers_at_least_ten_queries() -> None:
     assert min(counted.values()) >= 10
 
 
-def test_a_quarter_of_mrr_from_the_monthly_rollup_is_its_last_snapshot(
-    client: TestClient, oracle: duckdb.DuckDBPyConnection
-) -> None:
-    body = ask(client, "mrr", {"grain": "quarter", "dimensions": "customer_tier"})
-    assert body["meta"]["pre_aggregation"]["used"] == "revenue_monthly"
-    expected = oracle.execute(
+ORACLES = [  # (metric, params, the rollup that answers, hand-written SQL over the base tables)
+    (
+        "mrr",
+        {"grain": "quarter", "dimensions": "customer_tier"},
+        "revenue_monthly",  # a quarter is its last snapshot
         """
         WITH last AS (
             SELECT date_trunc('quarter', snapshot_date) AS q, max(snapshot_date) AS d
@@ -177,25 +176,30 @@ def test_a_quarter_of_mrr_from_the_monthly_rollup_is_its_last_snapshot(
         SELECT CAST(l.q AS DATE)::VARCHAR, c.customer_tier, sum(c.monthly_recurring_revenue)::DOUBLE
         FROM entity.entity_customers_daily c JOIN last l ON c.snapshot_date = l.d
         WHERE c.customer_status = 'active' GROUP BY ALL ORDER BY 1, 2
-        """
-    ).fetchall()
-    got = [(r["period"], r["customer_tier"], r["mrr"]) for r in body["rows"]]
-    assert got == [tuple(r) for r in expected]
-
-
-def test_events_by_week_and_city_from_the_daily_rollup_equal_hand_sql(
-    client: TestClient, oracle: duckdb.DuckDBPyConnection
-) -> None:
-    body = ask(client, "device_events", {"grain": "week", "dimensions": "location.city"})
-    assert body["meta"]["pre_aggregation"]["used"] == "devices_by_location_daily"
-    expected = oracle.execute(
+        """,
+    ),
+    (
+        "device_events",
+        {"grain": "week", "dimensions": "location.city"},
+        "devices_by_location_daily",  # weeks cut from days
         """
         SELECT CAST(date_trunc('week', h.grain_timestamp) AS DATE)::VARCHAR, l.city, sum(h.event_count)::DOUBLE
         FROM entity.entity_devices_hourly h LEFT JOIN entity.entity_locations l USING (location_id)
         GROUP BY ALL ORDER BY 1, 2 NULLS LAST
-        """
-    ).fetchall()
-    assert [(r["period"], r["location.city"], r["device_events"]) for r in body["rows"]] == [tuple(r) for r in expected]
+        """,
+    ),
+]
+
+
+@pytest.mark.parametrize(("metric", "params", "rollup", "sql"), ORACLES, ids=[o[0] for o in ORACLES])
+def test_a_rollup_answer_equals_hand_written_sql_over_the_base_tables(
+    client: TestClient, oracle: duckdb.DuckDBPyConnection, metric: str, params: dict, rollup: str, sql: str
+) -> None:
+    body = ask(client, metric, params)
+    assert body["meta"]["pre_aggregation"]["used"] == rollup
+    dimension = params["dimensions"]
+    got = [(r["period"], r[dimension], r[metric]) for r in body["rows"]]
+    assert got == [tuple(r) for r in oracle.execute(sql).fetchall()]
 
 
 @pytest.mark.parametrize(

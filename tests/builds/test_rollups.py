@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -23,6 +24,20 @@ from tests.conftest import ROOT
 UNTIL = datetime(2026, 11, 1)
 HOURLY = "entity.entity_devices_hourly"
 BY_DAY = MetricQuery(metrics=("device_events",), grain="day", dimensions=("device_type",))
+
+
+@pytest.fixture
+def con(demo_copy: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A private copy of the demo data, open for writing."""
+    connection = duckdb.connect(str(demo_copy))
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def project(con: duckdb.DuckDBPyConnection):
+    """The shipped definitions over that copy."""
+    return load_project(ROOT, read_catalog(con))
 
 
 def answer(con: duckdb.DuckDBPyConnection, project, query: MetricQuery, **update):
@@ -51,9 +66,9 @@ def same(a: list[dict], b: list[dict]) -> bool:
     )
 
 
-def test_a_rollup_behind_its_base_is_not_read_until_the_build_catches_up(demo_copy: Path) -> None:
-    con = duckdb.connect(str(demo_copy))
-    project = load_project(ROOT, read_catalog(con))
+def test_a_rollup_behind_its_base_is_not_read_until_the_build_catches_up(
+    con: duckdb.DuckDBPyConnection, project
+) -> None:
     before, used = answer(con, project, BY_DAY)
     assert used["used"] == "devices_daily"
     # new data lands in the source of one day: every hour of 25 October reports 1,000 more events
@@ -102,12 +117,9 @@ def test_a_rollup_behind_its_base_is_not_read_until_the_build_catches_up(demo_co
     caught_up, used = answer(con, project, BY_DAY)
     assert used["used"] == "devices_daily"
     assert same(caught_up, base)
-    con.close()
 
 
-def test_a_refresh_rebuilds_only_what_changed_under_each_rollup(demo_copy: Path) -> None:
-    con = duckdb.connect(str(demo_copy))
-    project = load_project(ROOT, read_catalog(con))
+def test_a_refresh_rebuilds_only_what_changed_under_each_rollup(con: duckdb.DuckDBPyConnection, project) -> None:
     nothing = plan_build(con, project, BuildRequest(tables=("devices_daily",)), UNTIL)
     assert [t.batches for t in nothing.tables] == []  # current everywhere: nothing to do
     plan = plan_build(con, project, BuildRequest(), UNTIL)
@@ -136,14 +148,12 @@ def test_a_refresh_rebuilds_only_what_changed_under_each_rollup(demo_copy: Path)
     ):
         used = agreed(con, project, query)
         assert used["used"] is not None
-    con.close()
 
 
 def test_a_changed_rollup_is_built_into_a_new_table_and_the_old_one_dropped(
-    demo_copy: Path, project_copy: Path
+    con: duckdb.DuckDBPyConnection, project, project_copy: Path
 ) -> None:
-    con = duckdb.connect(str(demo_copy))
-    old = load_project(ROOT, read_catalog(con)).rollups["devices_daily"].physical
+    old = project.rollups["devices_daily"].physical
     devices = project_copy / "metrics" / "devices.yml"
     text = devices.read_text()
     devices.write_text(
@@ -162,7 +172,6 @@ def test_a_changed_rollup_is_built_into_a_new_table_and_the_old_one_dropped(
     query = MetricQuery(metrics=("device_events", "device_uptime_pct"), grain="week", dimensions=("os",))
     used = agreed(con, project, query)
     assert used["table"] == new
-    con.close()
 
 
 WINDOWED = """
@@ -201,22 +210,18 @@ WINDOWED = """
     ],
 )
 def test_windows_derived_and_snapshot_metrics_of_a_monthly_table_read_its_rollup(
-    demo_copy: Path, project_copy: Path, query: MetricQuery
+    con: duckdb.DuckDBPyConnection, project_copy: Path, query: MetricQuery
 ) -> None:
     subs = project_copy / "metrics" / "subscriptions.yml"
     subs.write_text(subs.read_text() + WINDOWED)
-    con = duckdb.connect(str(demo_copy))
     project = load_project(project_copy, read_catalog(con))
     report = run_build(con, project, plan_build(con, project, BuildRequest(tables=("subscriptions_monthly",)), UNTIL))
     assert report.status == "success"
     used = agreed(con, project, query)  # (a non-empty answer, equal to the base's)
     assert used["used"] == "subscriptions_monthly", used
-    con.close()
 
 
-def test_a_metric_with_a_filter_has_no_group_its_filter_leaves_empty(demo_copy: Path) -> None:
-    con = duckdb.connect(str(demo_copy))
-    project = load_project(ROOT, read_catalog(con))
+def test_a_metric_with_a_filter_has_no_group_its_filter_leaves_empty(con: duckdb.DuckDBPyConnection, project) -> None:
     # no sensor is online on 20 October: online_devices has no sensor group that day, device_events has
     con.execute(
         "UPDATE staging.stg_devices__telemetry SET is_online = false WHERE hour >= TIMESTAMP '2026-10-20' "
@@ -231,12 +236,11 @@ def test_a_metric_with_a_filter_has_no_group_its_filter_leaves_empty(demo_copy: 
         assert used["used"] == "devices_daily"
     rows, _ = answer(con, project, MetricQuery(metrics=("online_devices",), grain="day", dimensions=("device_type",)))
     assert not [r for r in rows if r["period"] == "2026-10-20" and r["device_type"] == "sensor"]
-    con.close()
 
 
-def test_rows_outside_what_the_builds_cover_keep_open_ranges_on_the_base(demo_copy: Path) -> None:
-    con = duckdb.connect(str(demo_copy))
-    project = load_project(ROOT, read_catalog(con))
+def test_rows_outside_what_the_builds_cover_keep_open_ranges_on_the_base(
+    con: duckdb.DuckDBPyConnection, project
+) -> None:
     # a row the builds did not write, before the first day they cover (loaded by hand, say)
     con.execute(
         "INSERT INTO entity.entity_devices_hourly SELECT grain_timestamp - INTERVAL 10 DAY, device_id, location_id, "
@@ -251,12 +255,12 @@ def test_rows_outside_what_the_builds_cover_keep_open_ranges_on_the_base(demo_co
     inside = {"start": date(2026, 10, 19), "end": date(2026, 10, 31)}
     used = agreed(con, project, BY_DAY, **inside)
     assert used["used"] == "devices_daily"
-    con.close()
 
 
-def test_a_definition_reverted_to_a_dropped_rollup_builds_it_afresh(demo_copy: Path, project_copy: Path) -> None:
-    con = duckdb.connect(str(demo_copy))
-    shipped = load_project(ROOT, read_catalog(con))
+def test_a_definition_reverted_to_a_dropped_rollup_builds_it_afresh(
+    con: duckdb.DuckDBPyConnection, project, project_copy: Path
+) -> None:
+    shipped = project
     revenue = project_copy / "metrics" / "revenue.yml"
     revenue.write_text(
         revenue.read_text().replace(
@@ -274,4 +278,3 @@ def test_a_definition_reverted_to_a_dropped_rollup_builds_it_afresh(demo_copy: P
     assert run_build(con, shipped, plan).status == "success"
     used = agreed(con, shipped, query)
     assert used["used"] == "revenue_monthly"
-    con.close()
