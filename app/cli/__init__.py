@@ -19,7 +19,10 @@ if TYPE_CHECKING:  # imported where used: `tapflow --help` starts without them
     from app.settings import Settings
 
 cli = typer.Typer(
-    help="TapFlow Metrics: a semantic metrics layer served over HTTP.", no_args_is_help=True, add_completion=False
+    help="TapFlow Metrics: a semantic metrics layer served over HTTP.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,  # click's plain help: rich is imported by the build progress bar alone
 )
 
 
@@ -327,9 +330,7 @@ def _option_type(annotation: Any) -> type:
     return bool if bool in kinds else int if int in kinds else str
 
 
-@cli.command()
-@query_command
-def compile(
+def compile_metrics(
     query: MetricQuery,
     dialect: Annotated[str, typer.Option(help="duckdb, snowflake, bigquery, postgres, spark, trino, ...")] = "duckdb",
 ) -> None:
@@ -344,9 +345,7 @@ def compile(
         _fail(exc)
 
 
-@cli.command()
-@query_command
-def query(
+def query_metrics(
     query: MetricQuery,
     url: Annotated[str | None, typer.Option(help="Ask the running service (it holds the file).")] = None,
     api_key: Annotated[str | None, typer.Option(envvar="TAPFLOW_API_KEY", help="Key for --url.")] = None,
@@ -530,7 +529,28 @@ def serve(
         state.close()  # the lifespan closes it at shutdown; this covers a server that never started
 
 
+QUERY_COMMANDS: dict[str, Callable[..., None]] = {"compile": compile_metrics, "query": query_metrics}
+
+
+def add_query_commands(args: list[str]) -> None:
+    """Register ``compile`` and ``query``. Their options come from the query model (pydantic), so they are
+    built in full only for the command that runs (or shows its help); the other is listed by its docstring,
+    and ``tapflow --help`` and every other command start without pydantic."""
+    chosen = next((arg for arg in args if not arg.startswith("-")), None)
+    for name, command in QUERY_COMMANDS.items():
+        cli.command(name)(query_command(command) if name == chosen else _listed(command))
+
+
+def _listed(command: Callable[..., None]) -> Callable[[], None]:
+    def listed() -> None:  # never runs: a command that runs is registered in full
+        raise typer.Exit(2)
+
+    listed.__doc__ = command.__doc__
+    return listed
+
+
 def main() -> None:
+    add_query_commands(sys.argv[1:])
     try:
         cli()
     except KeyboardInterrupt:

@@ -3,12 +3,16 @@ POST body, the CLI options and the OpenAPI document are derived from it, validat
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from app.api.main import create_app
 from app.compiler.query import MetricQuery, QueryOptions
 from app.errors import InvalidQuery
 from app.settings import Settings
+from tests.conftest import ROOT
 from tests.helpers import env_for, tapflow
 
 FIELDS = list(QueryOptions.model_fields)
@@ -43,6 +47,23 @@ def test_every_parameter_is_a_cli_option(command, tmp_path) -> None:
     for name in FIELDS:
         option = "--" + name.replace("_", "-")  # the CLI's spelling of a field: --compare-to
         assert option in result.stdout, f"{option} missing from tapflow {command} --help"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["validate", "--help"], ["query", "--help"]])
+def test_the_cli_imports_the_query_model_only_for_the_query_commands(args) -> None:
+    """`tapflow --help` starts without pydantic, sqlglot and duckdb (most of a cold start), a command's help
+    without sqlglot and duckdb (typer itself reads options with pydantic); the command that runs is complete
+    either way (the other query command is listed by its docstring)."""
+    probe = (
+        "import sys; from app.cli import main; sys.argv = ['tapflow', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('LOADED', sorted(m for m in ('pydantic', 'sqlglot', 'duckdb') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    loaded = result.stdout.rsplit("LOADED", 1)[1].strip()
+    assert loaded == ("[]" if args == ["--help"] else "['pydantic']"), result.stdout
+    assert "compile" in result.stdout and "query" in result.stdout if args == ["--help"] else True
 
 
 def test_cross_field_rules_live_in_the_model() -> None:
