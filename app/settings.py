@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +23,15 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(30.0, gt=0, description="A query running longer is interrupted (answer 504).")
     max_rows: int = Field(100_000, ge=1, description="Upper bound on `limit` for one query.")
     default_limit: int = Field(10_000, ge=1, description="Rows returned when no `limit` is given.")
+    time_zone: str = Field(
+        "UTC", description="IANA time zone of queries that name none (`tz`): periods, start and end are read in it."
+    )
+    week_start: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = Field(
+        "monday", description="The day weeks start on for queries that name none (`week_start`)."
+    )
+    fiscal_year_start: int = Field(
+        1, ge=1, le=12, description="The month (1-12) fiscal years start in (grains `fiscal_quarter`, `fiscal_year`)."
+    )
     max_concurrent_queries: int = Field(
         4, ge=1, description="Queries DuckDB runs at once; more wait their turn (cached answers never wait)."
     )
@@ -85,6 +95,15 @@ class Settings(BaseSettings):
     )
     usage_flush_s: float = Field(0.5, gt=0, description="How often buffered usage events are written.")
     usage_batch: int = Field(500, ge=1, description="Buffered usage events that trigger an early write.")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        import zoneinfo
+
+        if value.strip().upper() not in ("UTC", "Z") and value.strip() not in zoneinfo.available_timezones():
+            raise ValueError(f"{value!r} is not a known IANA time zone; write e.g. UTC or Europe/Berlin")
+        return value.strip()
 
     def clock(self) -> datetime:
         """The current UTC time (naive), or the pinned ``now``."""

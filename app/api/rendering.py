@@ -59,6 +59,8 @@ def meta(result: MetricResult, sig: Signal) -> dict[str, Any]:
         "params": result.compiled.params,
         "warnings": result.warnings,
         "partial_periods": result.partial_periods,
+        "tz": q.tz or "UTC",
+        "week_start": q.week_start or "monday",
         "data_status": result.data_status,
         "pre_aggregation": result.compiled.pre_aggregation,
         "deprecation": sig.meta,

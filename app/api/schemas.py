@@ -99,6 +99,8 @@ class DataMeta(BaseModel):
         description="Periods only partly inside start..end, labelled by their start, with the part covered"
     )
     deprecation: DeprecationSignal | None
+    tz: str = Field("UTC", description="The time zone periods, start and end were read in (date columns unshifted)")
+    week_start: str = Field("monday", description="The day weeks start on")
     data_status: dict[str, Any] | None = Field(
         None,
         description="Of the built or watched tables read: status ok, warn or error, and per table its notes "

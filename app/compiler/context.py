@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from app.compiler import build as b
-from app.compiler.periods import DAYS_IN, TimeBounds, interval, period, period_type
+from app.compiler.periods import DAYS_IN, Calendar, TimeBounds, interval, period_type
 from app.compiler.query import MetricQuery
 from app.compiler.shape import kind_of
 from app.definitions.project import MetricVersion, Project, Rollup
@@ -26,7 +26,8 @@ class QueryContext:
         self.project = project
         self.q = query
         self.rollup = rollup  # the pre-aggregation the scans read in place of the metrics' table
-        self.bounds = bounds or TimeBounds(kind_of(query.start), kind_of(query.end))
+        self.calendar = Calendar.of(query)
+        self.bounds = bounds or TimeBounds(kind_of(query.start), kind_of(query.end), calendar=self.calendar)
         self.dims = [f"__d{i}" for i in range(len(query.dimensions))]  # dimensions' names inside the SQL
         self.ctes: list[tuple[str, exp.Expr]] = []
         # the prior side of compare_to=same_days: each row keyed by the period it is the prior of
@@ -35,7 +36,9 @@ class QueryContext:
 
     def as_prior(self) -> QueryContext:
         """The context of the prior side of ``compare_to=same_days`` (sharing this one's CTEs)."""
-        prior = QueryContext(self.project, self.q, shift=self.comparison_shift(), rollup=self.rollup)
+        prior = QueryContext(
+            self.project, self.q, shift=self.comparison_shift(), rollup=self.rollup, bounds=self.bounds
+        )
         prior.ctes = self.ctes
         return prior
 
@@ -45,15 +48,22 @@ class QueryContext:
         assert grain is not None, "compare needs a grain (checked by the query model)"
         if self.q.compare == "prior_year":
             return interval(52, "week") if grain == "week" else interval(1, "year")
-        return interval(1, grain)
+        return self.calendar.step(grain)
 
     def period_of(self, ts: exp.Expr) -> exp.Expr:
         """The period key of a row: the period holding ``ts``, or on the prior side the period it is the prior of."""
         grain = self.q.grain
         assert grain is not None
         if self.shift is None:
-            return period(ts, grain)
-        return b.cast(exp.Add(this=period(ts, grain), expression=self.shift.copy()), period_type(grain))
+            return self.calendar.key(ts, grain)
+        return b.cast(exp.Add(this=self.calendar.key(ts, grain), expression=self.shift.copy()), period_type(grain))
+
+    def coarsen(self, key: exp.Expr, step: str, grain: str) -> exp.Expr:
+        """The ``grain`` period key of a ``step`` period key (a window's per-period rows)."""
+        if grain == step:
+            return key
+        wall = self.calendar.local(key) if step == "hour" else key  # an hour in a zone is keyed in UTC
+        return self.calendar.period(wall, grain)
 
     def add(self, name: str, body: exp.Expr) -> str:
         self.ctes.append((name, body))

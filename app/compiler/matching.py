@@ -16,18 +16,20 @@ from typing import Any
 from sqlglot import exp
 
 from app.compiler.filters import dimension_name
-from app.compiler.periods import DAYS_IN, period_start
+from app.compiler.periods import DAYS_IN, Calendar, period_start
 from app.compiler.query import MetricQuery
+from app.compiler.zones import stored_timestamps
 from app.definitions.project import MetricVersion, Project, Rollup, grain_rank
 from app.definitions.rollups import exact_only, reaggregation
 
 Span = tuple[datetime, datetime]  # [start, end)
 # the grains each rollup grain is cut into whole: a week is 7 days, a quarter 3 months; a week is no months
+FISCAL_GRAINS = ("fiscal_quarter", "fiscal_year")  # whole months
 MADE_OF = {
-    "hour": ("hour", "day", "week", "month", "quarter", "year"),
-    "day": ("day", "week", "month", "quarter", "year"),
+    "hour": ("hour", "day", "week", "month", "quarter", "year", *FISCAL_GRAINS),
+    "day": ("day", "week", "month", "quarter", "year", *FISCAL_GRAINS),
     "week": ("week",),
-    "month": ("month", "quarter", "year"),
+    "month": ("month", "quarter", "year", *FISCAL_GRAINS),
 }
 NOUN = {"hour": "an hour", "day": "a day", "week": "a week (Monday)", "month": "a month"}
 
@@ -132,6 +134,13 @@ def _why_not(ask: _Ask, r: Rollup, cov: Coverage) -> str | None:
             return f"metric {m.name} not in {r.name}"
     if not ask.versions_current:
         return f"{r.name} holds the current versions of its metrics, not version {q.version}"
+    calendar = Calendar.of(q)
+    if calendar.zone is not None:
+        shifted = set(stored_timestamps(r.table)) & {str(m.spec.timestamp) for m in ask.base}
+        if shifted:
+            return f"{r.name} is cut in UTC periods of {', '.join(sorted(shifted))}; tz={calendar.zone} cuts its own"
+    if calendar.week_start and r.grain == "week":
+        return f"{r.name} holds weeks starting on monday, not {q.week_start}"
     for d in q.dimensions:
         if d not in r.dimensions:
             return f"dimension {d} not in {r.name}"
@@ -194,7 +203,7 @@ def _range(ask: _Ask, r: Rollup, cov: Coverage) -> str | None:
 
 
 def _first_read(ask: _Ask, start: datetime) -> datetime:
-    first = period_start(start, ask.query.grain) if ask.query.grain else start
+    first = period_start(start, ask.query.grain, Calendar.of(ask.query)) if ask.query.grain else start
     return first - timedelta(days=ask.reach_days)
 
 

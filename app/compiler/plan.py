@@ -23,6 +23,7 @@ from app.compiler.rollups import rollup_reads
 from app.compiler.scans import Scan, data_end, group_scans, scan_cte
 from app.compiler.shape import Shape
 from app.compiler.template import Template
+from app.compiler.zones import localize
 from app.definitions.diagnostics import did_you_mean
 from app.definitions.paths import CURRENT, PathError, resolve_path, split_as_of
 from app.definitions.project import MetricVersion, Project, Rollup
@@ -47,7 +48,8 @@ def plan_template(project: Project, query: MetricQuery, shape: Shape, rollup: Ro
             _check_same_days(base)
             prior = _result(ctx.as_prior(), scans, shape.where, requested, combined)[1]
         final_name, columns = steps.compare(ctx, result, requested, columns, prior)
-    tree = steps.final(ctx, final_name, columns)
+    tree, columns = steps.final(ctx, final_name, columns)
+    tree = localize(tree, project, ctx.calendar)
     tables = frozenset(f"{t.db}.{t.name}".lower() for t in tree.find_all(exp.Table) if t.db)
     if rollup is not None:  # what it was built from is read too (deprecations, data status)
         tables |= rollup_reads(project, rollup)
@@ -80,12 +82,14 @@ def _data_end(ctx: QueryContext, scans: list[Scan]) -> str | None:
     period partial when the data stops inside it); made once per tables, times and grain."""
     if not ctx.q.grain:
         return None
-    key = (ctx.q.grain, *sorted({(s.table.name, str(s.metrics[0].spec.timestamp), s.metrics[0].grains) for s in scans}))
+    tables = sorted({(s.table.name, str(s.metrics[0].spec.timestamp), s.metrics[0].grains) for s in scans})
+    key = (ctx.q.grain, ctx.calendar.zone, *tables)
     known: dict[tuple[object, ...], str] = ctx.project.cache.setdefault("data_end_sql", {})
     if key not in known:
         ends: list[exp.Expr] = [exp.Subquery(this=data_end(s, ctx.q.grain)) for s in scans]
         first = ends[0] if len(ends) == 1 else exp.Least(this=ends[0], expressions=ends[1:])
-        known[key] = duckdb_text(exp.Select(expressions=[first.as_("data_end")]))
+        select = localize(exp.Select(expressions=[first.as_("data_end")]), ctx.project, ctx.calendar)
+        known[key] = duckdb_text(select)
     return known[key]
 
 
@@ -103,9 +107,11 @@ def _check_metric(ctx: QueryContext, m: MetricVersion) -> None:
     if q.grain:
         if not m.grains:
             raise InvalidQuery(f"Metric '{m.name}' has no timestamp, so it has no time grains; drop grain.")
-        if q.grain not in m.grains:
+        fiscal = q.grain in ("fiscal_quarter", "fiscal_year")
+        if q.grain not in m.grains and not (fiscal and "month" in m.grains):  # fiscal periods are whole months
+            allowed = [*m.grains, *(["fiscal_quarter", "fiscal_year"] if "month" in m.grains else [])]
             raise InvalidQuery(
-                f"Metric '{m.name}' is not available at grain '{q.grain}'. Allowed grains: {', '.join(m.grains)}."
+                f"Metric '{m.name}' is not available at grain '{q.grain}'. Allowed grains: {', '.join(allowed)}."
             )
     if (q.start or q.end) and not m.grains:
         raise InvalidQuery(f"Metric '{m.name}' has no timestamp, so start and end do not apply to it.")

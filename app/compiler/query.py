@@ -6,12 +6,13 @@ these models: a new query parameter is a field here and its use in the compiler,
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from app.definitions.spec import GRAINS, Grain
+from app.definitions.spec import GRAINS
 from app.errors import InvalidQuery
 
 if TYPE_CHECKING:  # the CLI's --help builds its options from this module: pydantic-settings is not needed
@@ -21,6 +22,37 @@ Compare = Literal["prior_period", "prior_year"]
 CompareTo = Literal["whole_period", "same_days"]
 Fill = Literal["none", "null", "zero"]
 PreAggregations = Literal["auto", "off"]
+QueryGrain = Literal["hour", "day", "week", "month", "quarter", "year", "fiscal_quarter", "fiscal_year"]
+QUERY_GRAINS: tuple[str, ...] = (*GRAINS, "fiscal_quarter", "fiscal_year")
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """The IANA time zone names known here (the tzdata package where the system has none)."""
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_time_zone(value: str, name: str = "tz") -> str:
+    """``value`` as a known IANA time zone name, else a clear 400 with the closest names.
+
+    >>> check_time_zone("Europe/Berlin")
+    'Europe/Berlin'
+    """
+    text = value.strip()
+    if text.upper() in ("UTC", "Z"):
+        return "UTC"
+    if text not in time_zones():
+        from app.definitions.diagnostics import did_you_mean
+
+        close = did_you_mean(text[:64], time_zones(), allowed=False)
+        raise InvalidQuery(
+            f"{name}={text[:64]!r} is not a known time zone; write an IANA name such as Europe/Berlin or "
+            f"America/Sao_Paulo. {close}".rstrip()
+        )
+    return text
 
 
 def split_names(value: Any) -> Any:
@@ -103,11 +135,14 @@ class QueryOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    grain: Grain | None = Field(None, description=f"{', '.join(GRAINS)}; omit for one total")
+    grain: QueryGrain | None = Field(
+        None,
+        description=f"{', '.join(QUERY_GRAINS)}; omit for one total (fiscal grains follow fiscal_year_start)",
+    )
     dimensions: Names = Field(
         (), description="Dimensions to group by (comma-separated), e.g. customer_tier,customer.sales_region"
     )
-    start: date | datetime | None = Field(None, description="Inclusive ISO date or timestamp (UTC)")
+    start: date | datetime | None = Field(None, description="Inclusive ISO date or timestamp (in tz)")
     end: date | datetime | None = Field(
         None, description="Inclusive ISO date or timestamp; a date includes its whole day"
     )
@@ -126,6 +161,21 @@ class QueryOptions(BaseModel):
         "data) is compared with the same days of its prior",
     )
     fill: Fill = Field("none", description="none, null or zero: produce missing periods with null or zero")
+    tz: str | None = Field(
+        None,
+        description="IANA time zone periods, start and end are read in, e.g. Europe/Berlin (default "
+        "TAPFLOW_TIME_ZONE, UTC); DST-correct; date columns are never shifted",
+    )
+    week_start: Weekday | None = Field(
+        None, description="The day weeks start on: monday (ISO) to sunday (default TAPFLOW_WEEK_START)"
+    )
+    fiscal_year_start: int | None = Field(
+        None,
+        ge=1,
+        le=12,
+        description="The month (1-12) fiscal years start in, for fiscal_quarter and fiscal_year (default "
+        "TAPFLOW_FISCAL_YEAR_START, 1); FY2027 is the one ending in 2027",
+    )
     version: int | None = Field(None, ge=1, description="Answer with this served version of the metric")
     pre_aggregations: PreAggregations = Field(
         "auto",
@@ -138,8 +188,8 @@ class QueryOptions(BaseModel):
     def _grain(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = value.strip().lower() or None
-            if value is not None and value not in GRAINS:
-                raise InvalidQuery(f"Unknown grain '{value[:40]}'. Allowed: {', '.join(GRAINS)}.")
+            if value is not None and value not in QUERY_GRAINS:
+                raise InvalidQuery(f"Unknown grain '{value[:40]}'. Allowed: {', '.join(QUERY_GRAINS)}.")
         return value
 
     @field_validator("start", "end", mode="before")
@@ -153,6 +203,18 @@ class QueryOptions(BaseModel):
         if value is None or isinstance(value, date):
             return value
         raise InvalidQuery(f'{name} must be an ISO date or timestamp written as text, e.g. "2025-01-31".')
+
+    @field_validator("tz", mode="before")
+    @classmethod
+    def _tz(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return check_time_zone(value) if value.strip() else None
+        return value
+
+    @field_validator("week_start", mode="before")
+    @classmethod
+    def _week_start(cls, value: Any) -> Any:
+        return value.strip().lower() or None if isinstance(value, str) else value
 
     @field_validator("where", mode="before")
     @classmethod
@@ -257,7 +319,15 @@ class MetricQuery(QueryOptions):
                 f"where nests parentheses {paren_depth(self.where)} deep; at most {settings.max_where_depth} "
                 "(TAPFLOW_MAX_WHERE_DEPTH)."
             )
-        return self if self.limit is not None else self.model_copy(update={"limit": settings.default_limit})
+        defaults = {  # the service's zone and week start where the query names none (None: UTC, monday)
+            "limit": self.limit if self.limit is not None else settings.default_limit,
+            "tz": self.tz or (settings.time_zone if settings.time_zone != "UTC" else None),
+            "week_start": self.week_start or (settings.week_start if settings.week_start != "monday" else None),
+            "fiscal_year_start": self.fiscal_year_start
+            or (settings.fiscal_year_start if settings.fiscal_year_start != 1 else None),
+        }
+        changed = {k: v for k, v in defaults.items() if getattr(self, k) != v}
+        return self.model_copy(update=changed) if changed else self
 
 
 def spine_size(grain: str | None, start: date | datetime | None, end: date | datetime | None) -> int:
@@ -279,7 +349,7 @@ def spine_size(grain: str | None, start: date | datetime | None, end: date | dat
         return days + 1
     if grain == "week":
         return (days + lo.weekday() - hi.weekday()) // 7 + 1
-    step = {"month": 1, "quarter": 3, "year": 12}[grain]
+    step = {"month": 1, "quarter": 3, "year": 12, "fiscal_quarter": 3, "fiscal_year": 12}[grain]
     return (hi.year * 12 + hi.month - 1) // step - (lo.year * 12 + lo.month - 1) // step + 1
 
 

@@ -17,9 +17,10 @@ from app.compiler import build as b
 from app.compiler.context import QueryContext
 from app.compiler.filters import resolve_where
 from app.compiler.joins import JoinPlan
-from app.compiler.periods import DAYS_IN, interval, period
+from app.compiler.periods import DAYS_IN, UTC_COPY, interval
 from app.compiler.reaggregate import RollupReader, reaggregate
 from app.compiler.spine import spine_join
+from app.compiler.zones import stored_timestamps
 from app.definitions.expressions import parse_expression
 from app.definitions.project import BoundTable, MetricVersion, grain_rank
 from app.definitions.spec import Filter, Window
@@ -207,17 +208,17 @@ def _window_scan(ctx: QueryContext, rows: _Rows, window: Window) -> str:
     grain, name = ctx.q.grain, rows.name
     step = window_step(grain, window)
     per = b.select(
-        [b.alias(period(rows.timestamp(), step), "__p")]
+        [b.alias(ctx.calendar.key(rows.timestamp(), step), "__p")]
         + [b.alias(d, n) for d, n in zip(rows.dims, ctx.dims, strict=True)]
         + rows.aggregates(),
         rows.source(),
         joins=rows.plan.joins.values(),
         where=rows.conditions,
-        group_by=[period(rows.timestamp(), step)] + [d.copy() for d in rows.dims],
+        group_by=[ctx.calendar.key(rows.timestamp(), step)] + [d.copy() for d in rows.dims],
     )
     source = ctx.add(f"{name}_per", per)
     if ctx.q.fill != "none":  # every period feeds the window, so a period without rows has its trailing value
-        hi = ctx.bounds.end_of_period(step) if ctx.q.end else None
+        hi = ctx.bounds.end_key(step) if ctx.q.end else None
         values = [m.name for m, _ in rows.values]
         source = spine_join(
             ctx, f"{name}_full", source, key="__p", step=step, lo=None, hi=hi, values=values, zero=False
@@ -226,7 +227,7 @@ def _window_scan(ctx: QueryContext, rows: _Rows, window: Window) -> str:
     for m, _ in rows.values:
         frame = exp.WindowSpec(
             kind="RANGE",
-            start=exp.Sub(this=interval(window.count, window.period), expression=interval(1, step)),
+            start=exp.Sub(this=interval(window.count, window.period), expression=ctx.calendar.step(step)),
             start_side="PRECEDING",
             end="CURRENT ROW",
         )
@@ -241,12 +242,13 @@ def _window_scan(ctx: QueryContext, rows: _Rows, window: Window) -> str:
         f"{name}_rolled",
         b.select([b.col("__p"), *(b.col(d) for d in ctx.dims), *rolled_values], b.table(source)),
     )
-    keys = ([b.alias(period(b.col("__p"), grain), "period")] if grain else []) + [b.col(d) for d in ctx.dims]
+    keys = ([b.alias(ctx.coarsen(b.col("__p"), step, grain), "period")] if grain else []) + [b.col(d) for d in ctx.dims]
     # trim the rows only the window needed; keep those a comparison still reads
-    where = [exp.GTE(this=b.col("__p"), expression=ctx.earliest(ctx.compare_days()))] if ctx.q.start else []
+    earliest = ctx.calendar.bound_key(ctx.earliest(ctx.compare_days()), step)
+    where = [exp.GTE(this=b.col("__p"), expression=earliest)] if ctx.q.start else []
     qualify = None
     if grain != step:  # the window's value at the last sub-period of each coarser period
-        part = ([period(b.col("__p"), grain)] if grain else []) + [b.col(d) for d in ctx.dims]
+        part = ([ctx.coarsen(b.col("__p"), step, grain)] if grain else []) + [b.col(d) for d in ctx.dims]
         qualify = b.eq(b.col("__p"), exp.Window(this=exp.Max(this=b.col("__p")), partition_by=part or None))
     select = b.select(
         keys + [b.col(m.name) for m, _ in rows.values], b.table(f"{name}_rolled"), where=where, qualify=qualify
@@ -286,10 +288,30 @@ def _conditions(ctx: QueryContext, plan: Reader, ts: Callable[[], exp.Expr], sca
             )
     if q.end is not None:
         out.append(ctx.bounds.end_condition(ts()))
+    if ctx.shift is None and not isinstance(plan, RollupReader):
+        out += _stored_bounds(ctx, scan)
     if isinstance(plan, RollupReader):  # filtered when it was built: the groups where the metric has rows
         out.append(plan.present(scan.metrics[0]))
     else:
         out += [_filter(plan, flt) for flt in spec.filters or ()]
+    return out
+
+
+def _stored_bounds(ctx: QueryContext, scan: Scan) -> list[exp.Expr]:
+    """In a zone, the bounds again on the stored (UTC) timestamp, a day wider than any offset: the wall
+    time is computed, so only these let DuckDB skip the row groups outside the range."""
+    q, spec = ctx.q, scan.metrics[0].spec
+    if ctx.calendar.zone is None or not spec.timestamp or spec.timestamp not in stored_timestamps(scan.table):
+        return []
+    stored = b.col(UTC_COPY + spec.timestamp, "t")
+    out: list[exp.Expr] = []
+    if q.start is not None:
+        days = ctx.compare_days() + (DAYS_IN[spec.window.period] * spec.window.count if spec.window else 0)
+        lo = b.cast(ctx.earliest(days) if days else ctx.bounds.start(), "TIMESTAMP")
+        out.append(exp.GTE(this=stored, expression=exp.Sub(this=lo, expression=interval(1, "day"))))
+    if q.end is not None:
+        hi = exp.Add(this=b.cast(ctx.bounds.end(), "TIMESTAMP"), expression=interval(2, "day"))
+        out.append(exp.LT(this=stored.copy(), expression=hi))
     return out
 
 

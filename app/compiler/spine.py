@@ -6,7 +6,7 @@ from sqlglot import exp
 
 from app.compiler import build as b
 from app.compiler.context import QueryContext
-from app.compiler.periods import interval, period_type
+from app.compiler.periods import period_type
 
 
 def spine_join(
@@ -40,7 +40,9 @@ def spine_join(
     if lo is None or hi is None:  # a bound from the data: one aggregate row
         bounds.set("from_", exp.From(this=b.table(source)))
     ctx.add(f"{name}_bounds", bounds)
-    series = exp.Unnest(expressions=[exp.GenerateSeries(start=b.col("lo"), end=b.col("hi"), step=interval(1, step))])
+    series = exp.Unnest(
+        expressions=[exp.GenerateSeries(start=b.col("lo"), end=b.col("hi"), step=ctx.calendar.step(step))]
+    )
     ctx.add(f"{name}_spine", b.select([b.alias(b.cast(series, period_type(step)), key)], b.table(f"{name}_bounds")))
     joins = []
     if ctx.dims:

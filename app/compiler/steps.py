@@ -6,7 +6,7 @@ from sqlglot import exp
 
 from app.compiler import build as b
 from app.compiler.context import QueryContext
-from app.compiler.periods import period, period_type
+from app.compiler.periods import period_type
 from app.compiler.scans import Scan
 from app.compiler.shape import placeholder
 from app.compiler.spine import spine_join
@@ -142,7 +142,7 @@ def compare(
             b.alias(pct, f"{m.name}_change_pct"),
         ]
         extra += [OutputColumn(f"{m.name}_{suffix}", "number") for suffix in ("prior", "change", "change_pct")]
-    start = ctx.bounds.start_of_period(grain)
+    start = ctx.bounds.start_key(grain)
     where = [exp.GTE(this=b.col("period", "cur"), expression=start)] if ctx.q.start else []
     select = b.select(
         fields,
@@ -160,8 +160,8 @@ def fill(ctx: QueryContext, source: str, metrics: list[str], combos: str | None 
     q, grain = ctx.q, ctx.q.grain
     assert grain is not None, "fill needs a grain (checked by the query model)"
     reach = 0 if ctx.shift is not None else ctx.compare_days()  # the prior side is keyed by the answer's periods
-    lo = period(ctx.earliest(reach), grain) if q.start else None
-    hi = ctx.bounds.end_of_period(grain) if q.end else None
+    lo = ctx.calendar.bound_key(ctx.earliest(reach), grain) if q.start else None
+    hi = ctx.bounds.end_key(grain) if q.end else None
     return spine_join(
         ctx,
         f"{ctx.prefix}filled",
@@ -177,14 +177,21 @@ def fill(ctx: QueryContext, source: str, metrics: list[str], combos: str | None 
     )
 
 
-def final(ctx: QueryContext, source: str, columns: list[OutputColumn]) -> exp.Select:
-    """The answer's columns under their public names, ordered, with LIMIT/OFFSET placeholders."""
+def final(ctx: QueryContext, source: str, columns: list[OutputColumn]) -> tuple[exp.Select, list[OutputColumn]]:
+    """The answer's columns under their public names (a fiscal period's name beside its start), ordered,
+    with LIMIT/OFFSET placeholders; and those columns."""
     q = ctx.q
     internal = {d: ctx.dims[i] for i, d in enumerate(q.dimensions)}
     fields: list[exp.Expr] = []
     for c in columns:
         inner = internal.get(c.name, c.name)
         fields.append(b.alias(b.col(inner), c.name) if inner != c.name else b.col(c.name))
+    if q.grain == "hour" and ctx.calendar.zone is not None:  # keyed by its UTC start: an instant, told in the zone
+        fields[0] = b.alias(exp.AtTimeZone(this=b.col("period"), zone=exp.Literal.string("UTC")), "period")
+    label = ctx.calendar.label(b.col("period"), q.grain) if q.grain else None
+    if label is not None:
+        fields.insert(1, b.alias(label, "fiscal_period"))
+        columns = [columns[0], OutputColumn("fiscal_period", "string"), *columns[1:]]
     select = b.select(fields, b.table(source))
     names = [c.name for c in columns]
     order = []
@@ -203,4 +210,4 @@ def final(ctx: QueryContext, source: str, columns: list[OutputColumn]) -> exp.Se
     if q.limit is not None:
         select.set("limit", exp.Limit(expression=placeholder("lim")))
     select.set("offset", exp.Offset(expression=placeholder("off")))
-    return b.with_ctes(select, ctx.ctes)
+    return b.with_ctes(select, ctx.ctes), columns

@@ -175,4 +175,5 @@ def current_key(entity: Entity) -> str | None:
 
 
 def grain_rank(grain: str) -> int:
-    return GRAINS.index(grain)
+    """Finer grains rank lower; a fiscal quarter or year ranks with the calendar one."""
+    return GRAINS.index({"fiscal_quarter": "quarter", "fiscal_year": "year"}.get(grain, grain))

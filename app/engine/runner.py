@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from app.compiler.matching import Coverage
-from app.compiler.periods import partial_periods
+from app.compiler.periods import Calendar, partial_periods
 from app.compiler.query import MetricQuery
 from app.compiler.sql import CompiledQuery, OutputColumn, compile_query
 from app.definitions.project import Project
@@ -71,12 +72,14 @@ def run_compiled(
     truncated = query.limit is not None and len(rows) > query.limit
     rows = rows[: query.limit]
     names = [c.name for c in compiled.columns]
+    if query.grain == "hour" and Calendar.of(query).zone is not None:
+        rows = [_in_zone(row, ZoneInfo(str(query.tz))) for row in rows]  # an hour's start with its offset there
     shaped = [dict(zip(names, map(_jsonable, row), strict=True)) for row in rows]
     warnings = list(compiled.warnings)
     partial: list[dict[str, object]] = []
     if query.grain:
         end = _data_end(con, compiled, timeout_s=timeout_s, data_version=data_version)
-        partial = partial_periods(query.grain, query.start, query.end, end)
+        partial = partial_periods(query.grain, query.start, query.end, end, Calendar.of(query))
         if partial and query.compare and query.compare_to == "whole_period":
             listed = ", ".join(f"{p['period']} ({p['from']} to {p['until']})" for p in partial)
             warnings.append(
@@ -103,6 +106,10 @@ def _data_end(
             known.clear()
         known[key] = end
     return end
+
+
+def _in_zone(row: tuple[Any, ...], zone: ZoneInfo) -> tuple[Any, ...]:
+    return tuple(v.astimezone(zone) if isinstance(v, datetime) and v.tzinfo is not None else v for v in row)
 
 
 def _jsonable(value: Any) -> Any:

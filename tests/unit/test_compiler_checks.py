@@ -142,7 +142,10 @@ def test_options_are_normalised() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"grain": "fortnight"}, r"^Unknown grain 'fortnight'\. Allowed: hour, day, week, month, quarter, year\.$"),
+        (
+            {"grain": "fortnight"},
+            r"^Unknown grain 'fortnight'\. Allowed: hour, day, week, month, quarter, year, fiscal_quarter, fiscal_year\.$",
+        ),
         ({"start": "2025-02-01", "end": "2025-01-31"}, r"^start \(2025-02-01\) is after end \(2025-01-31\)\.$"),
         ({"start": "2025-01-01T00:00:01", "end": "2025-01-01"}, r"^start \(2025-01-01T00:00:01\) is after end"),
         ({"compare": "prior_year"}, r"^compare=prior_year needs a grain \(e\.g\. grain=month\)\.$"),
@@ -234,12 +237,12 @@ def test_within_the_limits_and_the_default_limit() -> None:
         (
             {"metrics": "mrr", "grain": "hour"},
             InvalidQuery,
-            r"^Metric 'mrr' is not available at grain 'hour'\. Allowed grains: day, week, month, quarter, year\.$",
+            r"^Metric 'mrr' is not available at grain 'hour'\. Allowed grains: day, week, month, quarter, year, fiscal_quarter, fiscal_year\.$",
         ),
         (
             {"metrics": "arr_by_customer", "grain": "day"},
             InvalidQuery,
-            r"^Metric 'arr_by_customer' is not available at grain 'day'\. Allowed grains: month, quarter, year\.$",
+            r"^Metric 'arr_by_customer' is not available at grain 'day'\. Allowed grains: month, quarter, year, fiscal_quarter, fiscal_year\.$",
         ),
         (
             {"metrics": "mrr", "dimensions": "custmer_tier"},

@@ -1,0 +1,220 @@
+"""Periods in a time zone and weeks from another day, against oracles written in Python (zoneinfo) and hand SQL.
+
+The warehouse holds events every 7 minutes (stored in UTC) around four daylight-saving changes: Berlin's
+spring-forward (2026-03-29) and fall-back (2026-10-25) and São Paulo's of 2018-11-04 (midnight skipped) and
+2019-02-17 (the evening of the 16th repeated); and a daily table keyed by DATE, which no zone may shift.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pytest
+
+from app.compiler.query import MetricQuery
+from app.definitions.loader import load_texts
+from app.engine.database import read_catalog
+from app.engine.runner import run_metric_query
+from app.errors import InvalidQuery
+
+AROUND = [date(2026, 3, 29), date(2026, 10, 25), date(2018, 11, 4), date(2019, 2, 17)]
+STEP = timedelta(minutes=7)
+
+WAREHOUSE = """
+CREATE SCHEMA app;
+CREATE TABLE app.events (event_id INTEGER, happened_at TIMESTAMP, amount INTEGER, channel VARCHAR);
+CREATE TABLE app.balances AS
+SELECT DATE '2026-10-20' + i::INTEGER AS day, 'a' || (j::VARCHAR) AS account, i * 10 + j AS balance
+FROM range(0, 12) r(i), range(0, 3) s(j);
+"""
+
+DEFINITIONS = {
+    "entities/events.yml": """
+version: 2
+entities:
+  - name: events
+    primary_key: event_id
+    tables:
+      current: {name: app.events, grain: event, timestamp: happened_at}
+    dimensions:
+      - {name: channel}
+  - name: accounts
+    primary_key: account
+    tables:
+      daily: {name: app.balances, grain: day, timestamp: day}
+""",
+    "metrics/events.yml": """
+version: 2
+metrics:
+  - {name: amount, entity: events, calculation_method: sum, expression: amount, timestamp: happened_at,
+     dimensions: [channel]}
+  - {name: balance, entity: accounts, calculation_method: sum, expression: balance, timestamp: day}
+""",
+}
+
+
+def _events() -> list[tuple[int, datetime, int, str]]:
+    out = []
+    for day in AROUND:
+        at = datetime(day.year, day.month, day.day) - timedelta(days=3)
+        while at < datetime(day.year, day.month, day.day) + timedelta(days=4):
+            i = len(out)
+            out.append((i, at, i % 5 + 1, ("web", "ios", "android")[i % 3]))
+            at += STEP
+    return out
+
+
+EVENTS = _events()
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory):
+    path = Path(tmp_path_factory.mktemp("zones")) / "zones.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(WAREHOUSE)
+    con.executemany("INSERT INTO app.events VALUES (?, ?, ?, ?)", EVENTS)
+    project = load_texts(DEFINITIONS, read_catalog(con))
+    yield con, project
+    con.close()
+
+
+def answer(warehouse, **query) -> list[dict]:
+    con, project = warehouse
+    result = run_metric_query(con, project, MetricQuery(**query), timeout_s=60)
+    return result.rows
+
+
+def local(at: datetime, zone: str) -> datetime:
+    return at.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+
+
+def oracle(zone: str, key, start: date, end: date) -> dict[str, int]:
+    """Amount by period: each event's wall time in ``zone`` (Python's zoneinfo), bucketed by ``key``,
+    for the wall-time days ``start`` to ``end`` inclusive."""
+    sums: dict[str, int] = defaultdict(int)
+    for _, at, amount, _ in EVENTS:
+        wall = local(at, zone)
+        if start <= wall.date() <= end:
+            sums[key(wall)] += amount
+    return dict(sums)
+
+
+def hour_of(wall: datetime) -> str:
+    return wall.replace(minute=0, second=0).isoformat()  # keeps the offset: a repeated hour is told apart
+
+
+def as_dict(rows: list[dict], metric: str = "amount") -> dict[str, int]:
+    return {str(r["period"]): int(r[metric]) for r in rows}
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "hours", "offsets"),
+    [
+        ("Europe/Berlin", date(2026, 3, 29), 23, 2),
+        ("Europe/Berlin", date(2026, 10, 25), 25, 2),
+        ("America/Sao_Paulo", date(2018, 11, 4), 23, 1),  # the change at midnight: the day starts at 01:00
+        ("America/Sao_Paulo", date(2019, 2, 16), 25, 2),  # 23:00 twice
+    ],
+)
+def test_an_hourly_day_across_a_clock_change(warehouse, zone, day, hours, offsets) -> None:
+    rows = answer(warehouse, metrics="amount", grain="hour", start=day.isoformat(), end=day.isoformat(), tz=zone)
+    assert as_dict(rows) == oracle(zone, hour_of, day, day)
+    assert len(rows) == hours  # the repeated hour twice (two offsets), the skipped one not at all
+    assert len({r["period"][-6:] for r in rows}) == offsets
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/Sao_Paulo", "Asia/Kolkata", "Pacific/Chatham"])
+@pytest.mark.parametrize("grain", ["hour", "day", "week", "month"])
+def test_the_periods_of_a_zone_sum_to_the_same_absolute_range_in_utc(warehouse, zone, grain) -> None:
+    """For any zone and grain, the sum over the periods from start to end (wall-time dates there) equals
+    the sum over the same instants read in UTC by hand-written SQL."""
+    con, _ = warehouse
+    for day in AROUND:
+        start, end = day - timedelta(days=1), day + timedelta(days=1)
+        rows = answer(warehouse, metrics="amount", grain=grain, start=start.isoformat(), end=end.isoformat(), tz=zone)
+        lo = datetime(start.year, start.month, start.day, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+        after = end + timedelta(days=1)
+        hi = datetime(after.year, after.month, after.day, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+        (expected,) = con.execute(
+            "SELECT sum(amount) FROM app.events WHERE happened_at >= ? AND happened_at < ?",
+            [lo.replace(tzinfo=None), hi.replace(tzinfo=None)],
+        ).fetchone()
+        assert sum(r["amount"] for r in rows) == expected, (zone, grain, day)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/Sao_Paulo"])
+def test_days_in_a_zone_are_its_wall_time_days(warehouse, zone) -> None:
+    for day in AROUND:
+        start, end = day - timedelta(days=2), day + timedelta(days=2)
+        rows = answer(warehouse, metrics="amount", grain="day", start=start.isoformat(), end=end.isoformat(), tz=zone)
+        assert as_dict(rows) == oracle(zone, lambda wall: wall.date().isoformat(), start, end)
+
+
+def test_hours_in_a_half_hour_zone_start_at_its_half_hours(warehouse) -> None:
+    day = date(2026, 10, 25)
+    rows = answer(warehouse, metrics="amount", grain="hour", start="2026-10-25", end="2026-10-25", tz="Asia/Kolkata")
+    assert as_dict(rows) == oracle("Asia/Kolkata", hour_of, day, day)
+    assert rows[0]["period"] == "2026-10-25T00:00:00+05:30" and len(rows) == 24
+
+
+def test_a_dimension_breakdown_in_a_zone_sums_to_its_total(warehouse) -> None:
+    query = {"metrics": "amount", "grain": "day", "start": "2026-10-24", "end": "2026-10-26", "tz": "Europe/Berlin"}
+    total = as_dict(answer(warehouse, **query))
+    by_channel: dict[str, int] = defaultdict(int)
+    for r in answer(warehouse, **query, dimensions="channel"):
+        by_channel[r["period"]] += int(r["amount"])
+    assert dict(by_channel) == total
+
+
+def test_date_columns_are_never_shifted(warehouse) -> None:
+    utc = answer(warehouse, metrics="balance", grain="day", start="2026-10-22", end="2026-10-28")
+    for zone in ("Pacific/Auckland", "America/Los_Angeles"):
+        assert answer(warehouse, metrics="balance", grain="day", start="2026-10-22", end="2026-10-28", tz=zone) == utc
+    con, _ = warehouse
+    hand = con.execute(
+        "SELECT day, sum(balance) FROM app.balances WHERE day BETWEEN '2026-10-22' AND '2026-10-28' GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert [(date.fromisoformat(r["period"]), r["balance"]) for r in utc] == hand
+
+
+@pytest.mark.parametrize("week_start", ["sunday", "wednesday"])
+def test_weeks_start_on_the_day_asked(warehouse, week_start) -> None:
+    shift = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday").index(week_start)
+    start, end = date(2026, 10, 18), date(2026, 10, 31)  # a Sunday to a Saturday: two whole Sunday weeks
+
+    def week_of(wall: datetime) -> str:
+        return (wall.date() - timedelta(days=(wall.weekday() - shift) % 7)).isoformat()
+
+    rows = answer(
+        warehouse, metrics="amount", grain="week", start=start.isoformat(), end=end.isoformat(), week_start=week_start
+    )
+    assert as_dict(rows) == oracle("UTC", week_of, start, end)
+    assert all(date.fromisoformat(r["period"]).weekday() == shift for r in rows)
+    berlin = answer(
+        warehouse,
+        metrics="amount",
+        grain="week",
+        start=start.isoformat(),
+        end=end.isoformat(),
+        week_start=week_start,
+        tz="Europe/Berlin",
+    )
+    assert as_dict(berlin) == oracle("Europe/Berlin", week_of, start, end)
+
+
+def test_the_answer_is_the_same_sql_in_utc_whether_named_or_not(warehouse) -> None:
+    con, project = warehouse
+    plain = run_metric_query(con, project, MetricQuery(metrics="amount", grain="day"), timeout_s=60)
+    named = run_metric_query(con, project, MetricQuery(metrics="amount", grain="day", tz="UTC"), timeout_s=60)
+    assert named.sql == plain.sql and named.rows == plain.rows
+
+
+def test_an_unknown_zone_is_refused_with_the_closest_names() -> None:
+    with pytest.raises(InvalidQuery, match="not a known time zone.*Europe/Berlin"):
+        MetricQuery(metrics="amount", tz="Europe/Berln")
+    with pytest.raises(InvalidQuery, match="not a known time zone"):
+        MetricQuery(metrics="amount", tz="'; DROP TABLE x; --")
