@@ -1,7 +1,7 @@
 """Result caching at the HTTP edge: repeated dashboard queries never reach FastAPI or DuckDB.
 
-``CacheMiddleware`` answers ``GET /metrics/{name}`` from the result cache (200, or 304 when the
-client's ``If-None-Match`` matches), before routing and validation. On a miss it puts the
+``CacheMiddleware`` answers ``GET /metrics/{name}`` and ``GET /cohorts/{name}`` from the result cache
+(200, or 304 when the client's ``If-None-Match`` matches), before routing and validation. On a miss it puts the
 request's key in the request context, and the route stores its rendered answer there (``store``).
 """
 
@@ -128,4 +128,4 @@ class CacheMiddleware:
 
 def _is_data_path(path: str) -> bool:
     parts = path.split("/")
-    return len(parts) == 3 and parts[1] == "metrics" and parts[2] != ""
+    return len(parts) == 3 and parts[1] in ("metrics", "cohorts") and parts[2] != ""

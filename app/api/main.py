@@ -17,6 +17,7 @@ from app.api.caching import CacheMiddleware
 from app.api.limits import BodyLimitMiddleware
 from app.api.routes import (
     admin,
+    cohorts,
     deprecations,
     entities,
     health,
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
         health,
         metrics,
         query,
+        cohorts,
         entities,
         deprecations,
         usage,

@@ -34,7 +34,7 @@ def render(result: MetricResult, shape: Shape, sig: Signal, *, csv: bool, versio
     headers = {**sig.headers, "ETag": etag, "Cache-Control": CACHE_CONTROL}
     if csv:
         headers["X-Truncated"] = "true" if result.truncated else "false"
-        body = csv_text([c.name for c in result.columns], result.rows).encode()
+        body = csv_text([c["name"] for c in shaped["columns"]], shaped["rows"]).encode()
         return Rendered(body, body, CSV_MEDIA_TYPE, headers, etag)
     payload = shaped | {"meta": meta(result, sig)}
     body = to_json(payload)
@@ -49,7 +49,7 @@ def to_json(payload: dict[str, Any]) -> bytes:
 def meta(result: MetricResult, sig: Signal) -> dict[str, Any]:
     q = result.query
     return {
-        "row_count": len(result.rows),
+        "row_count": len(result.rows),  # of the metric query (a cohort matrix pivots them)
         "truncated": result.truncated,
         "limit": q.limit,
         "offset": q.offset,
@@ -74,13 +74,16 @@ def metric_payload(result: MetricResult) -> dict[str, Any]:
     }
 
 
+def metric_header(result: MetricResult) -> dict[str, Any]:
+    """The one metric a body is about: its name, label and version."""
+    metric = result.compiled.metrics[0]
+    return {"metric": metric.name, "label": metric.spec.label or metric.name, "version": metric.version}
+
+
 def single_metric_body(result: MetricResult) -> dict[str, Any]:
     q = result.query
-    metric = result.compiled.metrics[0]
     return {
-        "metric": metric.name,
-        "label": metric.spec.label or metric.name,
-        "version": metric.version,
+        **metric_header(result),
         "grain": q.grain,
         "dimensions": list(q.dimensions),
         **metric_payload(result),

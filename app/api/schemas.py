@@ -126,6 +126,23 @@ class MetricData(BaseModel):
     meta: DataMeta
 
 
+class CohortData(BaseModel):
+    """A retention matrix: one row per cohort (its start), ``p0``.. the metric k periods after it, ``pct_p0``..
+    each as a percentage of ``p0`` (0 where the data has the period but not the cohort, null past the data)."""
+
+    metric: str = Field(examples=["mrr"])
+    label: str = Field(examples=["MRR"])
+    version: int = Field(examples=[1])
+    cohort: str = Field(examples=["signup_cohort"])
+    grain: str = Field(examples=["month"])
+    periods: int = Field(examples=[12])
+    columns: list[ResultColumn]
+    rows: list[dict[str, Any]] = Field(
+        examples=[[{"cohort": "2024-11-01", "p0": 41200.0, "p1": 43110.5, "pct_p0": 100.0, "pct_p1": 104.6}]]
+    )
+    meta: DataMeta
+
+
 class MetricRef(BaseModel):
     name: str
     label: str
@@ -164,6 +181,15 @@ class CatalogEntry(BaseModel):
     entity: str | None
     depends_on: list[str]
     deprecation: DeclaredDeprecation | None
+    coverage: DataCoverage | None = Field(
+        None, description="With coverage=true: the first and last time of the metric's data, in the zone asked (tz)"
+    )
+
+
+class DataCoverage(BaseModel):
+    tz: str = Field(examples=["Europe/Berlin"])
+    first: str | None = Field(examples=["2024-01-01T01:00:00+01:00"])
+    last: str | None
 
 
 class MetricCatalog(BaseModel):

@@ -11,7 +11,8 @@ from sqlglot import exp
 
 from app.compiler import build as b
 from app.compiler.periods import interval
-from app.definitions.paths import PathError, resolve_path, split_as_of
+from app.definitions.expressions import parse_expression
+from app.definitions.paths import CURRENT, PathError, resolve_path, split_as_of
 from app.definitions.project import BoundTable, History, Project
 from app.errors import InvalidQuery
 
@@ -33,13 +34,24 @@ class JoinPlan:
     def source(self) -> str:
         return self.table.name
 
-    def column(self, name: str) -> exp.Column:
-        """SQL for a column of the metric's table or a dimension path such as ``team.customer.sales_region``."""
+    def column(self, name: str) -> exp.Expr:
+        """SQL for a column of the metric's table or a dimension path such as ``team.customer.sales_region``;
+        a computed dimension is its expression over its entity's columns, each reached by the same path."""
         dimension, current = split_as_of(name)
         try:
             path = resolve_path(self.project, self.table, dimension)
         except PathError as err:
             raise InvalidQuery(f"Dimension '{name}': {err}") from None
+        if path.expression is not None:
+            prefix = dimension.rpartition(".")[0]
+            suffix = CURRENT if current else ""
+
+            def reach(node: exp.Expr) -> exp.Expr:
+                if isinstance(node, exp.Column):
+                    return self.column(f"{prefix}.{node.name}{suffix}" if prefix else f"{node.name}{suffix}")
+                return node
+
+            return exp.Paren(this=parse_expression(path.expression).transform(reach, copy=False))
         if current and not path.hops and not path.through_key:
             raise InvalidQuery(
                 f"Dimension '{name}': '{dimension}' is a column of the metric's own table, read as it is on "

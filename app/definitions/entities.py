@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from app.definitions.allowlist import disallowed
 from app.definitions.diagnostics import Problems, did_you_mean
+from app.definitions.expressions import parse_expression
 from app.definitions.located import Located
 from app.definitions.project import BoundTable, current_key, grain_rank
 from app.definitions.spec import GRAINS, Entity, Table
@@ -59,8 +64,10 @@ class BoundEntities:
         return not self.has_catalog and bool(self.dropped.get(entity, frozenset()) & DECLARING_KEYS)
 
     def paths_unknown(self, entity: str) -> bool:
-        """Whether a dimension path through the entity may be wrongly refused (its keys were left out)."""
-        return "relationships" in self.dropped.get(entity, frozenset()) or self.columns_unknown(entity)
+        """Whether a dimension path through the entity may be wrongly refused (its keys were left out: its
+        relationships, or its dimensions, which may compute what no table holds)."""
+        left_out = self.dropped.get(entity, frozenset())
+        return bool(left_out & {"relationships", "dimensions"}) or self.columns_unknown(entity)
 
     def columns_hint(self, table: BoundTable, column: str) -> str:
         return did_you_mean(column, table.columns or ())
@@ -138,6 +145,9 @@ class BoundEntities:
                     f"valid_to '{valid_to}' is not a column of {bound.name}. " + self.columns_hint(bound, valid_to),
                 )
         for i, dim in enumerate(entity.dimensions):
+            if dim.expression is not None:
+                self._check_computed(item, i, current)
+                continue
             if current and not current.has(dim.name):
                 report(
                     item,
@@ -146,6 +156,37 @@ class BoundEntities:
                     + self.columns_hint(current, dim.name),
                 )
         self._check_relationships(item)
+
+    def _check_computed(self, item: Located[Entity], i: int, current: BoundTable | None) -> None:
+        """A computed dimension: allow-listed SQL over its entity's own columns, per row."""
+        entity, report = item.spec, self.problems.report
+        dim = entity.dimensions[i]
+        where = ("dimensions", i, "expression")
+        tree = _parse(str(dim.expression))
+        if isinstance(tree, str):
+            report(item, where, f"expression of dimension '{dim.name}' is not valid SQL: {tree}")
+            return
+        refused = disallowed(tree)
+        if refused is not None:
+            report(item, where, refused)
+            return
+        if any(isinstance(node, exp.AggFunc) for node in tree.walk()):
+            report(item, where, f"dimension '{dim.name}' is computed per row: its expression must not aggregate")
+        computed = {d.name for d in entity.dimensions if d.expression}
+        for column in tree.find_all(exp.Column):
+            if column.table:
+                report(item, where, f"write the entity's columns unqualified: '{column.sql()}' -> '{column.name}'")
+            elif column.name in computed:
+                report(item, where, f"'{column.name}' is a computed dimension too; write its expression instead")
+            elif current and not current.has(column.name):
+                hint = self.columns_hint(current, column.name)
+                report(item, where, f"'{column.name}' is not a column of {current.name}. {hint}".rstrip())
+        if current and current.columns is not None and current.has(dim.name):
+            report(
+                item,
+                ("dimensions", i, "name"),
+                f"computed dimension '{dim.name}' has the name of a column of {current.name}; name it differently",
+            )
 
     def _check_relationships(self, item: Located[Entity]) -> None:
         entity, report = item.spec, self.problems.report
@@ -178,10 +219,21 @@ class BoundEntities:
 def declared_columns(entity: Entity) -> frozenset[str]:
     """The columns an entity declares (used for its tables when there is no database catalog)."""
     cols = {entity.primary_key}
-    cols |= {d.name for d in entity.dimensions} | {c.name for c in entity.columns}
+    cols |= {d.name for d in entity.dimensions if not d.expression} | {c.name for c in entity.columns}
+    for d in entity.dimensions:  # a computed dimension's columns, not its name
+        tree = _parse(d.expression) if d.expression else None
+        cols |= {c.name for c in tree.find_all(exp.Column)} if isinstance(tree, exp.Expr) else set()
     cols |= {r.foreign_key for r in entity.relationships if r.type != "one_to_many"}
     cols |= {t.timestamp for t in entity.tables.values() if t.timestamp}
     return frozenset(c.lower() for c in cols)
+
+
+def _parse(sql: str) -> exp.Expr | str:
+    """The tree of a definition's SQL, or why it does not parse."""
+    try:
+        return parse_expression(sql)
+    except ParseError as err:
+        return str(err).splitlines()[0][:200]
 
 
 def allowed_grains(finest: str | None) -> tuple[str, ...]:

@@ -57,6 +57,7 @@ class DimensionPath:
     column: str
     table: BoundTable  # the table holding ``column``
     through_key: bool  # the start entity's current table is joined on its primary key (for the column or first key)
+    expression: str | None = None  # a computed dimension: SQL over columns of its entity, each reached like one
 
     @property
     def entity(self) -> str:
@@ -144,6 +145,9 @@ def resolve_path(model: EntityModel, start: BoundTable, dimension: str, *, fan_o
         hops.append(Hop(entity, rel, table))
         entity = rel.entity
         walked += (entity,)
+    computed = _computed(model, entity, column)
+    if computed is not None:  # its columns are reached one by one, each a path of its own
+        return DimensionPath(dimension, start, tuple(hops), column, hops[-1].table if hops else start, False, computed)
     if hops:
         holder = hops[-1].table
         if holder.has(column):
@@ -155,6 +159,11 @@ def resolve_path(model: EntityModel, start: BoundTable, dimension: str, *, fan_o
     spec = model.entities.get(entity)
     choices = ({d.name for d in spec.dimensions} if spec else set()) | set(holder.columns or ())
     raise PathError(f"'{column}' is not a column of {holder.name}. {did_you_mean(column, choices)}".rstrip(), walked)
+
+
+def _computed(model: EntityModel, entity: str, name: str) -> str | None:
+    spec = model.entities.get(entity)
+    return next((d.expression for d in spec.dimensions if d.name == name and d.expression), None) if spec else None
 
 
 class _OwnColumns:

@@ -100,6 +100,11 @@ class Dimension(Spec):
     type: DimensionType = "string"
     description: str = ""
     accepted_values: tuple[str | int | float | bool, ...] | None = None
+    expression: str | None = Field(
+        None,
+        description="A computed dimension: SQL over the entity's columns, such as date_trunc('month', signup_date) "
+        "or a CASE of bands (the definitions' allow-list: no subqueries, no table functions)",
+    )
 
 
 class Column(Spec):

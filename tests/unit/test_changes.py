@@ -119,13 +119,13 @@ CASES = [
     ),
     (
         "dimension_removed",
-        edit(REV, "mrr", "sales_region, country]", "sales_region]"),
+        edit(REV, "mrr", "sales_region, country, signup_cohort]", "sales_region, signup_cohort]"),
         {"mrr": ("changed", "breaking")},
         "fail",
     ),
     (
         "dimension_added",
-        edit(SUBS, "new_mrr", "customer.sales_region]", "customer.sales_region, customer.country]"),
+        edit(SUBS, "new_mrr", "customer.signup_cohort]", "customer.signup_cohort, customer.country]"),
         {"new_mrr": ("changed", "non_breaking")},
         "pass",
     ),

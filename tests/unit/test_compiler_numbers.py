@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -19,7 +18,6 @@ from app.compiler.sql import DIALECTS, compile_query
 from app.definitions.loader import load_texts, read_definition_files
 from app.engine.database import read_catalog
 from app.errors import InvalidQuery
-from tests.unit.tiny_warehouse import warehouse_file
 
 # Metrics over the shipped entities that the shipped definitions do not have: every aggregate, every
 # filter operator, the other snapshot choice, window groupings and windows of other shapes.
@@ -139,13 +137,6 @@ FILTER_METRICS = "".join(
     f"  - {{name: {name}, model: \"ref('{TABLES[t][0]}')\", calculation_method: count, filters: [{flt}]}}\n"
     for name, (flt, _, t) in (FILTERS | LIST_FILTERS).items()
 )
-
-
-@pytest.fixture(scope="module")
-def wh():
-    con = duckdb.connect(str(warehouse_file()), read_only=True)
-    yield con
-    con.close()
 
 
 @pytest.fixture(scope="module")

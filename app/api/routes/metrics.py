@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from app.api.deps import ContextDep, StateDep
@@ -26,8 +28,11 @@ from app.api.schemas import (
     MetricVersions,
     text_response,
 )
+from app.compiler.query import check_time_zone
 from app.compiler.sql import DIALECTS
+from app.compiler.zones import stored_timestamps
 from app.definitions.project import MetricVersion, Project
+from app.engine.coverage import table_coverage
 from app.governance.deprecation import DeprecatedObject, all_objects, metric_objects, signal
 from app.governance.versions import version_history
 
@@ -71,11 +76,39 @@ def metric_deprecations(project: Project) -> dict[str, DeprecatedObject]:
 
 
 @router.get("", summary="The metric catalog", response_model=MetricCatalog)
-def list_metrics(state: StateDep) -> dict[str, Any]:
+def list_metrics(
+    state: StateDep,
+    coverage: Annotated[
+        bool, Query(description="Add each metric's first and last data time (reads its table)")
+    ] = False,
+    tz: Annotated[str | None, Query(description="The zone coverage is told in (default TAPFLOW_TIME_ZONE)")] = None,
+) -> dict[str, Any]:
     project = state.project
     deprecated = metric_deprecations(project)
     items = [catalog_entry(project, m, deprecated) for m in sorted(project.metrics.values(), key=lambda m: m.name)]
+    if coverage:
+        zone = check_time_zone(tz or state.settings.time_zone)
+        spans: dict[str, dict[str, Any]] = {}  # each table read once
+        for item in items:
+            m = project.metrics[item["name"]]
+            if m.table is not None and m.spec.timestamp:
+                if m.table.name not in spans:
+                    spans[m.table.name] = table_coverage(state.con, m.table, timeout_s=state.settings.query_timeout_s)
+                item["coverage"] = metric_coverage(spans[m.table.name], m, zone)
     return {"metrics": items, "count": len(items), "definitions_hash": project.hash}
+
+
+def metric_coverage(span: dict[str, Any], m: MetricVersion, zone: str) -> dict[str, Any]:
+    """A table's first and last time, told in ``zone`` when they are stored UTC instants (dates as they are)."""
+    assert m.table is not None
+    shifted = m.spec.timestamp in stored_timestamps(m.table) and zone != "UTC"
+
+    def told(value: str | None) -> str | None:
+        if value is None or not shifted:
+            return value
+        return datetime.fromisoformat(value).replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).isoformat()
+
+    return {"tz": zone, "first": told(span.get("min")), "last": told(span.get("max"))}
 
 
 @router.get(
