@@ -278,3 +278,99 @@ def test_a_definition_reverted_to_a_dropped_rollup_builds_it_afresh(
     assert run_build(con, shipped, plan).status == "success"
     used = agreed(con, shipped, query)
     assert used["used"] == "revenue_monthly"
+
+
+COHORTED = """
+  - name: new_mrr_by_cohort
+    label: New MRR (rollup carrier)
+    description: New MRR; carries a rollup by computed dimensions of the test.
+    model: ref('entity_subscriptions_monthly')
+    calculation_method: sum
+    expression: new_mrr
+    timestamp: month_start
+    time_grains: [month, quarter, year]
+    dimensions: [product_line, customer.signup_cohort]
+    pre_aggregations:
+      - name: subscriptions_by_cohort
+        metrics: [new_mrr, subscription_mrr]
+        dimensions: [customer.signup_cohort]
+        grain: month
+  - name: team_days_by_band
+    label: Team member days (rollup carrier)
+    description: Member days; carries a rollup by a computed band.
+    model: ref('entity_teams_daily')
+    calculation_method: sum
+    expression: team_size
+    timestamp: snapshot_date
+    time_grains: [day, week, month, quarter, year]
+    dimensions: [team_size_band]
+    pre_aggregations:
+      - name: teams_by_band_daily
+        metrics: [team_member_days, team_size]
+        dimensions: [team_size_band]
+        grain: day
+"""
+
+
+@pytest.mark.parametrize(
+    ("query", "rollup"),
+    [
+        (
+            MetricQuery(metrics=("new_mrr",), grain="quarter", dimensions=("customer.signup_cohort",)),
+            "subscriptions_by_cohort",
+        ),
+        (
+            MetricQuery(
+                metrics=("subscription_mrr",),
+                grain="fiscal_year",
+                fiscal_year_start=2,
+                where="customer.signup_cohort >= DATE '2025-01-01'",
+            ),
+            "subscriptions_by_cohort",
+        ),
+        (
+            MetricQuery(metrics=("team_member_days",), grain="month", dimensions=("team_size_band",)),
+            "teams_by_band_daily",
+        ),
+        (  # weeks from Sunday: the daily rollup answers; a semi-additive metric takes each week's last day there
+            MetricQuery(
+                metrics=("team_size",),
+                grain="week",
+                dimensions=("team_size_band",),
+                week_start="sunday",
+                start=date(2026, 8, 2),
+            ),
+            "teams_by_band_daily",
+        ),
+        (
+            MetricQuery(metrics=("team_size",), grain="month", dimensions=("team_size_band",), tz="Europe/Berlin"),
+            "teams_by_band_daily",
+        ),
+    ],
+)
+def test_computed_dimensions_and_calendars_read_rollups_exactly(
+    con: duckdb.DuckDBPyConnection, project_copy: Path, query: MetricQuery, rollup: str
+) -> None:
+    """A rollup by computed dimensions answers like the base; a daily rollup over DATE columns answers weeks from
+    any day and any zone (dates are not shifted), as the base tables do."""
+    subs = project_copy / "metrics" / "subscriptions.yml"
+    subs.write_text(subs.read_text() + COHORTED)
+    project = load_project(project_copy, read_catalog(con))
+    request = BuildRequest(tables=("subscriptions_by_cohort", "teams_by_band_daily"))
+    assert run_build(con, project, plan_build(con, project, request, UNTIL)).status == "success"
+    used = agreed(con, project, query)
+    assert used["used"] == rollup, used
+
+
+def test_a_zone_or_a_week_start_skips_rollups_cut_otherwise(con: duckdb.DuckDBPyConnection, project) -> None:
+    zoned = MetricQuery(metrics=("device_events",), grain="day", dimensions=("device_type",), tz="Europe/Berlin")
+    _, used = answer(con, project, zoned)
+    assert used["used"] is None
+    assert "devices_daily is cut in UTC periods of grain_timestamp; tz=Europe/Berlin cuts its own" in [
+        s["reason"] for s in used["skipped"]
+    ]
+    weekly = MetricQuery(metrics=("team_size",), grain="week", week_start="sunday")
+    _, used = answer(con, project, weekly)
+    assert {"name": "teams_weekly", "reason": "teams_weekly holds weeks starting on monday, not sunday"} in used[
+        "skipped"
+    ]
