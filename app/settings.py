@@ -101,9 +101,12 @@ class Settings(BaseSettings):
     def _time_zone(cls, value: str) -> str:
         import zoneinfo
 
-        if value.strip().upper() not in ("UTC", "Z") and value.strip() not in zoneinfo.available_timezones():
+        text = value.strip()
+        if text.upper() in ("UTC", "Z"):
+            return "UTC"
+        if text not in zoneinfo.available_timezones() or "/" not in text:
             raise ValueError(f"{value!r} is not a known IANA time zone; write e.g. UTC or Europe/Berlin")
-        return value.strip()
+        return text
 
     def clock(self) -> datetime:
         """The current UTC time (naive), or the pinned ``now``."""

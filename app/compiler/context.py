@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from app.compiler import build as b
-from app.compiler.periods import DAYS_IN, Calendar, TimeBounds, interval, period_type
+from app.compiler.periods import DAYS_IN, Calendar, TimeBounds, interval
 from app.compiler.query import MetricQuery
 from app.compiler.shape import kind_of
 from app.definitions.project import MetricVersion, Project, Rollup
@@ -56,7 +56,7 @@ class QueryContext:
         assert grain is not None
         if self.shift is None:
             return self.calendar.key(ts, grain)
-        return b.cast(exp.Add(this=self.calendar.key(ts, grain), expression=self.shift.copy()), period_type(grain))
+        return self.calendar.moved(self.calendar.key(ts, grain), self.shift.copy(), grain, back=False)
 
     def coarsen(self, key: exp.Expr, step: str, grain: str) -> exp.Expr:
         """The ``grain`` period key of a ``step`` period key (a window's per-period rows)."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from app.compiler import build as b
-from app.compiler.periods import interval
+from app.compiler.periods import ISO, Calendar, interval
+from app.compiler.zones import stored
 from app.definitions.expressions import parse_expression
 from app.definitions.paths import CURRENT, PathError, resolve_path, split_as_of
 from app.definitions.project import BoundTable, History, Project
@@ -23,9 +24,10 @@ class JoinPlan:
     """The FROM table of one metric scan and the joins its columns need; ``as_of`` is the column of
     the table holding each row's timestamp (None: joins read the current state)."""
 
-    def __init__(self, project: Project, table: BoundTable, as_of: str | None = None):
+    def __init__(self, project: Project, table: BoundTable, as_of: str | None = None, calendar: Calendar = ISO):
         self.project = project
         self.table = table
+        self.calendar = calendar  # in a zone, instants are compared in UTC (a wall-clock hour may repeat)
         self.as_of = as_of if as_of and table.has(as_of) else None
         self.joins: dict[str, exp.Join] = {}
         self.joined: dict[str, BoundTable] = {}  # alias -> the table joined under it
@@ -98,9 +100,9 @@ class JoinPlan:
         the day's): valid_from <= ts < valid_to, or valid_from < period end <= valid_to; valid_to NULL
         while current."""
         assert self.as_of is not None
-        ts: exp.Expr = exp.column(self.as_of, table=BASE_ALIAS, quoted=True)
-        valid_from = exp.column(history.valid_from, table=alias, quoted=True)
-        valid_to = exp.column(history.valid_to, table=alias, quoted=True)
+        ts: exp.Expr = stored(b.col(self.as_of, BASE_ALIAS), self.table, self.calendar)
+        valid_from = stored(b.col(history.valid_from, alias), history.table, self.calendar)
+        valid_to = stored(b.col(history.valid_to, alias), history.table, self.calendar)
         grain = self.table.finest_grain
         starts: exp.Expr
         ends: exp.Expr

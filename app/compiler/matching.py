@@ -134,13 +134,6 @@ def _why_not(ask: _Ask, r: Rollup, cov: Coverage) -> str | None:
             return f"metric {m.name} not in {r.name}"
     if not ask.versions_current:
         return f"{r.name} holds the current versions of its metrics, not version {q.version}"
-    calendar = Calendar.of(q)
-    if calendar.zone is not None:
-        shifted = set(stored_timestamps(r.table)) & {str(m.spec.timestamp) for m in ask.base}
-        if shifted:
-            return f"{r.name} is cut in UTC periods of {', '.join(sorted(shifted))}; tz={calendar.zone} cuts its own"
-    if calendar.week_start and r.grain == "week":
-        return f"{r.name} holds weeks starting on monday, not {q.week_start}"
     for d in q.dimensions:
         if d not in r.dimensions:
             return f"dimension {d} not in {r.name}"
@@ -166,6 +159,13 @@ def _why_not(ask: _Ask, r: Rollup, cov: Coverage) -> str | None:
             return f"grain {step} is not made of whole {r.grain}s ({r.name} is by {r.grain})"
     if q.compare_to == "same_days" and r.grain not in ("hour", "day"):
         return f"compare_to=same_days compares single days; {r.name} is by {r.grain}"
+    calendar = Calendar.of(q)
+    if calendar.zone is not None:
+        shifted = set(stored_timestamps(r.table)) & {str(m.spec.timestamp) for m in ask.base}
+        if shifted:
+            return f"{r.name} is cut in UTC periods of {', '.join(sorted(shifted))}; tz={calendar.zone} cuts its own"
+    if calendar.week_start and r.grain == "week":
+        return f"{r.name} holds weeks starting on monday, not {q.week_start}"
     return _range(ask, r, cov)
 
 

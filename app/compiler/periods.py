@@ -77,6 +77,14 @@ class Calendar:
             return self.period(wall, grain)
         return self.to_utc(self.period(wall, grain))
 
+    def moved(self, key: exp.Expr, by: exp.Interval, grain: str, *, back: bool) -> exp.Expr:
+        """A period key ``by`` earlier (``back``) or later: in wall time for an hour in a zone (a year before
+        08:00 is 08:00, whatever the offsets were), so the hour keyed in UTC is found again."""
+        step = exp.Sub if back else exp.Add
+        if self.zone is None or grain != "hour" or by.text("unit").upper() == "HOUR":
+            return b.cast(step(this=key, expression=by), period_type(grain))
+        return self.to_utc(step(this=self.local(key), expression=by))
+
     def local(self, stored: exp.Expr) -> exp.Expr:
         """The wall time in the zone of a stored (UTC) TIMESTAMP."""
         return stored if self.zone is None else _convert(stored, "UTC", self.zone)
@@ -182,8 +190,11 @@ class TimeBounds:
         return self.calendar.bound_key(b.cast(placeholder("start"), "TIMESTAMP"), grain)
 
     def end_key(self, grain: str) -> exp.Expr:
-        """The key of the period holding ``end``."""
-        return self.calendar.bound_key(b.cast(placeholder("end"), "TIMESTAMP"), grain)
+        """The key of the period holding ``end`` (its last hour when it is a date: a date includes its day)."""
+        end: exp.Expr = b.cast(placeholder("end"), "TIMESTAMP")
+        if self.end_kind == "date" and grain == "hour":
+            end = exp.Add(this=end, expression=interval(23, "hour"))
+        return self.calendar.bound_key(end, grain)
 
     def end_condition(self, ts: exp.Expr) -> exp.Expr:
         """``end`` is inclusive; a date includes its whole day."""

@@ -29,10 +29,12 @@ Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "satur
 
 @functools.cache
 def time_zones() -> frozenset[str]:
-    """The IANA time zone names known here (the tzdata package where the system has none)."""
+    """The IANA time zone names known here (the tzdata package where the system has none): Area/Location
+    names, not the system's own files (localtime, posixrules, posix/..., right/...)."""
     import zoneinfo
 
-    return frozenset(zoneinfo.available_timezones())
+    names = zoneinfo.available_timezones()
+    return frozenset(n for n in names if "/" in n and not n.startswith(("posix/", "right/", "SystemV/")))
 
 
 def check_time_zone(value: str, name: str = "tz") -> str:

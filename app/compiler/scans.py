@@ -123,7 +123,7 @@ def scan_cte(ctx: QueryContext, index: int, scan: Scan, where: exp.Expr | None) 
         values = [(m, reader.inputs(m)) for m in scan.metrics]
         combine: Callable[[MetricVersion, list[exp.Expr]], exp.Expr] = reaggregate
     else:
-        joined = plan = JoinPlan(ctx.project, scan.table, spec.timestamp)
+        joined = plan = JoinPlan(ctx.project, scan.table, spec.timestamp, ctx.calendar)
         nad = spec.non_additive_dimension
 
         def ts() -> exp.Expr:

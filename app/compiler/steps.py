@@ -118,9 +118,9 @@ def compare(
     grain = ctx.q.grain
     assert grain is not None, "compare needs a grain (checked by the query model)"
     back = ctx.comparison_shift()
-    target = b.col("period", "cur") if prior else exp.Sub(this=b.col("period", "cur"), expression=back)
+    target = b.col("period", "cur") if prior else ctx.calendar.moved(b.col("period", "cur"), back, grain, back=True)
     on = b.and_(
-        [b.eq(b.col("period", "prev"), b.cast(target, period_type(grain)))]
+        [b.eq(b.col("period", "prev"), target)]
         + [exp.NullSafeEQ(this=b.col(d, "cur"), expression=b.col(d, "prev")) for d in ctx.dims]
     )
     fields: list[exp.Expr] = list(ctx.keys("cur"))

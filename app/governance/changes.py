@@ -20,6 +20,7 @@ from sqlglot.errors import ParseError
 from app.definitions.expressions import derived_sql, parse_expression
 from app.definitions.paths import resolve_path
 from app.definitions.project import MetricVersion, Project
+from app.definitions.spec import Entity
 
 BREAKING, INDIRECT, NON_BREAKING, METADATA = "breaking", "breaking_indirect", "non_breaking", "metadata"
 RANK = {None: 0, METADATA: 1, NON_BREAKING: 2, INDIRECT: 3, BREAKING: 4}
@@ -259,6 +260,9 @@ def _entity_changes(old: Project, new: Project) -> Iterator[tuple[Change, list[t
             change.fields.append(FieldChange(f"tables.{key}", tables_before[key], tables_after.get(key), BREAKING))
         if before.primary_key != after.primary_key:
             change.fields.append(FieldChange("primary_key", before.primary_key, after.primary_key, BREAKING))
+        recomputed = _recomputed(before, after)
+        for dim, (was, now) in recomputed.items():  # the same name, other numbers
+            change.fields.append(FieldChange(f"dimensions.{dim}.expression", was, now, BREAKING))
         for key in ("description", "meta", "deprecation"):
             if getattr(before, key) != getattr(after, key):
                 change.fields.append(FieldChange(key, None, None, METADATA))
@@ -281,6 +285,10 @@ def _entity_changes(old: Project, new: Project) -> Iterator[tuple[Change, list[t
                     affected.append((m.name, f"its table {tables_before[m.table.key]} of entity '{name}' changed"))
                 if before.primary_key != after.primary_key:
                     affected.append((m.name, f"primary key of entity '{name}' changed"))
+            for dim in m.dimensions:
+                path = resolve_path(new, m.table, dim) if m.table is not None and recomputed else None
+                if path is not None and path.entity == name and path.column in recomputed:
+                    affected.append((m.name, f"dimension '{dim}' is computed by a changed expression"))
             for ent, hop, target in sorted(hops):
                 if ent == name and hop in lost_rels:
                     affected.append((m.name, f"uses relationship '{hop}', removed or changed on entity '{name}'"))
@@ -289,3 +297,14 @@ def _entity_changes(old: Project, new: Project) -> Iterator[tuple[Change, list[t
         for f in change.fields:
             change.bump(f.classification, f"{f.field} changed")
         yield change, affected
+
+
+def _recomputed(before: Entity, after: Entity) -> dict[str, tuple[str | None, str | None]]:
+    """Dimensions of both versions of an entity whose expression changed (or that became or stopped being
+    computed): name -> (expression before, after)."""
+    was = {d.name: d.expression for d in before.dimensions}
+    return {
+        d.name: (was[d.name], d.expression)
+        for d in after.dimensions
+        if d.name in was and (was[d.name] or "").split() != (d.expression or "").split()
+    }

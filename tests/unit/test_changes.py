@@ -198,6 +198,16 @@ CASES = [
         "fail",
     ),
     (
+        "computed_dimension_changed",
+        sub(CUST, "cast(date_trunc('month', signup_date) as date)", "cast(date_trunc('quarter', signup_date) as date)"),
+        {
+            "entity:customers": ("changed", "breaking"),
+            "mrr": ("changed", "breaking"),
+            "new_mrr": ("changed", "breaking"),
+        },
+        "fail",
+    ),
+    (
         "relationship_removed_invalidates",
         sub("entities/users.yml", "      - {name: team, entity: teams, type: many_to_one, foreign_key: team_id}\n", ""),
         {},

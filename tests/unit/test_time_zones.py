@@ -21,12 +21,19 @@ from app.engine.database import read_catalog
 from app.engine.runner import run_metric_query
 from app.errors import InvalidQuery
 
-AROUND = [date(2026, 3, 29), date(2026, 10, 25), date(2018, 11, 4), date(2019, 2, 17)]
+AROUND = [date(2026, 3, 29), date(2026, 10, 25), date(2018, 11, 4), date(2019, 2, 17), date(2025, 10, 26)]
+CHANGE = datetime(2026, 10, 25, 1, 10)  # users move from silver to gold (UTC): inside Berlin's repeated hour
 STEP = timedelta(minutes=7)
 
 WAREHOUSE = """
 CREATE SCHEMA app;
-CREATE TABLE app.events (event_id INTEGER, happened_at TIMESTAMP, amount INTEGER, channel VARCHAR);
+CREATE TABLE app.events (event_id INTEGER, happened_at TIMESTAMP, amount INTEGER, channel VARCHAR, user_id INTEGER);
+CREATE TABLE app.users AS SELECT range::INTEGER AS user_id, 'gold' AS tier FROM range(4);
+CREATE TABLE app.users_history AS
+SELECT range::INTEGER AS user_id, 'silver' AS tier, TIMESTAMP '2000-01-01' AS valid_from,
+       TIMESTAMP '2026-10-25 01:10:00' AS valid_to FROM range(4)
+UNION ALL
+SELECT range::INTEGER, 'gold', TIMESTAMP '2026-10-25 01:10:00', NULL FROM range(4);
 CREATE TABLE app.balances AS
 SELECT DATE '2026-10-20' + i::INTEGER AS day, 'a' || (j::VARCHAR) AS account, i * 10 + j AS balance
 FROM range(0, 12) r(i), range(0, 3) s(j);
@@ -42,6 +49,19 @@ entities:
       current: {name: app.events, grain: event, timestamp: happened_at}
     dimensions:
       - {name: channel}
+    relationships:
+      - {name: user, entity: users, type: many_to_one, foreign_key: user_id}
+  - name: users
+    primary_key: user_id
+    tables:
+      current: app.users
+      history: {name: app.users_history, grain: none, timestamp: valid_from}
+    dimensions:
+      - {name: tier}
+  - name: pings
+    primary_key: ping_id
+    tables:
+      current: {name: app.pings, grain: event, timestamp: at_tz}
   - name: accounts
     primary_key: account
     tables:
@@ -51,19 +71,20 @@ entities:
 version: 2
 metrics:
   - {name: amount, entity: events, calculation_method: sum, expression: amount, timestamp: happened_at,
-     dimensions: [channel]}
+     dimensions: [channel, user.tier]}
+  - {name: pings, entity: pings, calculation_method: count, expression: ping_id, timestamp: at_tz}
   - {name: balance, entity: accounts, calculation_method: sum, expression: balance, timestamp: day}
 """,
 }
 
 
-def _events() -> list[tuple[int, datetime, int, str]]:
+def _events() -> list[tuple[int, datetime, int, str, int]]:
     out = []
     for day in AROUND:
         at = datetime(day.year, day.month, day.day) - timedelta(days=3)
         while at < datetime(day.year, day.month, day.day) + timedelta(days=4):
             i = len(out)
-            out.append((i, at, i % 5 + 1, ("web", "ios", "android")[i % 3]))
+            out.append((i, at, i % 5 + 1, ("web", "ios", "android")[i % 3], i % 4))
             at += STEP
     return out
 
@@ -76,7 +97,10 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory):
     path = Path(tmp_path_factory.mktemp("zones")) / "zones.duckdb"
     con = duckdb.connect(str(path))
     con.execute(WAREHOUSE)
-    con.executemany("INSERT INTO app.events VALUES (?, ?, ?, ?)", EVENTS)
+    con.executemany("INSERT INTO app.events VALUES (?, ?, ?, ?, ?)", EVENTS)
+    con.execute(
+        "CREATE TABLE app.pings AS SELECT event_id AS ping_id, happened_at AT TIME ZONE 'UTC' AS at_tz FROM app.events"
+    )
     project = load_texts(DEFINITIONS, read_catalog(con))
     yield con, project
     con.close()
@@ -96,7 +120,7 @@ def oracle(zone: str, key, start: date, end: date) -> dict[str, int]:
     """Amount by period: each event's wall time in ``zone`` (Python's zoneinfo), bucketed by ``key``,
     for the wall-time days ``start`` to ``end`` inclusive."""
     sums: dict[str, int] = defaultdict(int)
-    for _, at, amount, _ in EVENTS:
+    for _, at, amount, *_ in EVENTS:
         wall = local(at, zone)
         if start <= wall.date() <= end:
             sums[key(wall)] += amount
@@ -218,3 +242,79 @@ def test_an_unknown_zone_is_refused_with_the_closest_names() -> None:
         MetricQuery(metrics="amount", tz="Europe/Berln")
     with pytest.raises(InvalidQuery, match="not a known time zone"):
         MetricQuery(metrics="amount", tz="'; DROP TABLE x; --")
+
+
+def test_timestamps_with_a_time_zone_are_read_in_the_zone_too(warehouse) -> None:
+    counts = oracle("America/New_York", lambda wall: wall.date().isoformat(), date(2026, 10, 23), date(2026, 10, 27))
+    rows = answer(warehouse, metrics="pings", grain="day", start="2026-10-23", end="2026-10-27", tz="America/New_York")
+    days: dict[str, int] = defaultdict(int)
+    for _, at, *_ in EVENTS:
+        wall = local(at, "America/New_York")
+        if date(2026, 10, 23) <= wall.date() <= date(2026, 10, 27):
+            days[wall.date().isoformat()] += 1
+    assert as_dict(rows, "pings") == days and counts.keys() == days.keys()
+    hours = answer(warehouse, metrics="pings", grain="hour", start="2026-10-25", end="2026-10-25", tz="Europe/Berlin")
+    assert len(hours) == 25
+
+
+def test_as_of_joins_compare_instants_not_wall_times(warehouse) -> None:
+    """The users' tier changes at 01:10 UTC, in the second of Berlin's two 02:00 hours: an event at 00:50 UTC
+    (02:50 the first time round) was silver."""
+    rows = answer(
+        warehouse,
+        metrics="amount",
+        grain="day",
+        dimensions="user.tier",
+        start="2026-10-25",
+        end="2026-10-25",
+        tz="Europe/Berlin",
+    )
+    expected: dict[str, int] = defaultdict(int)
+    for _, at, amount, *_ in EVENTS:
+        if local(at, "Europe/Berlin").date() == date(2026, 10, 25):
+            expected["gold" if at >= CHANGE else "silver"] += amount
+    assert {r["user.tier"]: r["amount"] for r in rows} == expected
+
+
+def test_fill_at_hour_grain_covers_the_whole_end_day(warehouse) -> None:
+    utc = answer(warehouse, metrics="amount", grain="hour", start="2026-10-26", end="2026-10-26", fill="zero")
+    berlin = answer(
+        warehouse, metrics="amount", grain="hour", start="2026-10-25", end="2026-10-25", fill="zero", tz="Europe/Berlin"
+    )
+    assert (len(utc), len(berlin)) == (24, 25)
+    assert as_dict(berlin) == oracle("Europe/Berlin", hour_of, date(2026, 10, 25), date(2026, 10, 25))
+
+
+def test_prior_year_at_hour_grain_in_a_zone_is_the_same_wall_hour(warehouse) -> None:
+    """25 October 2026 after 03:00 is CET; the same day of 2025 was CEST: a year before noon is noon."""
+    rows = answer(
+        warehouse,
+        metrics="amount",
+        grain="hour",
+        start="2026-10-25",
+        end="2026-10-25",
+        compare="prior_year",
+        tz="Europe/Berlin",
+    )
+    before = oracle(
+        "Europe/Berlin",
+        lambda wall: wall.replace(minute=0, second=0, tzinfo=None).isoformat(),
+        date(2025, 10, 25),
+        date(2025, 10, 25),
+    )
+    for r in rows:
+        wall = datetime.fromisoformat(r["period"]).replace(tzinfo=None)
+        assert r["amount_prior"] == before[wall.replace(year=2025).isoformat()], r
+
+
+def test_other_dialects_read_the_zone_through_listed_columns(warehouse) -> None:
+    from app.compiler.sql import compile_query
+
+    _, project = warehouse
+    compiled = compile_query(
+        project, MetricQuery(metrics="amount", grain="day", dimensions="user.tier", tz="Europe/Berlin")
+    )
+    for dialect in ("postgres", "snowflake", "bigquery", "trino", "spark"):
+        text = compiled.sql(dialect)
+        assert "* REPLACE" not in text.upper() and "* EXCEPT" not in text.upper(), dialect  # DuckDB's own forms
+        assert "__utc_happened_at" in text and "__utc_valid_from" in text
