@@ -37,7 +37,7 @@ def cohort_query(query: MetricQuery, cohort: str, periods: int, max_rows: int) -
 def matrix(result: MetricResult, cohort: str, periods: int) -> dict[str, Any]:
     """The rows of ``result`` (by period and ``cohort``) as ``columns`` and one row per cohort starting within
     the query's start and end: ``p0``.. the metric ``k`` periods after the cohort's start (0 where the data has
-    the period but not the cohort, null past the data), ``pct_p0``.. each as a percentage of ``p0``."""
+    the period but not the cohort, null past the data), ``pct_p0``.. each as a percentage of ``p0`` (2 decimals)."""
     query = result.query
     grain = str(query.grain)
     if result.truncated:
@@ -77,7 +77,7 @@ def matrix(result: MetricResult, cohort: str, periods: int) -> dict[str, Any]:
             values.append(cells[start].get(k, 0.0) if seen_last is not None and at <= seen_last else None)
             at = next_period(at, grain)
         base = values[0]
-        shares = [None if v is None or not base else 100.0 * v / base for v in values]
+        shares = [None if v is None or not base else round(100.0 * v / base, 2) for v in values]
         rows.append(
             {"cohort": start.date().isoformat()}
             | {f"p{k}": v for k, v in enumerate(values)}
