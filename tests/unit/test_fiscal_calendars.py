@@ -137,3 +137,23 @@ def test_a_fiscal_grain_needs_months_and_a_start_month_of_the_year() -> None:
         MetricQuery(metrics="revenue", grain="fiscal_month")
     with pytest.raises(ValueError, match="less than or equal to 12"):
         MetricQuery(metrics="revenue", grain="fiscal_year", fiscal_year_start=13)
+
+
+def test_fiscal_quarters_from_february_equal_hand_sql(ledger) -> None:
+    """Hand SQL numbers the fiscal quarters by months since February of year 0, in threes."""
+    con, _ = ledger
+    hand = con.execute(
+        """SELECT (year(sold_on) * 12 + month(sold_on) - 2) // 3 AS q, sum(amount) FROM app.sales
+           WHERE sold_on BETWEEN DATE '2024-02-01' AND DATE '2026-01-31' GROUP BY 1 ORDER BY 1"""
+    ).fetchall()
+    rows = answer(
+        ledger, metrics="revenue", grain="fiscal_quarter", start="2024-02-01", end="2026-01-31", fiscal_year_start=2
+    )
+    assert [r["revenue"] for r in rows] == [v for _, v in hand] and len(rows) == 8
+    years = answer(
+        ledger, metrics="revenue", grain="fiscal_year", start="2024-02-01", end="2026-01-31", fiscal_year_start=2
+    )
+    assert [(r["fiscal_period"], r["revenue"]) for r in years] == [
+        ("FY2025", sum(v for q, v in hand[:4])),
+        ("FY2026", sum(v for q, v in hand[4:])),
+    ]
