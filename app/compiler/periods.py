@@ -68,14 +68,24 @@ class Calendar:
         return exp.Sub(this=stored, expression=into_hour)
 
     def to_utc(self, wall: exp.Expr) -> exp.Expr:
-        """The stored (UTC) TIMESTAMP of a wall time in the zone (the earlier one when the clocks go back)."""
+        """The stored (UTC) TIMESTAMP of a wall time in the zone (one of the two when the clocks go back: see
+        ``bound_key``)."""
         return wall if self.zone is None else b.cast(_convert(wall, self.zone, "UTC"), "TIMESTAMP")
 
-    def bound_key(self, wall: exp.Expr, grain: str) -> exp.Expr:
-        """The key of the period holding the wall time ``wall`` (a bound: ``$start``, ``$end``)."""
+    def bound_key(self, wall: exp.Expr, grain: str, *, last: bool = False) -> exp.Expr:
+        """The key of the period holding the wall time ``wall`` (a bound: ``$start``, ``$end``). A wall-clock
+        hour that happens twice has two keys: a lower bound takes the first, an upper bound (``last``) the
+        second, so a range starting or ending in it keeps both."""
         if self.zone is None or grain != "hour":
             return self.period(wall, grain)
-        return self.to_utc(self.period(wall, grain))
+        hour = self.period(wall, grain)
+        one = interval(1, "hour")
+        # the hour before, moved on by an hour: the first time round when the hour repeats, else the same
+        before = exp.Add(this=self.to_utc(exp.Sub(this=hour.copy(), expression=one)), expression=one.copy())
+        both = [self.to_utc(hour), b.cast(before, "TIMESTAMP")]
+        return (
+            exp.Greatest(this=both[0], expressions=both[1:]) if last else exp.Least(this=both[0], expressions=both[1:])
+        )
 
     def moved(self, key: exp.Expr, by: exp.Interval, grain: str, *, back: bool) -> exp.Expr:
         """A period key ``by`` earlier (``back``) or later: in wall time for an hour in a zone (a year before
@@ -194,7 +204,7 @@ class TimeBounds:
         end: exp.Expr = b.cast(placeholder("end"), "TIMESTAMP")
         if self.end_kind == "date" and grain == "hour":
             end = exp.Add(this=end, expression=interval(23, "hour"))
-        return self.calendar.bound_key(end, grain)
+        return self.calendar.bound_key(end, grain, last=True)
 
     def end_condition(self, ts: exp.Expr) -> exp.Expr:
         """``end`` is inclusive; a date includes its whole day."""

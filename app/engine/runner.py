@@ -79,7 +79,11 @@ def run_compiled(
     partial: list[dict[str, object]] = []
     if query.grain:
         end = _data_end(con, compiled, timeout_s=timeout_s, data_version=data_version)
-        partial = partial_periods(query.grain, query.start, query.end, end, Calendar.of(query))
+        calendar = Calendar.of(query)
+        partial = partial_periods(query.grain, query.start, query.end, end, calendar)
+        if query.grain == "hour" and calendar.zone is not None:  # told like the rows: with the offset there
+            zone = ZoneInfo(calendar.zone)
+            partial = [{k: _told(v, zone) if k != "partial" else v for k, v in p.items()} for p in partial]
         if partial and query.compare and query.compare_to == "whole_period":
             listed = ", ".join(f"{p['period']} ({p['from']} to {p['until']})" for p in partial)
             warnings.append(
@@ -106,6 +110,11 @@ def _data_end(
             known.clear()
         known[key] = end
     return end
+
+
+def _told(wall: object, zone: ZoneInfo) -> object:
+    """A wall time's ISO text with its offset in ``zone`` (the first of two when the clocks go back)."""
+    return datetime.fromisoformat(str(wall)).replace(tzinfo=zone).isoformat()
 
 
 def _in_zone(row: tuple[Any, ...], zone: ZoneInfo) -> tuple[Any, ...]:

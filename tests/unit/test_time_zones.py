@@ -318,3 +318,17 @@ def test_other_dialects_read_the_zone_through_listed_columns(warehouse) -> None:
         text = compiled.sql(dialect)
         assert "* REPLACE" not in text.upper() and "* EXCEPT" not in text.upper(), dialect  # DuckDB's own forms
         assert "__utc_happened_at" in text and "__utc_valid_from" in text
+
+
+def test_a_range_starting_in_the_repeated_hour_keeps_both_of_its_hours(warehouse) -> None:
+    """From 02:30 on the morning Berlin's 02:00 happens twice: both 02:00 hours count, with fill and compare
+    as without; the partial first hour is told with its offset, like the rows."""
+    query = {"metrics": "amount", "grain": "hour", "start": "2026-10-25T02:30:00", "end": "2026-10-25T04:00:00"}
+    con, project = warehouse
+    plain = run_metric_query(con, project, MetricQuery(**query, tz="Europe/Berlin"), timeout_s=60)
+    assert [r["period"] for r in plain.rows][:2] == ["2026-10-25T02:00:00+02:00", "2026-10-25T02:00:00+01:00"]
+    assert plain.partial_periods[0]["period"] == "2026-10-25T02:00:00+02:00"
+    expected = [(r["period"], r["amount"]) for r in plain.rows]
+    for extra in ({"fill": "zero"}, {"compare": "prior_period"}):
+        rows = answer(warehouse, **query, **extra, tz="Europe/Berlin")
+        assert [(r["period"], r["amount"]) for r in rows if r["amount"]] == expected, extra  # fill adds 04:00's 0
