@@ -75,13 +75,15 @@ def query_params(request: Request, model: type[Params]) -> Params:
         raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
 
 
-def documented(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` listing ``model``'s fields as the query parameters of a route that reads them itself."""
+def documented(model: type[BaseModel], leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``openapi_extra`` listing ``model``'s fields (but ``leave_out``) as the query parameters of a route that
+    reads them itself."""
     schema = model.model_json_schema()["properties"]
     return {
         "parameters": [
             {"name": name, "in": "query", "required": False, "schema": schema[name], "description": field.description}
             for name, field in model.model_fields.items()
+            if name not in leave_out
         ]
     }
 

@@ -45,6 +45,11 @@ class JoinPlan:
         except PathError as err:
             raise InvalidQuery(f"Dimension '{name}': {err}") from None
         if path.expression is not None:
+            if current and not path.hops:
+                raise InvalidQuery(
+                    f"Dimension '{name}': '{dimension}' is computed from the metric's own rows; @current applies to "
+                    "dimensions joined from another table."
+                )
             prefix = dimension.rpartition(".")[0]
             suffix = CURRENT if current else ""
 

@@ -179,6 +179,8 @@ def _range(ask: _Ask, r: Rollup, cov: Coverage) -> str | None:
     if isinstance(q.end, datetime):
         return f"end {_text(q.end)} is a time: {r.name} answers ranges of whole {r.grain}s; give a date"
     if q.end is not None:
+        if q.end >= date.max:  # no day after it: nothing a rollup holds ends there
+            return f"end {_text(q.end)} is the last day there is: {r.name} answers ranges of whole {r.grain}s"
         end = _instant(q.end) + timedelta(days=1)
         if period_start(end, r.grain) != end:
             return f"end {_text(q.end)} is not the last day of {NOUN[r.grain]} ({r.name} is by {r.grain})"

@@ -253,7 +253,10 @@ def partial_periods(
     if grain is None:
         return []
     lo = _instant(start) if start is not None else None
-    ends = [_instant(end) + (timedelta(days=1) if not isinstance(end, datetime) else timedelta(0))] if end else []
+    try:
+        ends = [_instant(end) + (timedelta(days=1) if not isinstance(end, datetime) else timedelta(0))] if end else []
+    except OverflowError:  # the last day there is: nothing after it to cut
+        ends = []
     hi = min([*ends, *([data_end] if data_end is not None else [])], default=None)
     found: list[datetime] = []
     if lo is not None and lo > period_start(lo, grain, calendar):

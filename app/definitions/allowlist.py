@@ -10,6 +10,8 @@ functions named here; a subquery, a table function, or any other function (``que
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 STRUCTURE: tuple[type[exp.Expr], ...] = (
@@ -113,6 +115,7 @@ SCALAR_FUNCTIONS: tuple[type[exp.Func], ...] = (
     exp.TimeToStr,
     exp.TimeToUnix,
 )
+WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_LENGTH = 10_000  # repeat/lpad/rpad: strings beyond this exhaust memory DuckDB's limit does not count
 
 FUNCTION_NAMES = (  # the same, as DuckDB spells them (the error message lists them)
@@ -149,6 +152,12 @@ def disallowed(tree: exp.Expr) -> str | None:
             isinstance(node.this, exp.Star) or node.args.get("catalog") or node.args.get("db")
         ):
             return f"{_frag(node)} is not a column of the model"
+        if isinstance(node, exp.Var) and not WORD.fullmatch(node.name):  # printed as written: only a word
+            return f"{_frag(node)}: a unit (such as month or epoch) must be a single word"
+        if isinstance(node, exp.DataType) and (
+            node.this == exp.DataType.Type.USERDEFINED or node.args.get("kind") is not None
+        ):
+            return f"{_frag(node)}: cast to a built-in type (such as varchar, integer, decimal(10, 2), date)"
         if isinstance(node, STRUCTURE + SCALAR_FUNCTIONS + (exp.AggFunc,)):
             continue
         if isinstance(node, exp.Subquery | exp.Query | exp.Exists):

@@ -170,6 +170,13 @@ class BoundEntities:
         if refused is not None:
             report(item, where, refused)
             return
+        if "type" not in dim.model_fields_set:
+            report(
+                item,
+                ("dimensions", i, "type"),
+                f"computed dimension '{dim.name}' declares no type: write type: string, number, integer, boolean, "
+                "date or timestamp (it types the answer's column)",
+            )
         if any(isinstance(node, exp.AggFunc) for node in tree.walk()):
             report(item, where, f"dimension '{dim.name}' is computed per row: its expression must not aggregate")
         computed = {d.name for d in entity.dimensions if d.expression}

@@ -27,8 +27,13 @@ def cohort_query(query: MetricQuery, cohort: str, periods: int, max_rows: int) -
     end: date | None = None
     if query.end is not None:
         after = Calendar.of(query).start_of(query.end, grain)
-        for _ in range(periods):
-            after = next_period(after, grain)
+        try:
+            for _ in range(periods):
+                after = next_period(after, grain)
+        except (ValueError, OverflowError):
+            raise InvalidQuery(
+                f"end={query.end.isoformat()} with periods={periods} reaches past the year 9999; give an earlier end."
+            ) from None
         end = (after - timedelta(days=1)).date()
     change = {"dimensions": (cohort,), "end": end, "order": (), "offset": 0, "limit": max_rows}
     return MetricQuery.model_validate(query.model_dump() | change)
@@ -58,12 +63,19 @@ def matrix(result: MetricResult, cohort: str, periods: int) -> dict[str, Any]:
         if value is None:
             continue
         try:
-            start = calendar.start_of(date.fromisoformat(str(value)[:10]), grain)
+            day = date.fromisoformat(str(value)[:10])
         except ValueError:
             raise InvalidQuery(
                 f"Dimension '{cohort}' holds {value!r}, not a date: a cohort dimension holds each cohort's start, "
                 "such as signup_cohort."
             ) from None
+        start = calendar.start_of(day, grain)
+        if start.date() != day:  # cohorts of several values would be summed: wrong for distinct counts and ratios
+            raise InvalidQuery(
+                f"Dimension '{cohort}' holds {day.isoformat()}, which does not start a {grain.replace('_', ' ')}: "
+                f"each cohort must start one of the matrix's periods. Use grain={_finest_grain(day)} or a cohort "
+                "dimension of whole periods (a computed dimension such as date_trunc('quarter', signup_date))."
+            )
         if (first is not None and start < first) or (last is not None and start > last):
             continue
         since = _periods_between(start, at, grain)
@@ -98,6 +110,13 @@ def _last_cohort(query: MetricQuery, periods: int, calendar: Calendar) -> dateti
     for _ in range(periods - 1):
         at = calendar.start_of(at - timedelta(days=1), grain)
     return at
+
+
+def _finest_grain(day: date) -> str:
+    """The coarsest usual grain ``day`` starts a period of (for the hint of a refused cohort)."""
+    if day.day != 1:
+        return "day"
+    return "year" if day.month == 1 else "quarter" if day.month % 3 == 1 else "month"
 
 
 def _periods_between(start: datetime, at: datetime, grain: str) -> int:

@@ -12,9 +12,12 @@ from app.definitions.project import BoundTable
 from app.engine.executor import run_select
 
 
-def table_coverage(con: duckdb.DuckDBPyConnection, table: BoundTable, *, timeout_s: float) -> dict[str, Any]:
+def table_coverage(
+    con: duckdb.DuckDBPyConnection, table: BoundTable, *, timeout_s: float, timestamp: str | None = None
+) -> dict[str, Any]:
+    """Rows, and the first and last value of ``timestamp`` (default: the table's declared one)."""
     fields: list[exp.Expr] = [exp.Count(this=exp.Star()).as_("row_count")]
-    ts = table.spec.timestamp
+    ts = timestamp or table.spec.timestamp
     if ts:
         col = exp.column(ts, table="t", quoted=True)
         fields += [exp.Min(this=col).as_("min"), exp.Max(this=col).as_("max")]

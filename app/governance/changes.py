@@ -18,7 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from app.definitions.expressions import derived_sql, parse_expression
-from app.definitions.paths import resolve_path
+from app.definitions.paths import DimensionPath, PathError, resolve_path
 from app.definitions.project import MetricVersion, Project
 from app.definitions.spec import Entity
 
@@ -285,10 +285,11 @@ def _entity_changes(old: Project, new: Project) -> Iterator[tuple[Change, list[t
                     affected.append((m.name, f"its table {tables_before[m.table.key]} of entity '{name}' changed"))
                 if before.primary_key != after.primary_key:
                     affected.append((m.name, f"primary key of entity '{name}' changed"))
-            for dim in m.dimensions:
-                path = resolve_path(new, m.table, dim) if m.table is not None and recomputed else None
+            filtered = tuple(f.field for f in m.spec.filters or ())
+            for dim in (*m.dimensions, *filtered) if m.table is not None and recomputed else ():
+                path = _path(new, m, dim)
                 if path is not None and path.entity == name and path.column in recomputed:
-                    affected.append((m.name, f"dimension '{dim}' is computed by a changed expression"))
+                    affected.append((m.name, f"'{dim}' is computed by a changed expression"))
             for ent, hop, target in sorted(hops):
                 if ent == name and hop in lost_rels:
                     affected.append((m.name, f"uses relationship '{hop}', removed or changed on entity '{name}'"))
@@ -308,3 +309,12 @@ def _recomputed(before: Entity, after: Entity) -> dict[str, tuple[str | None, st
         for d in after.dimensions
         if d.name in was and (was[d.name] or "").split() != (d.expression or "").split()
     }
+
+
+def _path(project: Project, m: MetricVersion, name: str) -> DimensionPath | None:
+    """Where a metric reads a dimension or filter field from (None: nowhere known)."""
+    assert m.table is not None
+    try:
+        return resolve_path(project, m.table, name)
+    except PathError:
+        return None

@@ -10,6 +10,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from app.api.main import create_app
+from app.settings import Settings
+from tests.api.conftest import app_client
+
 # the board's churn-cohort view: customers by signup month, MRR retained per month since signup, from 2024-11
 BOARD = "/cohorts/mrr?cohort=signup_cohort&grain=month&periods=12&start=2024-11-01&end=2025-06-30"
 
@@ -103,6 +107,12 @@ def test_the_matrix_as_csv(client) -> None:
         ("/cohorts/mrr?cohort=no_such_thing", "Unknown dimension 'no_such_thing'"),
         ("/cohorts/mrr?cohort=signup_cohort&periods=0", "periods"),
         ("/cohorts/mrr", "cohort"),
+        ("/cohorts/mrr?cohort=signup_cohort,customer_tier", "name one dimension"),
+        ("/cohorts/mrr?cohort=%20", "name one dimension"),
+        ("/cohorts/mrr?cohort=signup_cohort&end=9999-06-30", "reaches past the year 9999"),
+        # monthly cohorts in a quarterly matrix would be summed: wrong for distinct counts and ratios
+        ("/cohorts/mrr?cohort=signup_cohort&grain=quarter&start=2025-01-01", "does not start a quarter"),
+        ("/cohorts/mrr?cohort=signup_cohort&grain=week&start=2025-01-01", "does not start a week"),
     ],
 )
 def test_bad_requests_say_what_would_be_right(client, url, message) -> None:
@@ -125,3 +135,28 @@ def test_the_catalog_tells_each_metrics_coverage_in_the_zone_asked(client, oracl
     assert berlin["mrr"]["coverage"] == utc["mrr"]["coverage"] | {"tz": "Europe/Berlin"}  # dates are not shifted
     assert client.get("/metrics").json()["metrics"][0]["coverage"] is None
     assert client.get("/metrics?coverage=true&tz=Mars/Olympus").status_code == 400
+
+
+def test_a_range_to_the_last_day_there_is(client) -> None:
+    for url in ("/metrics/mrr?grain=month&end=9999-12-31&fill=zero", "/metrics/mrr?grain=month&end=9999-12-31"):
+        response = client.get(url)
+        assert response.status_code in (200, 400), response.text
+
+
+def test_coverage_reads_each_metrics_own_time_column(served_db, project_copy, oracle) -> None:
+    """Two metrics on one table with different time columns (neither the table's declared one) each get theirs."""
+    (project_copy / "metrics" / "zz_started.yml").write_text(
+        """version: 2
+metrics:
+  - {name: subscriptions_started, model: "ref('entity_subscriptions')", calculation_method: count,
+     expression: subscription_id, timestamp: started_at}
+  - {name: subscriptions_cancelled, model: "ref('entity_subscriptions')", calculation_method: count,
+     expression: subscription_id, timestamp: cancelled_at}
+"""
+    )
+    settings = Settings(database=served_db, project_dir=project_copy, now=datetime(2026, 11, 26, 12))
+    with app_client(create_app(settings)) as c:
+        got = {m["name"]: m.get("coverage") for m in c.get("/metrics?coverage=true").json()["metrics"]}
+    for name, column in (("subscriptions_started", "started_at"), ("subscriptions_cancelled", "cancelled_at")):
+        first, last = oracle.execute(f"SELECT min({column}), max({column}) FROM entity.entity_subscriptions").fetchone()
+        assert got[name] == {"tz": "UTC", "first": first.isoformat(), "last": last.isoformat()}, name

@@ -53,6 +53,13 @@ def test_every_function_the_message_names_is_accepted(name: str) -> None:
         ("lpad(a, 2000000000, 'x')", "at most 10,000"),
         ("repeat(a, n)", "written as a literal"),
         ("repeat(repeat(a, 3), 3)", "do not nest"),
+        # sqlglot prints a unit and a type name as written: a quoted one could carry any SQL
+        (
+            "extract(\"epoch from date '2020-01-01') * 0 + (select count(*) from information_schema.tables) "
+            '+ extract(epoch" from d)',
+            "a unit (such as month or epoch) must be a single word",
+        ),
+        ('cast(1 as "oid) || (select 42) || cast(1 as varchar")', "cast to a built-in type"),
     ],
 )
 def test_what_is_refused(sql: str, words: str) -> None:

@@ -25,6 +25,13 @@ metrics:
     expression: customer_id
     timestamp: signup_date
     time_grains: [month]
+  - name: new_mrr_of_recent_cohorts
+    model: ref('entity_subscriptions_monthly')
+    calculation_method: sum
+    expression: new_mrr
+    timestamp: month_start
+    time_grains: [month]
+    filters: [{field: customer.signup_cohort, operator: '>=', value: "DATE '2025-01-01'"}]
 """
 
 
@@ -144,7 +151,10 @@ CASES = [
     (
         "metric_added",
         lambda f: f.__setitem__(
-            "metrics/zz_new.yml", EXTRA.replace("customer_count", "accounts").replace("signups", "new_accounts")
+            "metrics/zz_new.yml",
+            EXTRA.replace("customer_count", "accounts")
+            .replace("signups", "new_accounts")
+            .replace("new_mrr_of_recent_cohorts", "new_mrr_of_the_cohorts"),
         ),
         {"accounts": ("added", "non_breaking"), "new_accounts": ("added", "non_breaking")},
         "pass",
@@ -204,6 +214,7 @@ CASES = [
             "entity:customers": ("changed", "breaking"),
             "mrr": ("changed", "breaking"),
             "new_mrr": ("changed", "breaking"),
+            "new_mrr_of_recent_cohorts": ("changed", "breaking"),  # through its filter
         },
         "fail",
     ),

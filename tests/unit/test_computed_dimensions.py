@@ -11,7 +11,7 @@ from app.compiler.query import MetricQuery
 from app.definitions.loader import load_texts, read_definition_files
 from app.engine.database import read_catalog
 from app.engine.runner import run_metric_query
-from app.errors import DefinitionError
+from app.errors import DefinitionError, InvalidQuery
 
 BAND = (
     "CASE WHEN team_size < 5 THEN 'under 5' WHEN team_size < 10 THEN '5-9' WHEN team_size < 20 THEN '10-19' "
@@ -128,3 +128,16 @@ def test_a_computed_dimension_may_not_take_a_columns_name(files, wh) -> None:
     bad = change_teams(files, "      - name: team_size_band\n", "      - name: team_size\n")
     with pytest.raises(DefinitionError, match="has the name of a column of entity.entity_teams"):
         load_texts(bad, read_catalog(wh))
+
+
+def test_current_on_a_dimension_computed_from_the_metrics_own_rows_says_so(run) -> None:
+    with pytest.raises(InvalidQuery, match="'team_size_band' is computed from the metric's own rows; @current"):
+        run(metrics="team_member_days", dimensions="team_size_band@current")
+
+
+def test_a_computed_dimension_declares_its_type(files, wh) -> None:
+    untyped = change_teams(
+        files, "      - name: team_size_band\n        type: string\n", "      - name: team_size_band\n"
+    )
+    with pytest.raises(DefinitionError, match="computed dimension 'team_size_band' declares no type"):
+        load_texts(untyped, read_catalog(wh))

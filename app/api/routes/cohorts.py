@@ -6,7 +6,7 @@ from typing import Any, Self
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from app.api.caching import cache_key, cached_response
 from app.api.deps import ContextDep, StateDep
@@ -32,6 +32,16 @@ class CohortParams(QueryOptions, OutputOptions):
     )
     grain: QueryGrain | None = Field("month", description="The period of the matrix's columns (day or coarser)")
     periods: int = Field(12, ge=1, le=120, description="Columns: periods since each cohort's start (1-120)")
+
+    @field_validator("cohort")
+    @classmethod
+    def _one_dimension(cls, value: str) -> str:
+        name = value.strip()
+        if not name or "," in name:
+            raise InvalidQuery(
+                f"cohort={value[:60]!r}: name one dimension holding each cohort's start, e.g. signup_cohort."
+            )
+        return name
 
     @model_validator(mode="after")
     def _cohort_only(self) -> Self:
@@ -68,7 +78,7 @@ def _answer(name: str, params: CohortParams, request: Request, state: StateDep, 
     summary="A metric's retention matrix: one row per cohort, one column per period since its start",
     response_model=CohortData,
     responses={**text_response("text/csv", "The matrix as CSV (format=csv or Accept: text/csv)"), **NOT_MODIFIED},
-    openapi_extra=documented(CohortParams),
+    openapi_extra=documented(CohortParams, leave_out=NOT_FOR_COHORTS),
 )
 def cohorts(name: str, request: Request, state: StateDep, ctx: ContextDep) -> Response:
     return _answer(name, query_params(request, CohortParams), request, state, ctx)

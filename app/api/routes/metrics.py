@@ -88,13 +88,16 @@ def list_metrics(
     items = [catalog_entry(project, m, deprecated) for m in sorted(project.metrics.values(), key=lambda m: m.name)]
     if coverage:
         zone = check_time_zone(tz or state.settings.time_zone)
-        spans: dict[str, dict[str, Any]] = {}  # each table read once
+        spans: dict[tuple[str, str], dict[str, Any]] = {}  # each table and time column read once
         for item in items:
             m = project.metrics[item["name"]]
             if m.table is not None and m.spec.timestamp:
-                if m.table.name not in spans:
-                    spans[m.table.name] = table_coverage(state.con, m.table, timeout_s=state.settings.query_timeout_s)
-                item["coverage"] = metric_coverage(spans[m.table.name], m, zone)
+                key = (m.table.name, m.spec.timestamp)
+                if key not in spans:
+                    spans[key] = table_coverage(
+                        state.con, m.table, timeout_s=state.settings.query_timeout_s, timestamp=m.spec.timestamp
+                    )
+                item["coverage"] = metric_coverage(spans[key], m, zone)
     return {"metrics": items, "count": len(items), "definitions_hash": project.hash}
 
 
