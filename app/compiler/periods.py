@@ -95,6 +95,39 @@ class Calendar:
             return b.cast(step(this=key, expression=by), period_type(grain))
         return self.to_utc(step(this=self.local(key), expression=by))
 
+    def told(self, key: exp.Expr) -> exp.Expr:
+        """An hour key (its UTC start) as ISO text of the zone's wall time with its offset, such as
+        ``2026-10-25T02:00:00+01:00``: the offset from the same time-zone data the periods were cut with."""
+        assert self.zone is not None
+        wall = self.local(key)
+        offset = exp.DateDiff(this=wall.copy(), expression=key.copy(), unit=exp.var("SECOND"))
+        size = exp.Abs(this=offset.copy())
+
+        def two_digits(number: exp.Expr) -> exp.Expr:
+            text = b.cast(number, "VARCHAR")
+            return exp.Pad(
+                this=text, expression=exp.Literal.number(2), fill_pattern=exp.Literal.string("0"), is_left=True
+            )
+
+        sign = exp.If(
+            this=exp.LT(this=offset, expression=exp.Literal.number(0)),
+            true=exp.Literal.string("-"),
+            false=exp.Literal.string("+"),
+        )
+        hours = exp.IntDiv(this=size, expression=exp.Literal.number(3600))
+        minutes = exp.IntDiv(
+            this=exp.Paren(this=exp.Mod(this=size.copy(), expression=exp.Literal.number(3600))),
+            expression=exp.Literal.number(60),
+        )
+        parts = [
+            exp.TimeToStr(this=wall, format=exp.Literal.string("%Y-%m-%dT%H:%M:%S")),
+            sign,
+            two_digits(hours),
+            exp.Literal.string(":"),
+            two_digits(minutes),
+        ]
+        return exp.Concat(expressions=parts)
+
     def local(self, stored: exp.Expr) -> exp.Expr:
         """The wall time in the zone of a stored (UTC) TIMESTAMP."""
         return stored if self.zone is None else _convert(stored, "UTC", self.zone)

@@ -186,8 +186,9 @@ def final(ctx: QueryContext, source: str, columns: list[OutputColumn]) -> tuple[
     for c in columns:
         inner = internal.get(c.name, c.name)
         fields.append(b.alias(b.col(inner), c.name) if inner != c.name else b.col(c.name))
-    if q.grain == "hour" and ctx.calendar.zone is not None:  # keyed by its UTC start: an instant, told in the zone
-        fields[0] = b.alias(exp.AtTimeZone(this=b.col("period"), zone=exp.Literal.string("UTC")), "period")
+    told = q.grain == "hour" and ctx.calendar.zone is not None  # keyed by its UTC start, told in the zone
+    if told:
+        fields[0] = b.alias(ctx.calendar.told(b.col("period", source)), "period")
     label = ctx.calendar.label(b.col("period"), q.grain) if q.grain else None
     if label is not None:
         fields.insert(1, b.alias(label, "fiscal_period"))
@@ -200,11 +201,16 @@ def final(ctx: QueryContext, source: str, columns: list[OutputColumn]) -> tuple[
             raise InvalidQuery(
                 f"Cannot order by '{item.column}': not a column of the result. {did_you_mean(item.column, names)}"
             )
-        order.append(
-            exp.Ordered(this=b.col(internal.get(item.column, item.column)), desc=item.descending, nulls_first=False)
+        column = (
+            b.col(item.column, source)
+            if told and item.column == "period"
+            else b.col(internal.get(item.column, item.column))
         )
+        order.append(exp.Ordered(this=column, desc=item.descending, nulls_first=False))
     ordered = {o.this.name for o in order}
-    order += [exp.Ordered(this=key, nulls_first=False) for key in ctx.keys() if key.name not in ordered]
+    # a told hour is text: its instant orders it (the two 02:00 of a night the clocks go back)
+    keys = ctx.keys(source) if told else ctx.keys()
+    order += [exp.Ordered(this=key, nulls_first=False) for key in keys if key.name not in ordered]
     if order:
         select.set("order", exp.Order(expressions=order))
     if q.limit is not None:

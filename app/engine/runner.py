@@ -72,8 +72,6 @@ def run_compiled(
     truncated = query.limit is not None and len(rows) > query.limit
     rows = rows[: query.limit]
     names = [c.name for c in compiled.columns]
-    if query.grain == "hour" and Calendar.of(query).zone is not None:
-        rows = [_in_zone(row, ZoneInfo(str(query.tz))) for row in rows]  # an hour's start with its offset there
     shaped = [dict(zip(names, map(_jsonable, row), strict=True)) for row in rows]
     warnings = list(compiled.warnings)
     partial: list[dict[str, object]] = []
@@ -115,10 +113,6 @@ def _data_end(
 def _told(wall: object, zone: ZoneInfo) -> object:
     """A wall time's ISO text with its offset in ``zone`` (the first of two when the clocks go back)."""
     return datetime.fromisoformat(str(wall)).replace(tzinfo=zone).isoformat()
-
-
-def _in_zone(row: tuple[Any, ...], zone: ZoneInfo) -> tuple[Any, ...]:
-    return tuple(v.astimezone(zone) if isinstance(v, datetime) and v.tzinfo is not None else v for v in row)
 
 
 def _jsonable(value: Any) -> Any:
