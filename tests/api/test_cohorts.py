@@ -143,7 +143,7 @@ def test_a_range_to_the_last_day_there_is(client) -> None:
         assert response.status_code in (200, 400), response.text
 
 
-def test_coverage_reads_each_metrics_own_time_column(served_db, project_copy, oracle) -> None:
+def test_coverage_reads_each_metrics_own_time_column(demo_copy, project_copy, oracle) -> None:
     """Two metrics on one table with different time columns (neither the table's declared one) each get theirs."""
     (project_copy / "metrics" / "zz_started.yml").write_text(
         """version: 2
@@ -154,7 +154,7 @@ metrics:
      expression: subscription_id, timestamp: cancelled_at}
 """
     )
-    settings = Settings(database=served_db, project_dir=project_copy, now=datetime(2026, 11, 26, 12))
+    settings = Settings(database=demo_copy, project_dir=project_copy, now=datetime(2026, 11, 26, 12))
     with app_client(create_app(settings)) as c:
         got = {m["name"]: m.get("coverage") for m in c.get("/metrics?coverage=true").json()["metrics"]}
     for name, column in (("subscriptions_started", "started_at"), ("subscriptions_cancelled", "cancelled_at")):
