@@ -332,3 +332,29 @@ def test_a_range_starting_in_the_repeated_hour_keeps_both_of_its_hours(warehouse
     for extra in ({"fill": "zero"}, {"compare": "prior_period"}):
         rows = answer(warehouse, **query, **extra, tz="Europe/Berlin")
         assert [(r["period"], r["amount"]) for r in rows if r["amount"]] == expected, extra  # fill adds 04:00's 0
+
+
+@pytest.mark.parametrize(
+    ("day", "utc_from", "utc_until"),
+    [
+        ("2018-11-04", "2018-11-04 03:00", "2018-11-05 02:00"),  # midnight skipped: 23 hours, from 01:00 -02:00
+        ("2019-02-16", "2019-02-16 02:00", "2019-02-17 03:00"),  # 23:00 twice: 25 hours
+    ],
+)
+def test_sao_paulo_clock_changes_by_hour_and_day_against_hand_sql(warehouse, day, utc_from, utc_until) -> None:
+    con, _ = warehouse
+    zone = ZoneInfo("America/Sao_Paulo")
+    hand = con.execute(
+        "SELECT date_trunc('hour', happened_at), sum(amount) FROM app.events "
+        "WHERE happened_at >= ? AND happened_at < ? GROUP BY 1",
+        [datetime.fromisoformat(utc_from), datetime.fromisoformat(utc_until)],
+    ).fetchall()
+    hours = answer(warehouse, metrics="amount", grain="hour", start=day, end=day, tz="America/Sao_Paulo")
+    assert as_dict(hours) == {h.replace(tzinfo=UTC).astimezone(zone).isoformat(): v for h, v in hand}
+    (total,) = con.execute(
+        "SELECT sum(amount) FROM app.events "
+        "WHERE CAST(timezone('America/Sao_Paulo', happened_at AT TIME ZONE 'UTC') AS DATE) = CAST(? AS DATE)",
+        [day],
+    ).fetchone()
+    days = answer(warehouse, metrics="amount", grain="day", start=day, end=day, tz="America/Sao_Paulo")
+    assert days == [{"period": day, "amount": total}] and sum(v for _, v in hand) == total
