@@ -232,19 +232,32 @@ def query_of(path: str, params: dict[str, str]) -> MetricQuery:
 
 
 def side_by_side(
-    client: httpx.Client, url: str, params: dict, raw, sql: str, bound: dict, rounds: int
+    client: httpx.Client, url: str, params: dict, raw, sql: str, bound: dict, rounds: int, steps: list | None = None
 ) -> tuple[list[float], list[float]]:
     """Milliseconds of ``rounds`` requests to the service and of the same many runs of ``sql`` directly,
-    interleaved (the machine's noise falls on both)."""
+    interleaved (the machine's noise falls on both); each answer's Server-Timing steps appended to ``steps``."""
     served, direct = [], []
     for _ in range(rounds):
         started = time.perf_counter()
-        client.get(url, params=params).raise_for_status()
+        response = client.get(url, params=params)
+        response.raise_for_status()
         served.append(ms(time.perf_counter() - started))
+        if steps is not None:
+            steps.append(server_timing(response.headers.get("server-timing", "")) | {"total": served[-1]})
         started = time.perf_counter()
         raw.execute(sql, bound).fetchall()
         direct.append(ms(time.perf_counter() - started))
     return served, direct
+
+
+def server_timing(header: str) -> dict[str, float]:
+    """``compile;dur=0.2, db;dur=51.0`` as {"compile": 0.2, "db": 51.0}."""
+    out = {}
+    for part in header.split(","):
+        name, _, dur = part.strip().partition(";dur=")
+        if dur:
+            out[name] = float(dur)
+    return out
 
 
 def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
@@ -261,13 +274,18 @@ def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
             for _ in range(2):  # warm both sides
                 client.get(server.base + path, params=params).raise_for_status()
                 raw.execute(sql, bound).fetchall()
-            served, direct = side_by_side(client, server.base + path, params, raw, sql, bound, rounds)
+            steps: list[dict[str, float]] = []
+            served, direct = side_by_side(client, server.base + path, params, raw, sql, bound, rounds, steps)
+            step_p50 = {k: round(statistics.median(s[k] for s in steps), 3) for k in steps[0]} if steps else {}
+            inside = sum(step_p50.get(k, 0) for k in ("compile", "db", "shape", "render"))
             per_query.append(
                 {
                     "query": f"{path}?{'&'.join(f'{k}={v}' for k, v in params.items())}",
                     "served_p50_ms": round(statistics.median(served), 2),
                     "raw_p50_ms": round(statistics.median(direct), 2),
                     "ratio": round(statistics.median(served) / statistics.median(direct), 3),
+                    # the service's own steps (Server-Timing), and the rest: HTTP, routing, the thread hop
+                    "steps_p50_ms": step_p50 | {"outside": round(step_p50.get("total", 0) - inside, 3)},
                 }
             )
         rss = server.peak_rss_mib()
@@ -612,6 +630,7 @@ def main() -> None:
     print("end to end by query (base tables):")
     for q in e2e["queries"]:
         print(f"  {q['query']}: served {q['served_p50_ms']} ms, raw {q['raw_p50_ms']} ms, ratio {q['ratio']}")
+        print(f"    steps (ms, p50): {q['steps_p50_ms']}")
     print(f"\nwritten to bench/results/latest.json in {results['elapsed_s']} s")
 
 

@@ -154,15 +154,19 @@ def run_in_slot(state: ServiceState, compiled: CompiledQuery, query: MetricQuery
 def answer(
     state: ServiceState, request: Request, ctx: RequestContext, query: MetricQuery, fmt: str | None, shape: Shape
 ) -> Response:
-    """Answer a metric query (JSON shaped by ``shape``, or CSV) with deprecation and cache headers;
-    the rendered answer is kept in the result cache under ``ctx.cache_key`` when there is one."""
+    """Answer a metric query (JSON shaped by ``shape``, or CSV) with deprecation and cache headers and a
+    ``Server-Timing`` of its steps; the rendered answer is kept in the result cache under ``ctx.cache_key``
+    when there is one."""
     note_query(ctx, query)
     csv = wants_csv(request, fmt)
+    started = time.perf_counter()
     project = state.project  # one snapshot for the whole request, whatever a reload swaps in
     compiled = compile_query(project, query, state.coverage(project))
     state.note_rollups(compiled.pre_aggregation)
     sig = check_deprecations(state, ctx, compiled)
+    compiled_at = time.perf_counter()
     result = run_in_slot(state, compiled, query)
+    ran_at = time.perf_counter()
     result.warnings.extend(sig.warnings)
     result.data_status = data_status(state.check(), tables_read(compiled))
     if result.data_status is not None:
@@ -174,7 +178,15 @@ def answer(
     rendered = render(result, shape, sig, csv=csv, version=(project.hash, state.data_version))
     if ctx.cache_key is not None:
         store(state, ctx.cache_key, rendered, _sunsets(sig), ctx)
-    return respond(request, rendered)
+    response = respond(request, rendered)
+    steps = {  # milliseconds; what is left of a request's time is HTTP, routing and the thread hop
+        "compile": (compiled_at - started) * 1000,
+        "db": result.elapsed_ms,
+        "shape": (ran_at - compiled_at) * 1000 - result.elapsed_ms,
+        "render": (time.perf_counter() - ran_at) * 1000,
+    }
+    response.headers["Server-Timing"] = ", ".join(f"{name};dur={ms:.3f}" for name, ms in steps.items())
+    return response
 
 
 def respond(request: Request, rendered: Rendered) -> Response:

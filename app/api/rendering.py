@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.api.conditional import CACHE_CONTROL, etag_of
+from app.api.conditional import CACHE_CONTROL, encode, etag_of
 from app.engine.csvout import csv_text
 from app.engine.runner import MetricResult
 from app.governance.deprecation import Signal
@@ -43,7 +42,7 @@ def render(result: MetricResult, shape: Shape, sig: Signal, *, csv: bool, versio
 
 
 def to_json(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    return encode(payload)
 
 
 def meta(result: MetricResult, sig: Signal) -> dict[str, Any]:

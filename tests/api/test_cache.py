@@ -39,6 +39,9 @@ def test_repeated_query_is_served_from_cache_with_etag_and_304(app_db: Path) -> 
         assert first.json()["meta"]["cached"] is False and second.json()["meta"]["cached"] is True
         assert first.json()["rows"] == second.json()["rows"]
         assert first.headers["ETag"] == second.headers["ETag"] and first.headers["Cache-Control"] == "no-cache"
+        steps = dict(part.strip().split(";dur=") for part in first.headers["Server-Timing"].split(","))
+        assert list(steps) == ["compile", "db", "shape", "render"] and all(float(v) >= 0 for v in steps.values())
+        assert "Server-Timing" not in second.headers  # a cached answer ran none of them
         again = client.get("/metrics/new_mrr", params=params, headers={"If-None-Match": first.headers["ETag"]})
         assert again.status_code == 304 and again.content == b"" and again.headers["ETag"] == first.headers["ETag"]
         other = client.get("/metrics/new_mrr", params={**params, "start": "2026-02-01"})
