@@ -60,6 +60,7 @@ def meta(result: MetricResult, sig: Signal) -> dict[str, Any]:
         "partial_periods": result.partial_periods,
         "tz": q.tz or "UTC",
         "week_start": q.week_start or "monday",
+        "fiscal_year_start": q.fiscal_year_start or 1,
         "data_status": result.data_status,
         "pre_aggregation": result.compiled.pre_aggregation,
         "deprecation": sig.meta,

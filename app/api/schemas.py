@@ -101,6 +101,7 @@ class DataMeta(BaseModel):
     deprecation: DeprecationSignal | None
     tz: str = Field("UTC", description="The time zone periods, start and end were read in (date columns unshifted)")
     week_start: str = Field("monday", description="The day weeks start on")
+    fiscal_year_start: int = Field(1, description="The month fiscal years start in")
     data_status: dict[str, Any] | None = Field(
         None,
         description="Of the built or watched tables read: status ok, warn or error, and per table its notes "
