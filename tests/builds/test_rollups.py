@@ -174,22 +174,42 @@ def test_a_changed_rollup_is_built_into_a_new_table_and_the_old_one_dropped(
     assert used["table"] == new
 
 
-WINDOWED = """
-  - name: new_mrr_monthly_proxy
-    label: New MRR (rollup carrier)
-    description: New MRR; carries the subscriptions rollup of the test.
-    model: ref('entity_subscriptions_monthly')
+def rollup_carrier(
+    name: str,
+    table: str,
+    column: str,
+    timestamp: str,
+    grains: str,
+    dimensions: str,
+    rollup: str,
+    rolls: str,
+    grain: str,
+) -> str:
+    """The YAML of a metric that declares a rollup of the test (``rolls``: its metrics; by its own dimensions)."""
+    return f"""
+  - name: {name}
+    label: {name} (rollup carrier)
+    description: Carries the rollup {rollup} of the test.
+    model: ref('{table}')
     calculation_method: sum
-    expression: new_mrr
-    timestamp: month_start
-    time_grains: [month, quarter, year]
-    dimensions: [product_line, customer.sales_region]
+    expression: {column}
+    timestamp: {timestamp}
+    time_grains: [{grains}]
+    dimensions: [{dimensions}]
     pre_aggregations:
-      - name: subscriptions_monthly
-        metrics: [new_mrr_rolling_3m, net_new_mrr, subscription_mrr]
-        dimensions: [product_line, customer.sales_region]
-        grain: month
+      - {{name: {rollup}, metrics: [{rolls}], dimensions: [{dimensions}], grain: {grain}}}
 """
+
+
+SUBSCRIPTIONS = ("entity_subscriptions_monthly", "new_mrr", "month_start", "month, quarter, year")
+WINDOWED = rollup_carrier(
+    "new_mrr_monthly_proxy",
+    *SUBSCRIPTIONS,
+    "product_line, customer.sales_region",
+    "subscriptions_monthly",
+    "new_mrr_rolling_3m, net_new_mrr, subscription_mrr",
+    "month",
+)
 
 
 @pytest.mark.parametrize(
@@ -280,36 +300,24 @@ def test_a_definition_reverted_to_a_dropped_rollup_builds_it_afresh(
     assert used["used"] == "revenue_monthly"
 
 
-COHORTED = """
-  - name: new_mrr_by_cohort
-    label: New MRR (rollup carrier)
-    description: New MRR; carries a rollup by computed dimensions of the test.
-    model: ref('entity_subscriptions_monthly')
-    calculation_method: sum
-    expression: new_mrr
-    timestamp: month_start
-    time_grains: [month, quarter, year]
-    dimensions: [product_line, customer.signup_cohort]
-    pre_aggregations:
-      - name: subscriptions_by_cohort
-        metrics: [new_mrr, subscription_mrr]
-        dimensions: [customer.signup_cohort]
-        grain: month
-  - name: team_days_by_band
-    label: Team member days (rollup carrier)
-    description: Member days; carries a rollup by a computed band.
-    model: ref('entity_teams_daily')
-    calculation_method: sum
-    expression: team_size
-    timestamp: snapshot_date
-    time_grains: [day, week, month, quarter, year]
-    dimensions: [team_size_band]
-    pre_aggregations:
-      - name: teams_by_band_daily
-        metrics: [team_member_days, team_size]
-        dimensions: [team_size_band]
-        grain: day
-"""
+COHORTED = rollup_carrier(
+    "new_mrr_by_cohort",
+    *SUBSCRIPTIONS,
+    "customer.signup_cohort",
+    "subscriptions_by_cohort",
+    "new_mrr, subscription_mrr",
+    "month",
+) + rollup_carrier(
+    "team_days_by_band",
+    "entity_teams_daily",
+    "team_size",
+    "snapshot_date",
+    "day, week, month, quarter, year",
+    "team_size_band",
+    "teams_by_band_daily",
+    "team_member_days, team_size",
+    "day",
+)
 
 
 @pytest.mark.parametrize(

@@ -112,6 +112,11 @@ def answer(warehouse, **query) -> list[dict]:
     return result.rows
 
 
+def fall_back_day(warehouse, zone: str = "Europe/Berlin", **query) -> list[dict]:
+    """``query`` over the whole of 25 October 2026 in ``zone`` (the night Berlin's clocks go back)."""
+    return answer(warehouse, start="2026-10-25", end="2026-10-25", tz=zone, **query)
+
+
 def local(at: datetime, zone: str) -> datetime:
     return at.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
 
@@ -180,7 +185,7 @@ def test_days_in_a_zone_are_its_wall_time_days(warehouse, zone) -> None:
 
 def test_hours_in_a_half_hour_zone_start_at_its_half_hours(warehouse) -> None:
     day = date(2026, 10, 25)
-    rows = answer(warehouse, metrics="amount", grain="hour", start="2026-10-25", end="2026-10-25", tz="Asia/Kolkata")
+    rows = fall_back_day(warehouse, "Asia/Kolkata", metrics="amount", grain="hour")
     assert as_dict(rows) == oracle("Asia/Kolkata", hour_of, day, day)
     assert rows[0]["period"] == "2026-10-25T00:00:00+05:30" and len(rows) == 24
 
@@ -253,22 +258,14 @@ def test_timestamps_with_a_time_zone_are_read_in_the_zone_too(warehouse) -> None
         if date(2026, 10, 23) <= wall.date() <= date(2026, 10, 27):
             days[wall.date().isoformat()] += 1
     assert as_dict(rows, "pings") == days and counts.keys() == days.keys()
-    hours = answer(warehouse, metrics="pings", grain="hour", start="2026-10-25", end="2026-10-25", tz="Europe/Berlin")
+    hours = fall_back_day(warehouse, metrics="pings", grain="hour")
     assert len(hours) == 25
 
 
 def test_as_of_joins_compare_instants_not_wall_times(warehouse) -> None:
     """The users' tier changes at 01:10 UTC, in the second of Berlin's two 02:00 hours: an event at 00:50 UTC
     (02:50 the first time round) was silver."""
-    rows = answer(
-        warehouse,
-        metrics="amount",
-        grain="day",
-        dimensions="user.tier",
-        start="2026-10-25",
-        end="2026-10-25",
-        tz="Europe/Berlin",
-    )
+    rows = fall_back_day(warehouse, metrics="amount", grain="day", dimensions="user.tier")
     expected: dict[str, int] = defaultdict(int)
     for _, at, amount, *_ in EVENTS:
         if local(at, "Europe/Berlin").date() == date(2026, 10, 25):
@@ -278,24 +275,14 @@ def test_as_of_joins_compare_instants_not_wall_times(warehouse) -> None:
 
 def test_fill_at_hour_grain_covers_the_whole_end_day(warehouse) -> None:
     utc = answer(warehouse, metrics="amount", grain="hour", start="2026-10-26", end="2026-10-26", fill="zero")
-    berlin = answer(
-        warehouse, metrics="amount", grain="hour", start="2026-10-25", end="2026-10-25", fill="zero", tz="Europe/Berlin"
-    )
+    berlin = fall_back_day(warehouse, metrics="amount", grain="hour", fill="zero")
     assert (len(utc), len(berlin)) == (24, 25)
     assert as_dict(berlin) == oracle("Europe/Berlin", hour_of, date(2026, 10, 25), date(2026, 10, 25))
 
 
 def test_prior_year_at_hour_grain_in_a_zone_is_the_same_wall_hour(warehouse) -> None:
     """25 October 2026 after 03:00 is CET; the same day of 2025 was CEST: a year before noon is noon."""
-    rows = answer(
-        warehouse,
-        metrics="amount",
-        grain="hour",
-        start="2026-10-25",
-        end="2026-10-25",
-        compare="prior_year",
-        tz="Europe/Berlin",
-    )
+    rows = fall_back_day(warehouse, metrics="amount", grain="hour", compare="prior_year")
     before = oracle(
         "Europe/Berlin",
         lambda wall: wall.replace(minute=0, second=0, tzinfo=None).isoformat(),
