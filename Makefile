@@ -4,7 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench soak lint fmt mutation docker clean
+.PHONY: install system-packages run test bench soak lint fmt mutation docker clean
+
+# The engines the tests start for real: PostgreSQL's server from the system's packages (Debian's postgresql),
+# installed once when its programs are missing (as root; otherwise the command to run is printed).
+PG_CTL := $(shell command -v pg_ctl 2>/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | tail -n 1)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -13,7 +17,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) system-packages
+
+system-packages:
+ifeq ($(PG_CTL),)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing PostgreSQL (Debian's postgresql package) for the engine tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "PostgreSQL's server is missing: the engine tests need it (sudo apt-get install postgresql)"; \
+	fi
+endif
 
 run: install
 	$(BIN)/tapflow migrate
@@ -21,7 +35,7 @@ run: install
 	$(BIN)/tapflow validate
 	TAPFLOW_DEMO_MODE=true $(BIN)/tapflow serve --port 8000
 
-test: lint
+test: lint system-packages
 	$(BIN)/python -m pytest
 
 bench: install

@@ -17,6 +17,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAPFLOW_", env_ignore_empty=True, extra="ignore")
 
     database: Path = Field(Path("tapflow.duckdb"), description="Path of the DuckDB file.")
+    warehouse: str = Field(
+        "",
+        description="Where metric queries run: unset for the DuckDB file of `TAPFLOW_DATABASE`, or "
+        "`postgresql://user:password@host:port/db` for a PostgreSQL server (the service's state stays in the file).",
+    )
     project_dir: Path = Field(Path("."), description="Folder holding `metrics/`, `entities/` and `migrations/`.")
     host: str = Field("127.0.0.1", description="Address `tapflow serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `tapflow serve` listens on.")

@@ -137,14 +137,14 @@ def check_deprecations(state: ServiceState, ctx: RequestContext, compiled: Compi
 
 
 def run_in_slot(state: ServiceState, compiled: CompiledQuery, query: MetricQuery) -> MetricResult:
-    """Run on DuckDB once one of the query slots is free; waiting counts against the timeout."""
+    """Run on the warehouse once one of the query slots is free; waiting counts against the timeout."""
     timeout = state.settings.query_timeout_s
     started = time.monotonic()
     if not state.query_slots.acquire(timeout=timeout):
         raise QueryTimeout(f"The service is busy: no query slot freed within {timeout:g} s. Try again shortly.")
     try:
         remaining = max(0.001, timeout - (time.monotonic() - started))
-        return run_compiled(state.con, compiled, query, timeout_s=remaining, data_version=state.data_version)
+        return run_compiled(state.warehouse, compiled, query, timeout_s=remaining, data_version=state.data_version)
     except QueryTimeout:
         raise timeout_error(timeout) from None  # name the configured limit, not what was left of it
     finally:

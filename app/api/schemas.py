@@ -342,7 +342,10 @@ class Health(BaseModel):
     definitions_hash: str | None = None
     metrics: int | None = None
     entities: int | None = None
-    database: str | None = None
+    database: str | None = Field(None, description="The DuckDB file of the service's state")
+    warehouse: str | None = Field(
+        None, description="Where metric queries run: duckdb (the file), or the PostgreSQL URL without its password"
+    )
     seeded: bool | None = None
     pid: int | None = None
     data_version: int | None = None

@@ -19,9 +19,10 @@ from app.definitions.project import Project
 from app.demo.clock import build_until
 from app.engine.building.rollups import coverage
 from app.engine.building.status import morning_check
-from app.engine.database import connect, lock_configuration, read_catalog
+from app.engine.database import connect, lock_configuration
 from app.engine.dataversion import current as current_data_version
 from app.engine.migrations import apply_migrations
+from app.engine.warehouse import DuckDBWarehouse, Warehouse, open_warehouse
 from app.errors import TapflowError
 from app.governance.journal import replay
 from app.governance.usage import UsageRecorder, event_of, insert_events
@@ -36,7 +37,8 @@ RELOAD_LOCK = threading.Lock()
 @dataclass
 class ServiceState:
     settings: Settings
-    con: duckdb.DuckDBPyConnection
+    con: duckdb.DuckDBPyConnection  # the state database (and the warehouse, unless TAPFLOW_WAREHOUSE names one)
+    warehouse: Warehouse  # where metric queries run
     project: Project
     recorder: UsageRecorder
     catalog: dict[str, dict[str, str]]
@@ -60,9 +62,11 @@ class ServiceState:
     def open(cls, settings: Settings) -> ServiceState:
         """Open the database and load the definitions; invalid definitions refuse to start."""
         con = connect(settings.database, settings=settings, lock=False)  # migrations first, then locked
+        warehouse: Warehouse | None = None
         try:
             apply_migrations(con, None)  # the service's own tables, on any database
-            catalog = read_catalog(con)
+            warehouse = open_warehouse(settings, con)
+            catalog = warehouse.catalog()
             project = load_project(settings.project_dir, catalog)
             in_place = sync_registry(con, project, settings.clock())
             journal = settings.usage_journal_dir
@@ -70,6 +74,8 @@ class ServiceState:
                 replay(con, journal, insert_events, event_of)
             lock_configuration(con)
         except Exception:
+            if warehouse is not None:
+                warehouse.close()
             con.close()
             raise
         recorder = UsageRecorder(
@@ -79,7 +85,7 @@ class ServiceState:
         cache = AnswerCache(
             max_entries=settings.cache_max_entries, ttl_s=settings.cache_ttl_s, max_bytes=settings.cache_max_bytes
         )
-        state = cls(settings, con, project, recorder, catalog, cache, current_data_version(con), in_place)
+        state = cls(settings, con, warehouse, project, recorder, catalog, cache, current_data_version(con), in_place)
         for warning in state.warnings:
             log.warning(warning)
         state.builder.start()
@@ -99,7 +105,7 @@ class ServiceState:
         with RELOAD_LOCK:
             cur = self.con.cursor()
             try:
-                catalog = read_catalog(cur)
+                catalog = self.warehouse.catalog()
                 project = load_project(self.settings.project_dir, catalog)
                 in_place = sync_registry(cur, project, self.settings.clock())
             finally:
@@ -126,7 +132,10 @@ class ServiceState:
         return known
 
     def rollup_coverage(self, project: Project, *, sizes: bool = False) -> dict[str, Coverage]:
-        """What each rollup holds now, read from the database (``sizes``: with the bytes each takes)."""
+        """What each rollup holds now, read from the database (``sizes``: with the bytes each takes); rollups are
+        built in the DuckDB file, so another warehouse has none."""
+        if not isinstance(self.warehouse, DuckDBWarehouse):
+            return {}
         cur = self.con.cursor()
         try:
             return coverage(cur, project, sizes=sizes)
@@ -174,4 +183,5 @@ class ServiceState:
         self.closed = True
         self.builder.close()
         self.recorder.close()
+        self.warehouse.close()
         self.con.close()

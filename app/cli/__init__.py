@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from app.errors import DefinitionError, InvalidQuery, TapflowError
+from app.errors import DatabaseError, DefinitionError, InvalidQuery, TapflowError
 
 if TYPE_CHECKING:  # imported where used: `tapflow --help` starts without them
     from app.compiler.query import MetricQuery
@@ -51,14 +51,14 @@ def validate(
 ) -> None:
     """Validate metrics/ and entities/; print every problem as file:line and exit 1 if any."""
     from app.definitions.loader import load_project
-    from app.engine.database import connection, read_catalog
+    from app.engine.warehouse import is_external, warehouse_of
 
     settings = _settings()
     catalog = None
     try:
-        if not no_db and settings.database.exists():
-            with connection(settings.database, read_only=True) as con:
-                catalog = read_catalog(con)
+        if not no_db and (is_external(settings) or settings.database.exists()):
+            with warehouse_of(settings) as warehouse:
+                catalog = warehouse.catalog()
         project = load_project(settings.project_dir, catalog)
     except DefinitionError as exc:
         _fail_problems(exc)
@@ -105,8 +105,12 @@ def seed(
     from app.demo.pipeline import build_everything
     from app.engine.database import connection
     from app.engine.migrations import apply_migrations
+    from app.engine.warehouse import is_external
 
     settings = _settings()
+    if is_external(settings):
+        _seed_elsewhere(settings, scale, if_empty)
+        return
     try:
         with connection(settings.database, settings=settings) as con:
             apply_migrations(con, settings.migrations_dir)
@@ -114,16 +118,48 @@ def seed(
                 typer.echo("demo data present; not seeding (drop --if-empty to regenerate)")
                 return
             report = run_seed(con, scale)
-            for table, rows in report.rows.items():
-                typer.echo(f"{table:45s} {rows:>12,}")
-            typer.echo(
-                f"seeded {report.customers:,} customers, {report.total_rows:,} input rows in "
-                f"{report.elapsed_s:.1f}s (scale {report.scale:g})"
-            )
+            _print_seed(report)
             if build:
                 with BuildProgress(0, 0) as progress:
                     built = build_everything(con, settings.project_dir, settings.clock(), on_batch=progress.update)
                 print_report(built.as_dict())
+    except DefinitionError as exc:
+        _fail_problems(exc)
+    except TapflowError as exc:
+        _fail(exc)
+
+
+def _print_seed(report: Any) -> None:
+    for table, rows in report.rows.items():
+        typer.echo(f"{table:45s} {rows:>12,}")
+    typer.echo(
+        f"seeded {report.customers:,} customers, {report.total_rows:,} input rows in "
+        f"{report.elapsed_s:.1f}s (scale {report.scale:g})"
+    )
+
+
+def _seed_elsewhere(settings: Settings, scale: float, if_empty: bool) -> None:
+    """The demo in the warehouse TAPFLOW_WAREHOUSE names: generated and built in a scratch DuckDB file, then
+    loaded by COPY."""
+    from app.cli.progress import BuildProgress, print_report
+    from app.demo.generator import SEEDED_TABLES
+    from app.demo.pipeline import seed_into
+    from app.engine.warehouse import Loadable, warehouse_of
+
+    try:
+        with warehouse_of(settings) as warehouse:
+            if not isinstance(warehouse, Loadable):
+                raise DatabaseError(f"{warehouse.name} cannot be loaded by `tapflow seed`.")
+            if if_empty and set(SEEDED_TABLES) <= set(warehouse.catalog()):
+                typer.echo(f"demo data present in {warehouse.name}; not seeding (drop --if-empty to regenerate)")
+                return
+            with BuildProgress(0, 0) as progress:
+                report, built, loaded = seed_into(
+                    warehouse, scale, settings.project_dir, settings.clock(), on_batch=progress.update
+                )
+            _print_seed(report)
+            print_report(built.as_dict())
+            typer.echo(f"loaded {len(loaded)} tables, {sum(loaded.values()):,} rows into {warehouse.name}")
     except DefinitionError as exc:
         _fail_problems(exc)
     except TapflowError as exc:
@@ -170,6 +206,7 @@ def _build_here(request: Any, dry_run: bool) -> dict[str, Any] | None:
     from app.engine.migrations import apply_migrations
 
     settings = _settings()
+    _only_duckdb(settings, "build")
     try:
         with connection(settings.database, settings=settings, lock=False) as con:
             apply_migrations(con, settings.migrations_dir)
@@ -263,6 +300,7 @@ def _with_database(work: Callable[[Any, Any, Settings], Any]) -> Any:
     from app.engine.migrations import apply_migrations
 
     settings = _settings()
+    _only_duckdb(settings, "test` or `tapflow status")
     try:
         with connection(settings.database, settings=settings, lock=False) as con:
             apply_migrations(con, None)
@@ -272,6 +310,30 @@ def _with_database(work: Callable[[Any, Any, Settings], Any]) -> Any:
         _fail_problems(exc)
     except TapflowError as exc:
         _fail(exc)
+
+
+def _warehouse_catalog(settings: Settings) -> dict[str, dict[str, str]] | None:
+    """The catalog of the warehouse TAPFLOW_WAREHOUSE names (None: the DuckDB file is the warehouse)."""
+    from app.engine.warehouse import is_external, warehouse_of
+
+    if not is_external(settings):
+        return None
+    with warehouse_of(settings) as warehouse:
+        return warehouse.catalog()
+
+
+def _only_duckdb(settings: Settings, command: str) -> None:
+    """Builds and data tests run on the DuckDB file: refuse them on another warehouse, saying so."""
+    from app.engine.warehouse import is_external, redact_url
+
+    if is_external(settings):
+        _fail(
+            DatabaseError(
+                f"`tapflow {command}` runs on the DuckDB file; TAPFLOW_WAREHOUSE={redact_url(settings.warehouse)} "
+                "is served for queries only. Its entity tables come from `tapflow seed` (built in DuckDB, loaded "
+                "by COPY); unset TAPFLOW_WAREHOUSE to build and test in the DuckDB file."
+            )
+        )
 
 
 def _failed_tests(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -362,14 +424,14 @@ def query_metrics(
         return
     from app.definitions.loader import load_project
     from app.engine.csvout import write_csv
-    from app.engine.database import connection, read_catalog
     from app.engine.runner import run_metric_query
+    from app.engine.warehouse import warehouse_of
 
     settings = _settings()
     try:
-        with connection(settings.database, read_only=True, settings=settings) as con:
-            project = load_project(settings.project_dir, read_catalog(con))
-            result = run_metric_query(con, project, query, timeout_s=settings.query_timeout_s)
+        with warehouse_of(settings) as warehouse:
+            project = load_project(settings.project_dir, warehouse.catalog())
+            result = run_metric_query(warehouse, project, query, timeout_s=settings.query_timeout_s)
     except TapflowError as exc:
         _fail(exc)
     write_csv(sys.stdout, [c.name for c in result.columns], result.rows)
@@ -395,7 +457,8 @@ def deprecations(
             entries = call(url, "GET", "/deprecations", api_key, needs=("deprecations",))["deprecations"]
         else:
             with connection(settings.database, read_only=True, settings=settings) as con:
-                entries = dashboard(load_project(settings.project_dir, read_catalog(con)), con, settings.clock())
+                catalog = _warehouse_catalog(settings) or read_catalog(con)
+                entries = dashboard(load_project(settings.project_dir, catalog), con, settings.clock())
     except TapflowError as exc:
         _fail(exc)
     rows = [
@@ -453,17 +516,21 @@ def _local_impact(settings: Settings, old_files: dict[str, str], new_files: dict
 
     from app.definitions.loader import load_texts
     from app.engine.database import connect, read_catalog
-    from app.errors import DatabaseError
+    from app.engine.warehouse import is_external, open_warehouse
     from app.governance.impact import analyze
     from app.governance.report import render_markdown
 
     con: duckdb.DuckDBPyConnection | None = None
     catalog: dict[str, dict[str, str]] | None = None
     note: str | None = None
+    warehouse = None
     if settings.database.exists():
         try:
             con = connect(settings.database, read_only=True, settings=settings)
             catalog = read_catalog(con)
+            if is_external(settings):
+                warehouse = open_warehouse(settings, con)
+                catalog = warehouse.catalog()
         except DatabaseError as exc:
             note = f"Database not used ({exc.detail}); pass --url to ask the running service."
     try:
@@ -473,11 +540,14 @@ def _local_impact(settings: Settings, old_files: dict[str, str], new_files: dict
             new_files,
             catalog=catalog,
             con=con,
+            warehouse=warehouse,
             now=settings.clock(),
             timeout_s=settings.query_timeout_s,
             base=settings.project_dir,
         )
     finally:
+        if warehouse is not None:
+            warehouse.close()
         if con is not None:
             con.close()
     if note:

@@ -120,7 +120,10 @@ class Calendar:
             expression=exp.Literal.number(60),
         )
         parts = [
-            exp.TimeToStr(this=wall, format=exp.Literal.string("%Y-%m-%dT%H:%M:%S")),
+            # date and time apart: PostgreSQL's to_char reads the "TH" of "%dT%H" as an ordinal suffix
+            exp.TimeToStr(this=wall, format=exp.Literal.string("%Y-%m-%d")),
+            exp.Literal.string("T"),
+            exp.TimeToStr(this=wall.copy(), format=exp.Literal.string("%H:%M:%S")),
             sign,
             two_digits(hours),
             exp.Literal.string(":"),

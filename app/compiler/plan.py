@@ -22,7 +22,7 @@ from app.compiler.query import MetricQuery
 from app.compiler.rollups import rollup_reads
 from app.compiler.scans import Scan, data_end, group_scans, scan_cte
 from app.compiler.shape import Shape
-from app.compiler.template import Template
+from app.compiler.template import Sql, Template
 from app.compiler.zones import localize
 from app.definitions.diagnostics import did_you_mean
 from app.definitions.paths import CURRENT, PathError, resolve_path, split_as_of
@@ -53,9 +53,8 @@ def plan_template(project: Project, query: MetricQuery, shape: Shape, rollup: Ro
     tables = frozenset(f"{t.db}.{t.name}".lower() for t in tree.find_all(exp.Table) if t.db)
     if rollup is not None:  # what it was built from is read too (deprecations, data status)
         tables |= rollup_reads(project, rollup)
-    return Template(
-        tree, tuple(columns), tuple(requested), tuple(base), duckdb_text(tree), tables, project, _data_end(ctx, scans)
-    )
+    sql = Sql(tree, duckdb_text(tree))
+    return Template(sql, tuple(columns), tuple(requested), tuple(base), tables, project, _data_end(ctx, scans))
 
 
 def _result(
@@ -77,19 +76,19 @@ def duckdb_text(tree: exp.Expr) -> str:
     return tree.sql("duckdb", copy=False)
 
 
-def _data_end(ctx: QueryContext, scans: list[Scan]) -> str | None:
+def _data_end(ctx: QueryContext, scans: list[Scan]) -> Sql | None:
     """With a grain, the SQL of the earliest end of the data among the tables read (what makes the last
     period partial when the data stops inside it); made once per tables, times and grain."""
     if not ctx.q.grain:
         return None
     tables = sorted({(s.table.name, str(s.metrics[0].spec.timestamp), s.metrics[0].grains) for s in scans})
     key = (ctx.q.grain, ctx.calendar.zone, *tables)
-    known: dict[tuple[object, ...], str] = ctx.project.cache.setdefault("data_end_sql", {})
+    known: dict[tuple[object, ...], Sql] = ctx.project.cache.setdefault("data_end", {})
     if key not in known:
         ends: list[exp.Expr] = [exp.Subquery(this=data_end(s, ctx.q.grain)) for s in scans]
         first = ends[0] if len(ends) == 1 else exp.Least(this=ends[0], expressions=ends[1:])
         select = localize(exp.Select(expressions=[first.as_("data_end")]), ctx.project, ctx.calendar)
-        known[key] = duckdb_text(select)
+        known[key] = Sql(select, duckdb_text(select))
     return known[key]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from app.compiler import build
+from app.compiler.dialects import DIALECTS, render
 from app.compiler.hints import where_warnings
 from app.compiler.matching import Coverage, choose
 from app.compiler.plan import allowed_where, base_metrics, plan_template
@@ -25,8 +25,6 @@ from app.definitions.project import MetricVersion, Project
 from app.errors import InvalidQuery
 
 __all__ = ["DIALECTS", "CompiledQuery", "OutputColumn", "Template", "compile_query"]
-
-DIALECTS = ("duckdb", "snowflake", "bigquery", "postgres", "spark", "trino", "databricks", "redshift")
 
 
 @dataclass(frozen=True)
@@ -67,10 +65,11 @@ class CompiledQuery:
         """Readable SQL for ``dialect`` with the values written in as literals."""
         if dialect not in DIALECTS:
             raise InvalidQuery(f"Unknown dialect '{dialect}'. {did_you_mean(dialect, DIALECTS)}")
-        tree = self.tree.transform(self._inline)
-        if dialect == "bigquery":  # BigQuery's WEEK starts on Sunday; ours is ISO (Monday)
-            tree = tree.transform(_iso_week_for_bigquery)
-        return tree.sql(dialect=dialect, pretty=pretty)
+        return render(self.tree.transform(self._inline), dialect, pretty=pretty)
+
+    def bound_sql(self, dialect: str) -> str:
+        """The SQL ``dialect``'s engine runs, with its markers for ``params`` (DuckDB's is ``duckdb_sql``)."""
+        return self.template.sql.text(dialect)
 
     def _inline(self, node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder) and node.this in self.params:
@@ -107,9 +106,3 @@ def compile_query(
     return CompiledQuery(
         template, shape.params, query.limit, cached=cached, warnings=tuple(warnings), pre_aggregation=choice.meta()
     )
-
-
-def _iso_week_for_bigquery(node: exp.Expr) -> exp.Expr:
-    if isinstance(node, exp.DateTrunc) and node.unit and node.unit.name.upper() == "WEEK":
-        return build.date_trunc(node.this, "ISOWEEK")
-    return node

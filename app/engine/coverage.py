@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
 from sqlglot import exp
 
 from app.compiler import build
 from app.definitions.project import BoundTable
-from app.engine.executor import run_select
+from app.engine.warehouse import Warehouse
 
 
 def table_coverage(
-    con: duckdb.DuckDBPyConnection, table: BoundTable, *, timeout_s: float, timestamp: str | None = None
+    warehouse: Warehouse, table: BoundTable, *, timeout_s: float, timestamp: str | None = None
 ) -> dict[str, Any]:
     """Rows, and the first and last value of ``timestamp`` (default: the table's declared one)."""
     fields: list[exp.Expr] = [exp.Count(this=exp.Star()).as_("row_count")]
@@ -21,8 +20,8 @@ def table_coverage(
     if ts:
         col = exp.column(ts, table="t", quoted=True)
         fields += [exp.Min(this=col).as_("min"), exp.Max(this=col).as_("max")]
-    sql = exp.select(*fields).from_(build.table(table.name, "t")).sql("duckdb")
-    row = run_select(con, sql, timeout_s=timeout_s).rows[0]
+    sql = exp.select(*fields).from_(build.table(table.name, "t")).sql(warehouse.dialect)
+    row = warehouse.select(sql, timeout_s=timeout_s).rows[0]
     out: dict[str, Any] = {"row_count": row[0]}
     if ts:
         out["timestamp"] = ts

@@ -94,16 +94,32 @@ def query_errors(timeout_s: float) -> Iterator[None]:
     except duckdb.InterruptException:
         raise timeout_error(timeout_s) from None
     except CALLER_ERRORS as exc:  # its quoted values may be data (a failed cast of a column): never echoed
-        raise InvalidQuery(f"The database could not evaluate this query: {_redacted(_first_line(exc))}") from None
+        raise unevaluable(exc) from None
     except duckdb.BinderException as exc:
         if "compare" not in str(exc) and "cast" not in str(exc):
-            raise DatabaseError(f"The query failed in the database: {_first_line(exc)}") from exc
-        raise InvalidQuery(
-            f"A value in the query does not fit the column's type: {_first_line(exc)}. Quote strings "
-            "('growth'), write dates as DATE '2025-01-31'."
-        ) from None
+            raise failed(exc) from exc
+        raise misfit(exc) from None
     except duckdb.Error as exc:
-        raise DatabaseError(f"The query failed in the database: {_first_line(exc)}") from exc
+        raise failed(exc) from exc
+
+
+# What each engine's errors become (database.query_errors, postgres.py and spark.py say them alike)
+def unevaluable(exc: Exception, marks: str = "'") -> InvalidQuery:
+    """A caller's value the database could not evaluate (a failed cast): its quoted values are never echoed."""
+    return InvalidQuery(f"The database could not evaluate this query: {redacted(first_line(exc), marks)}")
+
+
+def misfit(exc: Exception) -> InvalidQuery:
+    """A caller's value compared with a column of another type."""
+    return InvalidQuery(
+        f"A value in the query does not fit the column's type: {first_line(exc)}. Quote strings "
+        "('growth'), write dates as DATE '2025-01-31'."
+    )
+
+
+def failed(exc: Exception) -> DatabaseError:
+    """A query that failed in the database for a reason no caller's value explains."""
+    return DatabaseError(f"The query failed in the database: {first_line(exc)}")
 
 
 @contextmanager
@@ -116,13 +132,18 @@ def failing_as(error: type[TapflowError], what: str) -> Iterator[None]:
         raise error(f"{what}: {message}") from exc
 
 
-def _redacted(message: str) -> str:
-    """``message`` with every quoted value replaced by '…'.
+def redacted(message: str, marks: str = "'") -> str:
+    """``message`` with every value quoted by one of ``marks`` replaced by '…' (PostgreSQL quotes a value that
+    does not parse in double quotes).
 
-    >>> _redacted("Conversion Error: Could not convert string 'Acme Corp' to INT32")
+    >>> redacted("Conversion Error: Could not convert string 'Acme Corp' to INT32")
     "Conversion Error: Could not convert string '…' to INT32"
+    >>> redacted('invalid input syntax for type date: "soon"', "'\\"")
+    'invalid input syntax for type date: "…"'
     """
-    return re.sub(r"'[^']*'", "'…'", message)
+    for mark in marks:
+        message = re.sub(f"{mark}[^{mark}]*{mark}", f"{mark}…{mark}", message)
+    return message
 
 
 def timeout_error(limit_s: float) -> QueryTimeout:
@@ -160,5 +181,5 @@ def read_catalog(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
     return catalog
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:500]

@@ -18,7 +18,7 @@ from app.compiler.query import MetricQuery
 from app.compiler.sql import CompiledQuery, OutputColumn, compile_query
 from app.definitions.project import Project
 from app.engine.building.rollups import coverage
-from app.engine.executor import run_select
+from app.engine.warehouse import DuckDBWarehouse, Warehouse, as_warehouse
 
 
 @dataclass
@@ -38,7 +38,7 @@ class MetricResult:
 
 
 def run_metric_query(
-    con: duckdb.DuckDBPyConnection,
+    source: Warehouse | duckdb.DuckDBPyConnection,
     project: Project,
     query: MetricQuery,
     *,
@@ -46,9 +46,11 @@ def run_metric_query(
     rollups: Mapping[str, Coverage] | None = None,
 ) -> MetricResult:
     """Compile (reading a rollup where one answers exactly; ``rollups``: what each holds, read now when not
-    given) and run a query."""
-    known = coverage(con, project) if rollups is None else rollups
-    return run_compiled(con, compile_query(project, query, known), query, timeout_s=timeout_s)
+    given) and run a query on ``source`` (a warehouse, or a DuckDB connection)."""
+    warehouse = as_warehouse(source)
+    if rollups is None:  # rollups are built in the DuckDB file: another warehouse has none
+        rollups = coverage(warehouse.con, project) if isinstance(warehouse, DuckDBWarehouse) else {}
+    return run_compiled(warehouse, compile_query(project, query, rollups), query, timeout_s=timeout_s)
 
 
 def tables_read(compiled: CompiledQuery) -> set[str]:
@@ -57,7 +59,7 @@ def tables_read(compiled: CompiledQuery) -> set[str]:
 
 
 def run_compiled(
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     compiled: CompiledQuery,
     query: MetricQuery,
     *,
@@ -66,8 +68,8 @@ def run_compiled(
 ) -> MetricResult:
     """Run a compiled query; with a grain, also find where the data ends (remembered per ``data_version``
     when given) to list the partial periods."""
-    sql = compiled.duckdb_sql
-    result = run_select(con, sql, timeout_s=timeout_s, params=compiled.params)
+    sql = compiled.bound_sql(warehouse.dialect)
+    result = warehouse.select(sql, timeout_s=timeout_s, params=compiled.params)
     rows = result.rows
     truncated = query.limit is not None and len(rows) > query.limit
     rows = rows[: query.limit]
@@ -76,7 +78,7 @@ def run_compiled(
     warnings = list(compiled.warnings)
     partial: list[dict[str, object]] = []
     if query.grain:
-        end = _data_end(con, compiled, timeout_s=timeout_s, data_version=data_version)
+        end = _data_end(warehouse, compiled, timeout_s=timeout_s, data_version=data_version)
         calendar = Calendar.of(query)
         partial = partial_periods(query.grain, query.start, query.end, end, calendar)
         if query.grain == "hour" and calendar.zone is not None:  # told like the rows: with the offset there
@@ -92,16 +94,16 @@ def run_compiled(
 
 
 def _data_end(
-    con: duckdb.DuckDBPyConnection, compiled: CompiledQuery, *, timeout_s: float, data_version: int | None
+    warehouse: Warehouse, compiled: CompiledQuery, *, timeout_s: float, data_version: int | None
 ) -> datetime | None:
-    sql = compiled.template.data_end_sql
-    if sql is None:
+    if compiled.template.data_end is None:
         return None
+    sql = compiled.template.data_end.text(warehouse.dialect)
     known: dict[tuple[str, int], datetime | None] = compiled.project.cache.setdefault("data_end", {})
     key = (sql, data_version) if data_version is not None else None
     if key is not None and key in known:
         return known[key]
-    value = run_select(con, sql, timeout_s=timeout_s).rows[0][0]
+    value = warehouse.select(sql, timeout_s=timeout_s).rows[0][0]
     end = value if isinstance(value, datetime) else None
     if key is not None:
         if len(known) >= 4096:  # old data versions' entries: start over
@@ -116,7 +118,7 @@ def _told(wall: object, zone: ZoneInfo) -> object:
 
 
 def _jsonable(value: Any) -> Any:
-    """A DuckDB value as JSON data (the same value feeds CSV): every column type a warehouse may have.
+    """A database value as JSON data (the same value feeds CSV): every column type a warehouse may have.
 
     >>> from decimal import Decimal
     >>> _jsonable(Decimal("1234.56")), _jsonable(float("nan")), _jsonable(timedelta(days=1, seconds=90))
@@ -128,8 +130,9 @@ def _jsonable(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, Decimal):
-        return _jsonable(float(value))
+    if isinstance(value, Decimal):  # a whole one is an integer (PostgreSQL's SUM of BIGINT is NUMERIC)
+        exponent = value.as_tuple().exponent
+        return int(value) if isinstance(exponent, int) and exponent >= 0 else _jsonable(float(value))
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, timedelta):

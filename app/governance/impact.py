@@ -25,7 +25,7 @@ from app.definitions.entities import Catalog
 from app.definitions.loader import DEFINITION_DIRS, load_texts
 from app.definitions.project import Project
 from app.definitions.spec import Grain
-from app.engine.executor import run_select
+from app.engine.warehouse import DuckDBWarehouse, Warehouse
 from app.errors import DefinitionError, PayloadTooLarge, QueryTimeout, TapflowError
 from app.governance.changes import BREAKING, INDIRECT, Change, classify
 from app.governance.lineage import build_lineage
@@ -124,6 +124,7 @@ def analyze(
     *,
     catalog: Catalog | None,
     con: duckdb.DuckDBPyConnection | None,
+    warehouse: Warehouse | None = None,
     now: datetime,
     timeout_s: float,
     base: Path | None = None,
@@ -134,7 +135,8 @@ def analyze(
 ) -> ImpactReport:
     """The impact of ``files`` on ``old``. ``timeout_s`` bounds the value diffs' queries; ``budget_s``
     the whole analysis (past it the report says ``partial``); ``max_changes`` refuses a proposal that
-    changes more (PayloadTooLarge); ``slots`` is the service's query semaphore, which every query takes."""
+    changes more (PayloadTooLarge); ``slots`` is the service's query semaphore, which every query takes.
+    Consumers are read from the state database ``con``; value diffs run on ``warehouse`` (default: ``con``)."""
     started = time.monotonic()
     report = ImpactReport("pass", ignored_files=list(ignored or []))
     try:
@@ -154,7 +156,9 @@ def analyze(
     deadline = time.monotonic() + timeout_s
     if budget_s is not None:
         deadline = min(deadline, started + budget_s)
-    if con is None:
+    if warehouse is None and con is not None:
+        warehouse = DuckDBWarehouse(con)
+    if con is None or warehouse is None:
         report.notes.append("No database at hand: consumers and value diffs were not computed.")
     for change in changes:
         if budget_s is not None and time.monotonic() > started + budget_s:
@@ -166,10 +170,10 @@ def analyze(
         node = f"{change.kind}:{change.name}"
         if node in graph.nodes:
             item.dependents = [graph.nodes[n].name for n in graph.downstream(node) if graph.nodes[n].kind == "metric"]
-        if change.kind == "metric" and con is not None:
+        if change.kind == "metric" and con is not None and warehouse is not None:
             item.consumers = metric_consumers(con, change.name, now - timedelta(days=30))
             if change.status == "changed" and change.classification in (BREAKING, INDIRECT):
-                item.value_diff = value_diff(old, new, change.name, con, deadline, slots)
+                item.value_diff = value_diff(old, new, change.name, warehouse, deadline, slots)
                 if item.value_diff.get("note", "").startswith("skipped"):
                     report.partial = budget_s is not None
         report.items.append(item)
@@ -204,7 +208,7 @@ def value_diff(
     old: Project,
     new: Project,
     name: str,
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     deadline: float,
     slots: threading.BoundedSemaphore | None = None,
 ) -> dict[str, Any]:
@@ -215,8 +219,8 @@ def value_diff(
     if remaining <= 0:
         return {"grain": grain, "rows": [], "note": "skipped: the time limit for value diffs was used up"}
     try:
-        a = _series(old, name, grain, con, deadline, slots)
-        b = _series(new, name, grain, con, deadline, slots)
+        a = _series(old, name, grain, warehouse, deadline, slots)
+        b = _series(new, name, grain, warehouse, deadline, slots)
     except TapflowError as exc:
         return {"grain": grain, "rows": [], "note": f"not computed: {exc.detail}"}
     periods = sorted(set(a) | set(b))[-PERIODS:]
@@ -235,7 +239,7 @@ def _series(
     project: Project,
     name: str,
     grain: Grain | None,
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     deadline: float,
     slots: threading.BoundedSemaphore | None,
 ) -> dict[str, float | None]:
@@ -245,7 +249,8 @@ def _series(
         raise QueryTimeout("no query slot freed before the time limit")
     try:
         timeout_s = max(0.1, deadline - time.monotonic())
-        rows = run_select(con, compiled.duckdb_sql, timeout_s=timeout_s, params=compiled.params).rows
+        sql = compiled.bound_sql(warehouse.dialect)
+        rows = warehouse.select(sql, timeout_s=timeout_s, params=compiled.params).rows
     finally:
         if slots is not None:
             slots.release()

@@ -32,7 +32,7 @@ def describe(state: ServiceState, name: str, *, coverage: bool) -> dict[str, Any
             "deprecation": spec.deprecation.model_dump(mode="json") if spec.deprecation else None,
         }
         if coverage:
-            item |= table_coverage(state.con, bound, timeout_s=state.settings.query_timeout_s)
+            item |= table_coverage(state.warehouse, bound, timeout_s=state.settings.query_timeout_s)
             row = checked.get(spec.name.lower())
             if row is not None:
                 item["build"] = {k: v for k, v in row.items() if k not in ("table", "entity", "key")} | {

@@ -11,7 +11,8 @@ from app import __version__
 from app.api.context import request_context
 from app.api.deps import StateDep
 from app.api.schemas import Health
-from app.demo.generator import is_seeded
+from app.demo.generator import SEEDED_TABLES, is_seeded
+from app.engine.warehouse import DuckDBWarehouse
 
 router = APIRouter(tags=["health"])
 
@@ -26,11 +27,14 @@ def health(state: StateDep, request: Request) -> dict[str, Any]:
     auth = "off" if state.settings.api_keys_file is None else "on"
     if auth == "on" and request_context(request.scope).api_key is None:
         return {"status": "ok", "auth": auth}  # liveness only: no path, PID or definitions to anyone
-    cur = state.con.cursor()
-    try:
-        seeded = is_seeded(cur)
-    finally:
-        cur.close()
+    if isinstance(state.warehouse, DuckDBWarehouse):
+        cur = state.con.cursor()
+        try:
+            seeded = is_seeded(cur)
+        finally:
+            cur.close()
+    else:  # the demo's inputs in the other warehouse, as its catalog was read
+        seeded = set(SEEDED_TABLES) <= set(state.catalog)
     return {
         "status": "ok",
         "version": __version__,
@@ -38,6 +42,7 @@ def health(state: StateDep, request: Request) -> dict[str, Any]:
         "metrics": len(state.project.metrics),
         "entities": len(state.project.entities),
         "database": str(state.settings.database),
+        "warehouse": state.warehouse.name,
         "seeded": seeded,
         "auth": auth,
         "pid": os.getpid(),

@@ -81,6 +81,7 @@ async def impact(request: Request, state: StateDep, format: str = "json") -> Res
         files,
         catalog=state.catalog,
         con=state.con,
+        warehouse=state.warehouse,
         now=settings.clock(),
         timeout_s=settings.query_timeout_s,
         base=settings.project_dir,

@@ -95,7 +95,7 @@ def list_metrics(
                 key = (m.table.name, m.spec.timestamp)
                 if key not in spans:
                     spans[key] = table_coverage(
-                        state.con, m.table, timeout_s=state.settings.query_timeout_s, timestamp=m.spec.timestamp
+                        state.warehouse, m.table, timeout_s=state.settings.query_timeout_s, timestamp=m.spec.timestamp
                     )
                 item["coverage"] = metric_coverage(spans[key], m, zone)
     return {"metrics": items, "count": len(items), "definitions_hash": project.hash}

@@ -1,0 +1,195 @@
+"""The PostgreSQL warehouse (psycopg 3 and its pool): read-only queries under a statement timeout, its
+catalog in DuckDB's type names, and bulk loads of a DuckDB file's tables by COPY.
+
+The one place where ``psycopg.Error`` becomes a ``TapflowError``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+from sqlglot import exp
+
+from app.engine.database import failed, first_line, misfit, timeout_error, unevaluable
+from app.engine.executor import Rows
+from app.engine.warehouse import redact_url
+from app.errors import DatabaseError
+
+CONNECT_TIMEOUT_S = 10
+# PostgreSQL's information_schema type names -> DuckDB's, which the definitions and the compiler read
+TYPES = {
+    "character varying": "VARCHAR",
+    "text": "VARCHAR",
+    "character": "VARCHAR",
+    "timestamp without time zone": "TIMESTAMP",
+    "timestamp with time zone": "TIMESTAMP WITH TIME ZONE",
+    "date": "DATE",
+    "smallint": "SMALLINT",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "real": "FLOAT",
+    "double precision": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "uuid": "UUID",
+    "interval": "INTERVAL",
+    "time without time zone": "TIME",
+    "bytea": "BLOB",
+    "json": "JSON",
+    "jsonb": "JSON",
+}
+
+
+class PostgresWarehouse:
+    """A PostgreSQL server: a pool of read-only connections for queries, one connection per load."""
+
+    dialect = "postgres"
+
+    def __init__(self, url: str, *, max_connections: int = 4) -> None:
+        self.url = url
+        self.name = redact_url(url)
+        with self._reaching():  # a wrong host or password is said now, in PostgreSQL's words
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_connections,
+            kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
+            configure=_read_only,
+            open=False,
+            name="tapflow-warehouse",
+        )
+        self.pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+
+    def select(self, sql: str, *, timeout_s: float, params: dict[str, Any] | None = None) -> Rows:
+        started = time.perf_counter()
+        with self._errors(timeout_s), self.pool.connection(timeout=timeout_s) as conn, conn.cursor() as cur:
+            # the transaction's own limit (READ ONLY is the connection's): SET LOCAL takes no parameter
+            cur.execute("SELECT set_config('statement_timeout', %s, true)", [f"{max(1, round(timeout_s * 1000))}ms"])
+            cur.execute(sql, params or {})  # always with parameters: the text's %% are psycopg's escapes
+            rows = cur.fetchall()
+        return Rows(rows, (time.perf_counter() - started) * 1000)
+
+    def catalog(self) -> dict[str, dict[str, str]]:
+        rows = self.select(
+            """
+            SELECT table_schema, table_name, column_name, data_type, numeric_precision, numeric_scale
+            FROM information_schema.columns
+            WHERE table_schema NOT IN ('meta', 'information_schema', 'pg_catalog', 'pg_toast')
+              AND table_schema NOT LIKE 'pg\\_temp%%'
+            ORDER BY table_schema, table_name, ordinal_position
+            """,
+            timeout_s=60,
+        ).rows
+        catalog: dict[str, dict[str, str]] = {}
+        for schema, table, column, kind, precision, scale in rows:
+            catalog.setdefault(f"{schema}.{table}".lower(), {})[column.lower()] = duckdb_type(kind, precision, scale)
+        return catalog
+
+    def load(self, source: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, int]:
+        """Replace ``tables`` (``schema.table``) here with those of ``source``, all in one transaction (a
+        failure leaves every table as it was): each as CSV written by DuckDB and read by COPY. Rows of each."""
+        counts: dict[str, int] = {}
+        with self._reaching(), psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+            with tempfile.TemporaryDirectory(prefix="tapflow-load-") as folder, conn.transaction():
+                for name in tables:
+                    counts[name] = _copy_table(source, conn, name, Path(folder) / "rows.csv")
+        return counts
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextmanager
+    def _reaching(self) -> Iterator[None]:
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            raise DatabaseError(
+                f"Cannot reach the PostgreSQL warehouse {self.name} (TAPFLOW_WAREHOUSE): {first_line(exc)}"
+            ) from None
+
+    @contextmanager
+    def _errors(self, timeout_s: float) -> Iterator[None]:
+        """What running a query raises, as the DuckDB seam says it (database.query_errors)."""
+        try:
+            yield
+        except (psycopg.errors.QueryCanceled, PoolTimeout):
+            raise timeout_error(timeout_s) from None
+        except psycopg.errors.DataError as exc:  # PostgreSQL quotes a value that does not parse in double quotes
+            raise unevaluable(exc, "'\"") from None
+        except psycopg.errors.UndefinedFunction as exc:
+            if "operator does not exist" not in str(exc):
+                raise failed(exc) from exc
+            raise misfit(exc) from None
+        except psycopg.OperationalError as exc:
+            raise DatabaseError(f"The PostgreSQL warehouse {self.name} failed: {first_line(exc)}") from exc
+        except psycopg.Error as exc:
+            raise failed(exc) from exc
+
+
+def _read_only(conn: psycopg.Connection[Any]) -> None:
+    conn.read_only = True
+
+
+def duckdb_type(kind: str, precision: int | None = None, scale: int | None = None) -> str:
+    """DuckDB's name of a PostgreSQL column type.
+
+    >>> duckdb_type("numeric", 12, 2), duckdb_type("numeric"), duckdb_type("timestamp without time zone")
+    ('DECIMAL(12,2)', 'DOUBLE', 'TIMESTAMP')
+    """
+    if kind == "numeric":  # without precision it holds any number: read as a double
+        return f"DECIMAL({precision},{scale or 0})" if precision is not None and precision <= 38 else "DOUBLE"
+    return TYPES.get(kind, kind.upper())
+
+
+def _copy_table(source: duckdb.DuckDBPyConnection, conn: psycopg.Connection[Any], name: str, csv: Path) -> int:
+    schema, _, table = name.partition(".")
+    target = exp.table_(table, db=schema, quoted=True)
+    columns = source.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, table],
+    ).fetchall()
+    if not columns:
+        raise DatabaseError(f"Cannot load '{name}': no such table in the source.")
+    definitions = [
+        exp.ColumnDef(this=exp.to_identifier(column, quoted=True), kind=exp.DataType.build(kind, dialect="duckdb"))
+        for column, kind in columns
+    ]
+    conn.execute(
+        exp.Create(kind="SCHEMA", this=exp.Table(db=exp.to_identifier(schema, quoted=True)), exists=True).sql(
+            "postgres"
+        )
+    )
+    conn.execute(exp.Drop(kind="TABLE", tables=[target.copy()], exists=True).sql("postgres"))
+    conn.execute(exp.Create(kind="TABLE", this=exp.Schema(this=target.copy(), expressions=definitions)).sql("postgres"))
+    export = exp.Copy(
+        this=exp.Subquery(this=exp.select("*").from_(target.copy())),
+        kind=False,
+        files=[exp.Literal.string(str(csv))],
+        params=[
+            exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var("csv")),
+            exp.CopyParameter(this=exp.var("HEADER"), expression=exp.false()),
+        ],
+    )
+    source.execute(export.sql("duckdb"))
+    rows = 0
+    with conn.cursor() as cur:
+        copy_sql = exp.Copy(
+            this=target.copy(),
+            kind=True,
+            files=[exp.var("STDIN")],
+            params=[exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var("csv"))],
+        )
+        with cur.copy(copy_sql.sql("postgres")) as copy, csv.open("rb") as rows_file:
+            while block := rows_file.read(1 << 20):
+                copy.write(block)
+        rows = cur.rowcount
+    return rows

@@ -1,0 +1,131 @@
+"""Where metric queries run: the warehouse interface, the embedded DuckDB one, and opening the configured one.
+
+``TAPFLOW_WAREHOUSE`` names it: unset (or ``duckdb:``) is the DuckDB file of ``TAPFLOW_DATABASE``, which
+also holds the service's state; ``postgresql://user@host:port/db`` is a PostgreSQL server (engine/postgres.py);
+``spark:///path/to/lake`` a local Spark over Parquet folders, ``sc://host:15002`` a Spark Connect server
+(engine/spark.py).
+The compiler renders each query for the warehouse's ``dialect``; values are always bound parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol, runtime_checkable
+
+import duckdb
+
+from app.engine.database import connection, read_catalog
+from app.engine.executor import Rows, run_select
+from app.errors import DatabaseError
+from app.settings import Settings
+
+
+class Warehouse(Protocol):
+    """An engine that runs the compiled SELECTs (read only, within a time limit) and describes its tables."""
+
+    dialect: str  # sqlglot's name of its SQL
+    name: str  # what a person calls it in messages and /health: "duckdb", "postgresql://tapflow@db:5432/x"
+
+    def select(self, sql: str, *, timeout_s: float, params: dict[str, Any] | None = None) -> Rows:
+        """Run one SELECT read-only; stopped past ``timeout_s`` (QueryTimeout), a caller's bad value a 400."""
+        ...
+
+    def catalog(self) -> dict[str, dict[str, str]]:
+        """{"schema.table": {column: type}} of every table definitions may read, types named as DuckDB names
+        them (VARCHAR, TIMESTAMP, DECIMAL(12,2) ...) whatever the engine."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Loadable(Warehouse, Protocol):
+    """A warehouse the demo can be loaded into (`tapflow seed`): its tables replaced by a DuckDB file's."""
+
+    def load(self, source: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, int]: ...
+
+
+class DuckDBWarehouse:
+    """The embedded DuckDB file: queries run on cursors of the service's one connection."""
+
+    dialect = "duckdb"
+    name = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def select(self, sql: str, *, timeout_s: float, params: dict[str, Any] | None = None) -> Rows:
+        return run_select(self.con, sql, timeout_s=timeout_s, params=params)
+
+    def catalog(self) -> dict[str, dict[str, str]]:
+        cur = self.con.cursor()
+        try:
+            return read_catalog(cur)
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        """The connection is the state database's too: its owner closes it."""
+
+
+def as_warehouse(source: Warehouse | duckdb.DuckDBPyConnection) -> Warehouse:
+    """A DuckDB connection is a warehouse of its own."""
+    return DuckDBWarehouse(source) if isinstance(source, duckdb.DuckDBPyConnection) else source
+
+
+def is_external(settings: Settings) -> bool:
+    """Whether the warehouse is another engine than the DuckDB file of the service's state."""
+    url = settings.warehouse.strip()
+    return bool(url) and not url.startswith("duckdb:")
+
+
+def open_warehouse(settings: Settings, con: duckdb.DuckDBPyConnection) -> Warehouse:
+    """The configured warehouse; ``con`` is the DuckDB file's connection (the warehouse when none is named)."""
+    return _external(settings) if is_external(settings) else DuckDBWarehouse(con)
+
+
+@contextmanager
+def warehouse_of(settings: Settings) -> Iterator[Warehouse]:
+    """The configured warehouse for one command (the DuckDB file opened read-only when none is named)."""
+    if not is_external(settings):
+        with connection(settings.database, read_only=True, settings=settings) as con:
+            yield DuckDBWarehouse(con)
+        return
+    warehouse = _external(settings)
+    try:
+        yield warehouse
+    finally:
+        warehouse.close()
+
+
+def _external(settings: Settings) -> Warehouse:
+    url = settings.warehouse.strip()
+    if url.startswith(("postgresql://", "postgres://")):
+        from app.engine.postgres import PostgresWarehouse
+
+        return PostgresWarehouse(url, max_connections=settings.max_concurrent_queries)
+    if url.startswith(("spark:", "sc://")):
+        from app.engine.spark import SparkWarehouse
+
+        return SparkWarehouse(url)
+    raise DatabaseError(
+        f"TAPFLOW_WAREHOUSE={redact_url(url)!r} names no engine TapFlow runs on. Write postgresql://user@host:port/db "
+        "for PostgreSQL, spark:///path/to/lake for a local Spark over Parquet folders, sc://host:15002 for a Spark "
+        "Connect server, or leave it unset for the DuckDB file of TAPFLOW_DATABASE."
+    )
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password, for messages and /health.
+
+    >>> redact_url("postgresql://tapflow:s3cret@db:5432/metrics")
+    'postgresql://tapflow:***@db:5432/metrics'
+    >>> redact_url("postgresql://db/metrics")
+    'postgresql://db/metrics'
+    """
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{host}"
