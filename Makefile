@@ -41,6 +41,7 @@ test: lint system-packages
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/builds.py
+	$(BIN)/python bench/engines.py
 
 soak: install
 	$(BIN)/python bench/soak.py

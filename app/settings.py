@@ -22,6 +22,11 @@ class Settings(BaseSettings):
         description="Where metric queries run: unset for the DuckDB file of `TAPFLOW_DATABASE`, or "
         "`postgresql://user:password@host:port/db` for a PostgreSQL server (the service's state stays in the file).",
     )
+    state_database: str = Field(
+        "",
+        description="Where the shared state (usage events, the metric registry) lives: unset for the DuckDB file of "
+        "`TAPFLOW_DATABASE` (one process), or `postgresql://user:password@host:port/db` for several replicas.",
+    )
     project_dir: Path = Field(Path("."), description="Folder holding `metrics/`, `entities/` and `migrations/`.")
     host: str = Field("127.0.0.1", description="Address `tapflow serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `tapflow serve` listens on.")

@@ -346,6 +346,9 @@ class Health(BaseModel):
     warehouse: str | None = Field(
         None, description="Where metric queries run: duckdb (the file), or the PostgreSQL URL without its password"
     )
+    state_database: str | None = Field(
+        None, description="Where usage events and the registry live: duckdb (the file), or the PostgreSQL URL"
+    )
     seeded: bool | None = None
     pid: int | None = None
     data_version: int | None = None

@@ -22,6 +22,7 @@ from app.engine.building.status import morning_check
 from app.engine.database import connect, lock_configuration
 from app.engine.dataversion import current as current_data_version
 from app.engine.migrations import apply_migrations
+from app.engine.statedb import StateDB, open_state
 from app.engine.warehouse import DuckDBWarehouse, Warehouse, open_warehouse
 from app.errors import TapflowError
 from app.governance.journal import replay
@@ -37,8 +38,9 @@ RELOAD_LOCK = threading.Lock()
 @dataclass
 class ServiceState:
     settings: Settings
-    con: duckdb.DuckDBPyConnection  # the state database (and the warehouse, unless TAPFLOW_WAREHOUSE names one)
-    warehouse: Warehouse  # where metric queries run
+    con: duckdb.DuckDBPyConnection  # the DuckDB file: builds, data versions (the warehouse unless one is named)
+    warehouse: Warehouse  # where metric queries run (TAPFLOW_WAREHOUSE)
+    statedb: StateDB  # usage events and the metric registry, shared by replicas (TAPFLOW_STATE_DATABASE)
     project: Project
     recorder: UsageRecorder
     catalog: dict[str, dict[str, str]]
@@ -63,29 +65,34 @@ class ServiceState:
         """Open the database and load the definitions; invalid definitions refuse to start."""
         con = connect(settings.database, settings=settings, lock=False)  # migrations first, then locked
         warehouse: Warehouse | None = None
+        statedb: StateDB | None = None
         try:
             apply_migrations(con, None)  # the service's own tables, on any database
             warehouse = open_warehouse(settings, con)
+            statedb = open_state(settings, con)
             catalog = warehouse.catalog()
             project = load_project(settings.project_dir, catalog)
-            in_place = sync_registry(con, project, settings.clock())
+            in_place = sync_registry(statedb, project, settings.clock())
             journal = settings.usage_journal_dir
             if journal is not None:  # events a killed server journalled but never inserted
-                replay(con, journal, insert_events, event_of)
+                replay(statedb, journal, insert_events, event_of)
             lock_configuration(con)
         except Exception:
-            if warehouse is not None:
-                warehouse.close()
+            for opened in (warehouse, statedb):
+                if opened is not None:
+                    opened.close()
             con.close()
             raise
         recorder = UsageRecorder(
-            con, flush_s=settings.usage_flush_s, batch=settings.usage_batch, journal_dir=settings.usage_journal_dir
+            statedb, flush_s=settings.usage_flush_s, batch=settings.usage_batch, journal_dir=settings.usage_journal_dir
         )
         recorder.start()
         cache = AnswerCache(
             max_entries=settings.cache_max_entries, ttl_s=settings.cache_ttl_s, max_bytes=settings.cache_max_bytes
         )
-        state = cls(settings, con, warehouse, project, recorder, catalog, cache, current_data_version(con), in_place)
+        state = cls(
+            settings, con, warehouse, statedb, project, recorder, catalog, cache, current_data_version(con), in_place
+        )
         for warning in state.warnings:
             log.warning(warning)
         state.builder.start()
@@ -103,13 +110,9 @@ class ServiceState:
     def reload(self) -> Project:
         """Validate the definitions on disk and swap them in; on problems raise and keep the old set."""
         with RELOAD_LOCK:
-            cur = self.con.cursor()
-            try:
-                catalog = self.warehouse.catalog()
-                project = load_project(self.settings.project_dir, catalog)
-                in_place = sync_registry(cur, project, self.settings.clock())
-            finally:
-                cur.close()
+            catalog = self.warehouse.catalog()
+            project = load_project(self.settings.project_dir, catalog)
+            in_place = sync_registry(self.statedb, project, self.settings.clock())
             self.catalog, self.project, self.in_place = catalog, project, in_place  # requests hold their own
 
             self.cache.clear()
@@ -183,5 +186,6 @@ class ServiceState:
         self.closed = True
         self.builder.close()
         self.recorder.close()
+        self.statedb.close()
         self.warehouse.close()
         self.con.close()

@@ -26,16 +26,13 @@ def most_asked(state: ServiceState, limit: int) -> list[tuple[str, str]]:
     """(path, query string) of the GET answers asked for most often in the last 24 hours, most first."""
     state.recorder.flush()  # the events still buffered count too
     since = datetime.now(UTC).replace(tzinfo=None) - WINDOW
-    cur = state.con.cursor()
-    try:
+    with state.statedb.transaction() as cur:
         rows = cur.execute(
             "SELECT path, query FROM meta.usage_events WHERE event_time >= ? AND method = 'GET' "
             "AND endpoint = '/metrics/{name}' AND status = 200 AND query IS NOT NULL "
-            "GROUP BY ALL ORDER BY count(*) DESC, path, query LIMIT ?",
+            "GROUP BY path, query ORDER BY count(*) DESC, path, query LIMIT ?",
             [since, limit],
         ).fetchall()
-    finally:
-        cur.close()
     return [(str(path), str(query)) for path, query in rows]
 
 

@@ -447,6 +447,7 @@ def deprecations(
     """The migration dashboard: deprecated objects, days to sunset, dependents, consumers (30 days)."""
     from app.definitions.loader import load_project
     from app.engine.database import connection, read_catalog
+    from app.engine.statedb import open_state
     from app.governance.dashboard import dashboard
 
     settings = _settings()
@@ -458,7 +459,11 @@ def deprecations(
         else:
             with connection(settings.database, read_only=True, settings=settings) as con:
                 catalog = _warehouse_catalog(settings) or read_catalog(con)
-                entries = dashboard(load_project(settings.project_dir, catalog), con, settings.clock())
+                statedb = open_state(settings, con)
+                try:
+                    entries = dashboard(load_project(settings.project_dir, catalog), statedb, settings.clock())
+                finally:
+                    statedb.close()
     except TapflowError as exc:
         _fail(exc)
     rows = [
@@ -516,6 +521,7 @@ def _local_impact(settings: Settings, old_files: dict[str, str], new_files: dict
 
     from app.definitions.loader import load_texts
     from app.engine.database import connect, read_catalog
+    from app.engine.statedb import open_state
     from app.engine.warehouse import is_external, open_warehouse
     from app.governance.impact import analyze
     from app.governance.report import render_markdown
@@ -523,11 +529,12 @@ def _local_impact(settings: Settings, old_files: dict[str, str], new_files: dict
     con: duckdb.DuckDBPyConnection | None = None
     catalog: dict[str, dict[str, str]] | None = None
     note: str | None = None
-    warehouse = None
+    warehouse, statedb = None, None
     if settings.database.exists():
         try:
             con = connect(settings.database, read_only=True, settings=settings)
             catalog = read_catalog(con)
+            statedb = open_state(settings, con)
             if is_external(settings):
                 warehouse = open_warehouse(settings, con)
                 catalog = warehouse.catalog()
@@ -540,14 +547,16 @@ def _local_impact(settings: Settings, old_files: dict[str, str], new_files: dict
             new_files,
             catalog=catalog,
             con=con,
+            statedb=statedb,
             warehouse=warehouse,
             now=settings.clock(),
             timeout_s=settings.query_timeout_s,
             base=settings.project_dir,
         )
     finally:
-        if warehouse is not None:
-            warehouse.close()
+        for opened in (warehouse, statedb):
+            if opened is not None:
+                opened.close()
         if con is not None:
             con.close()
     if note:

@@ -6,9 +6,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from app.definitions.project import Project
+from app.engine.statedb import StateDB
 from app.governance.deprecation import DeprecatedObject, all_objects, as_dict, migration_guide
 from app.governance.lineage import Lineage, build_lineage
 from app.governance.usage import consumers_of
@@ -16,7 +15,7 @@ from app.governance.usage import consumers_of
 
 def dashboard_entry(
     project: Project,
-    con: duckdb.DuckDBPyConnection,
+    state: StateDB,
     obj: DeprecatedObject,
     lineage: Lineage,
     now: datetime,
@@ -25,7 +24,7 @@ def dashboard_entry(
     """What the dashboard says of one object; with ``guide_base``, the migration guide's text too."""
     kind = "metric" if obj.kind == "version" else obj.kind
     dependents = [lineage.nodes[n] for n in lineage.downstream(f"{kind}:{obj.name}")]
-    consumers = consumers_of(con, obj.name, now)
+    consumers = consumers_of(state, obj.name, now)
     entry = as_dict(project, obj, now) | {
         "dependents": [{"kind": d.kind, "name": d.name} for d in dependents],
         "consumers": consumers,
@@ -39,8 +38,8 @@ def dashboard_entry(
     return entry
 
 
-def dashboard(project: Project, con: duckdb.DuckDBPyConnection, now: datetime) -> list[dict[str, Any]]:
+def dashboard(project: Project, state: StateDB, now: datetime) -> list[dict[str, Any]]:
     """Every deprecated object, soonest sunset first."""
     lineage = build_lineage(project)
-    items = [dashboard_entry(project, con, obj, lineage, now) for obj in all_objects(project)]
+    items = [dashboard_entry(project, state, obj, lineage, now) for obj in all_objects(project)]
     return sorted(items, key=lambda e: (e["sunset_date"] or "9999", e["name"]))

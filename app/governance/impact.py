@@ -25,6 +25,7 @@ from app.definitions.entities import Catalog
 from app.definitions.loader import DEFINITION_DIRS, load_texts
 from app.definitions.project import Project
 from app.definitions.spec import Grain
+from app.engine.statedb import DuckDBState, StateDB
 from app.engine.warehouse import DuckDBWarehouse, Warehouse
 from app.errors import DefinitionError, PayloadTooLarge, QueryTimeout, TapflowError
 from app.governance.changes import BREAKING, INDIRECT, Change, classify
@@ -123,7 +124,8 @@ def analyze(
     files: dict[str, str],
     *,
     catalog: Catalog | None,
-    con: duckdb.DuckDBPyConnection | None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    statedb: StateDB | None = None,
     warehouse: Warehouse | None = None,
     now: datetime,
     timeout_s: float,
@@ -136,7 +138,8 @@ def analyze(
     """The impact of ``files`` on ``old``. ``timeout_s`` bounds the value diffs' queries; ``budget_s``
     the whole analysis (past it the report says ``partial``); ``max_changes`` refuses a proposal that
     changes more (PayloadTooLarge); ``slots`` is the service's query semaphore, which every query takes.
-    Consumers are read from the state database ``con``; value diffs run on ``warehouse`` (default: ``con``)."""
+    Consumers are read from ``statedb``, value diffs run on ``warehouse``; a DuckDB file ``con`` is either
+    when it is not given."""
     started = time.monotonic()
     report = ImpactReport("pass", ignored_files=list(ignored or []))
     try:
@@ -156,9 +159,10 @@ def analyze(
     deadline = time.monotonic() + timeout_s
     if budget_s is not None:
         deadline = min(deadline, started + budget_s)
-    if warehouse is None and con is not None:
-        warehouse = DuckDBWarehouse(con)
-    if con is None or warehouse is None:
+    if con is not None:
+        statedb = statedb or DuckDBState(con)
+        warehouse = warehouse or DuckDBWarehouse(con)
+    if statedb is None or warehouse is None:
         report.notes.append("No database at hand: consumers and value diffs were not computed.")
     for change in changes:
         if budget_s is not None and time.monotonic() > started + budget_s:
@@ -170,8 +174,8 @@ def analyze(
         node = f"{change.kind}:{change.name}"
         if node in graph.nodes:
             item.dependents = [graph.nodes[n].name for n in graph.downstream(node) if graph.nodes[n].kind == "metric"]
-        if change.kind == "metric" and con is not None and warehouse is not None:
-            item.consumers = metric_consumers(con, change.name, now - timedelta(days=30))
+        if change.kind == "metric" and statedb is not None and warehouse is not None:
+            item.consumers = metric_consumers(statedb, change.name, now - timedelta(days=30))
             if change.status == "changed" and change.classification in (BREAKING, INDIRECT):
                 item.value_diff = value_diff(old, new, change.name, warehouse, deadline, slots)
                 if item.value_diff.get("note", "").startswith("skipped"):

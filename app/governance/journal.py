@@ -21,9 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from app.engine.database import transaction
+from app.engine.statedb import StateCursor, StateDB
 
 log = logging.getLogger("tapflow.usage")
 
@@ -55,7 +53,7 @@ class UsageJournal:
             self.path.unlink(missing_ok=True)
 
 
-def mark(cur: duckdb.DuckDBPyConnection, file: str, applied_bytes: int) -> None:
+def mark(cur: StateCursor, file: str, applied_bytes: int) -> None:
     """Record (in the caller's transaction) that ``file``'s first ``applied_bytes`` are inserted."""
     cur.execute(
         "INSERT INTO meta.usage_journal VALUES (?, ?) ON CONFLICT (file) DO UPDATE SET applied_bytes = ?",
@@ -64,9 +62,9 @@ def mark(cur: duckdb.DuckDBPyConnection, file: str, applied_bytes: int) -> None:
 
 
 def replay(
-    con: duckdb.DuckDBPyConnection,
+    state: StateDB,
     folder: Path,
-    insert: Callable[[duckdb.DuckDBPyConnection, list[Any]], None],
+    insert: Callable[[StateCursor, list[Any]], None],
     event_of: Callable[[list[Any]], Any],
 ) -> int:
     """Insert the events journal files in ``folder`` hold past their mark (a line cut short by a crash
@@ -76,7 +74,7 @@ def replay(
         return 0
     replayed = 0
     for path in sorted(folder.glob("*.jsonl")):
-        with transaction(con) as cur:
+        with state.transaction() as cur:
             row = cur.execute("SELECT applied_bytes FROM meta.usage_journal WHERE file = ?", [path.name]).fetchone()
             applied = int(row[0]) if row else 0
             data = path.read_bytes()[applied:]
@@ -87,7 +85,7 @@ def replay(
             mark(cur, path.name, applied + len(complete))
         replayed += len(events)
         path.unlink()
-        with transaction(con) as cur:
+        with state.transaction() as cur:
             cur.execute("DELETE FROM meta.usage_journal WHERE file = ?", [path.name])
     if replayed:
         log.warning("replayed %d usage events from the journal of a server that did not stop cleanly", replayed)

@@ -17,9 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from app.engine.database import transaction
+from app.engine.statedb import StateCursor, StateDB
 from app.governance.journal import UsageJournal, mark
 
 log = logging.getLogger("tapflow.usage")
@@ -41,10 +39,17 @@ COLUMNS = (
     "query",
 )
 ROWS_PER_INSERT = 200
-GROUPS = {  # group_by -> (key, how requests are counted once the metric list is unnested)
+GROUPS = {  # group_by -> (key, how requests are counted once the metric list is unnested; {id}: the row's id)
     "metric": ("m.metric", "count(*)"),
-    "consumer": ("e.consumer", "count(DISTINCT e.rowid)"),
-    "day": ("CAST(date_trunc('day', e.event_time) AS DATE)", "count(DISTINCT e.rowid)"),
+    "consumer": ("e.consumer", "count(DISTINCT e.{id})"),
+    "day": ("CAST(date_trunc('day', e.event_time) AS DATE)", "count(DISTINCT e.{id})"),
+}
+ROW_ID = {"duckdb": "rowid", "postgres": "id"}
+# Each event's metrics, one row each (an event with none: one row, NULL), as the FROM of a summary
+UNNESTED = {
+    "duckdb": "meta.usage_events e, unnest(CASE WHEN len(e.metrics) = 0 THEN [NULL] ELSE e.metrics END) AS m(metric)",
+    "postgres": "meta.usage_events e CROSS JOIN LATERAL unnest(CASE WHEN cardinality(e.metrics) = 0 "
+    "THEN ARRAY[NULL]::text[] ELSE e.metrics END) AS m(metric)",
 }
 
 
@@ -79,13 +84,13 @@ def event_of(values: list[Any]) -> UsageEvent:
 class UsageRecorder:
     def __init__(
         self,
-        con: duckdb.DuckDBPyConnection,
+        state: StateDB,
         *,
         flush_s: float = 0.5,
         batch: int = 500,
         journal_dir: Path | None = None,
     ):
-        self.con = con
+        self.state = state
         self.flush_s = flush_s
         self.batch = batch
         self.journal = UsageJournal(journal_dir) if journal_dir is not None else None
@@ -119,11 +124,11 @@ class UsageRecorder:
             if not events:
                 return 0
             try:
-                with transaction(self.con) as cur:
+                with self.state.transaction() as cur:
                     insert_events(cur, events)
                     if self.journal is not None:
                         mark(cur, self.journal.path.name, journalled)
-            except duckdb.Error:
+            except Exception:  # the database's error, whichever it is: the events wait for the next attempt
                 log.exception("writing %d usage events failed; they are kept for the next attempt", len(events))
                 with self._lock:
                     self._buffer[:0] = events
@@ -141,7 +146,7 @@ class UsageRecorder:
                 done = not self._buffer
             self.journal.close(remove=done)  # kept (and replayed at the next start) if a write failed
             if done:
-                with transaction(self.con) as cur:
+                with self.state.transaction() as cur:
                     cur.execute("DELETE FROM meta.usage_journal WHERE file = ?", [self.journal.path.name])
 
     def _run(self) -> None:
@@ -153,7 +158,7 @@ class UsageRecorder:
             self.flush()
 
 
-def insert_events(cur: duckdb.DuckDBPyConnection, events: list[UsageEvent]) -> None:
+def insert_events(cur: StateCursor, events: list[UsageEvent]) -> None:
     """Insert ``events`` (in the caller's transaction)."""
     row = "(" + ", ".join("?" * len(COLUMNS)) + ")"
     for start in range(0, len(events), ROWS_PER_INSERT):
@@ -163,7 +168,7 @@ def insert_events(cur: duckdb.DuckDBPyConnection, events: list[UsageEvent]) -> N
 
 
 def summarize(
-    con: duckdb.DuckDBPyConnection,
+    state: StateDB,
     *,
     group_by: str,
     metric: str | None = None,
@@ -173,28 +178,26 @@ def summarize(
 ) -> list[dict[str, Any]]:
     """Requests, errors, rows and latency per metric, consumer or day (values bound as parameters)."""
     key, requests = GROUPS[group_by]  # code constants, chosen by an allow-listed name
+    requests = requests.format(id=ROW_ID[state.dialect])
     sql = f"""
         SELECT {key} AS key, {requests} AS requests, count(*) FILTER (WHERE e.status >= 400) AS errors,
-               coalesce(sum(e.row_count), 0) AS rows, round(avg(e.elapsed_ms), 3) AS avg_elapsed_ms,
+               coalesce(sum(e.row_count), 0) AS rows,
+               CAST(round(CAST(avg(e.elapsed_ms) AS NUMERIC), 3) AS DOUBLE PRECISION) AS avg_elapsed_ms,
                count(DISTINCT e.consumer) AS consumers, max(e.event_time) AS last_seen
-        FROM meta.usage_events e, unnest(CASE WHEN len(e.metrics) = 0 THEN [NULL] ELSE e.metrics END) AS m(metric)
-        WHERE (? IS NULL OR m.metric = ?) AND (? IS NULL OR e.consumer = ?)
-          AND (? IS NULL OR e.event_time >= ?) AND (? IS NULL OR e.event_time < ?)
+        FROM {UNNESTED[state.dialect]}
+        WHERE (CAST(? AS VARCHAR) IS NULL OR m.metric = ?) AND (CAST(? AS VARCHAR) IS NULL OR e.consumer = ?)
+          AND (CAST(? AS TIMESTAMP) IS NULL OR e.event_time >= ?) AND (CAST(? AS TIMESTAMP) IS NULL OR e.event_time < ?)
         GROUP BY 1 ORDER BY requests DESC, key
     """
     params = [metric, metric, consumer, consumer, since, since, until, until]
-    cur = con.cursor()
-    try:
+    with state.transaction() as cur:
         rows = cur.execute(sql, params).fetchall()
-    finally:
-        cur.close()
     names = ("key", "requests", "errors", "rows", "avg_elapsed_ms", "consumers", "last_seen")
     return [dict(zip(names, r, strict=True)) | {"last_seen": r[-1].isoformat() if r[-1] else None} for r in rows]
 
 
-def consumers_of(con: duckdb.DuckDBPyConnection, name: str, now: datetime) -> list[dict[str, Any]]:
-    """Who touched a (deprecated) object: requests in the last 7 and 30 days, and last seen."""
-    sql = """
+CONSUMERS_OF = {  # per consumer of an object: requests in 7 and 30 days and in all, last seen, the metrics asked
+    "duckdb": """
         SELECT consumer,
                count(*) FILTER (WHERE event_time >= ?) AS requests_7d,
                count(*) FILTER (WHERE event_time >= ?) AS requests_30d,
@@ -203,12 +206,27 @@ def consumers_of(con: duckdb.DuckDBPyConnection, name: str, now: datetime) -> li
         FROM meta.usage_events
         WHERE list_contains(deprecated, ?) OR list_contains(metrics, ?)
         GROUP BY consumer ORDER BY requests_30d DESC, consumer
-    """
-    cur = con.cursor()
-    try:
-        rows = cur.execute(sql, [now - timedelta(days=7), now - timedelta(days=30), name, name]).fetchall()
-    finally:
-        cur.close()
+    """,
+    "postgres": """
+        SELECT e.consumer,
+               count(*) FILTER (WHERE e.event_time >= ?) AS requests_7d,
+               count(*) FILTER (WHERE e.event_time >= ?) AS requests_30d,
+               count(*) AS requests_total, max(e.event_time) AS last_seen,
+               (SELECT array_agg(DISTINCT m) FROM meta.usage_events u, unnest(u.metrics) AS m
+                WHERE u.consumer = e.consumer AND (? = ANY(u.deprecated) OR ? = ANY(u.metrics))) AS metrics
+        FROM meta.usage_events e
+        WHERE ? = ANY(e.deprecated) OR ? = ANY(e.metrics)
+        GROUP BY e.consumer ORDER BY requests_30d DESC, e.consumer
+    """,
+}
+
+
+def consumers_of(state: StateDB, name: str, now: datetime) -> list[dict[str, Any]]:
+    """Who touched a (deprecated) object: requests in the last 7 and 30 days, and last seen."""
+    names = [name, name] * (2 if state.dialect == "postgres" else 1)
+    with state.transaction() as cur:
+        params = [now - timedelta(days=7), now - timedelta(days=30), *names]
+        rows = cur.execute(CONSUMERS_OF[state.dialect], params).fetchall()
     return [
         {
             "consumer": c,
@@ -222,21 +240,31 @@ def consumers_of(con: duckdb.DuckDBPyConnection, name: str, now: datetime) -> li
     ]
 
 
-def metric_consumers(con: duckdb.DuckDBPyConnection, metric: str, since: datetime) -> list[dict[str, Any]]:
-    """Consumers of one metric since a time: requests, last seen, and the versions they got."""
-    sql = """
+METRIC_CONSUMERS = {  # per consumer of a metric since a time: requests, last seen, the versions answered
+    "duckdb": """
         SELECT consumer, count(*) AS requests, max(event_time) AS last_seen,
                list_sort(list_distinct(list(version) FILTER (WHERE version IS NOT NULL))) AS versions
         FROM (SELECT consumer, event_time, unnest(metrics) AS metric, unnest(versions) AS version
               FROM meta.usage_events WHERE event_time >= ? AND list_contains(metrics, ?))
         WHERE metric = ?
         GROUP BY consumer ORDER BY requests DESC, consumer
-    """
-    cur = con.cursor()
-    try:
-        rows = cur.execute(sql, [since, metric, metric]).fetchall()
-    finally:
-        cur.close()
+    """,
+    "postgres": """
+        SELECT s.consumer, count(*) AS requests, max(s.event_time) AS last_seen,
+               array_agg(DISTINCT s.version ORDER BY s.version) FILTER (WHERE s.version IS NOT NULL) AS versions
+        FROM (SELECT e.consumer, e.event_time, u.metric, u.version
+              FROM meta.usage_events e CROSS JOIN LATERAL unnest(e.metrics, e.versions) AS u(metric, version)
+              WHERE e.event_time >= ? AND ? = ANY(e.metrics)) AS s
+        WHERE s.metric = ?
+        GROUP BY s.consumer ORDER BY requests DESC, s.consumer
+    """,
+}
+
+
+def metric_consumers(state: StateDB, metric: str, since: datetime) -> list[dict[str, Any]]:
+    """Consumers of one metric since a time: requests, last seen, and the versions they got."""
+    with state.transaction() as cur:
+        rows = cur.execute(METRIC_CONSUMERS[state.dialect], [since, metric, metric]).fetchall()
     return [
         {"consumer": c, "requests": n, "last_seen": last.isoformat(), "versions": list(v or [])}
         for c, n, last, v in rows

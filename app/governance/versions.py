@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
 from app.definitions.project import MetricVersion, Project
-from app.engine.database import transaction
+from app.engine.statedb import StateDB
 from app.governance.changes import BREAKING, compare_fingerprints, metric_fingerprint
 
 
@@ -36,10 +34,11 @@ class InPlaceChange:
         )
 
 
-def sync_registry(con: duckdb.DuckDBPyConnection, project: Project, now: datetime) -> list[InPlaceChange]:
-    """Record every served version; report those whose definition differs from the last one served."""
+def sync_registry(state: StateDB, project: Project, now: datetime) -> list[InPlaceChange]:
+    """Record every served version; report those whose definition differs from the last one served (replicas
+    starting together both record theirs: the upsert keeps one row per metric, version and definition)."""
     found = []
-    with transaction(con) as cur:
+    with state.transaction() as cur:
         for name in sorted(project.metrics):
             for m in project.versions(name):
                 digest = definition_hash(m)
@@ -58,26 +57,26 @@ def sync_registry(con: duckdb.DuckDBPyConnection, project: Project, now: datetim
                     )
                 cur.execute(
                     "INSERT INTO meta.metric_versions VALUES (?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT DO UPDATE SET last_deployed = excluded.last_deployed",
+                    "ON CONFLICT (metric, version, definition_hash) "
+                    "DO UPDATE SET last_deployed = excluded.last_deployed",
                     [name, m.version, digest, json.dumps(fingerprint, sort_keys=True), now, now],
                 )
-        first = cur.execute("SELECT metric, version, min(first_deployed) FROM meta.metric_versions GROUP BY ALL")
+        first = cur.execute(
+            "SELECT metric, version, min(first_deployed) FROM meta.metric_versions GROUP BY metric, version"
+        )
         project.deployed = {(metric, version): at.date() for metric, version, at in first.fetchall()}
     return found
 
 
-def version_history(con: duckdb.DuckDBPyConnection, project: Project, name: str) -> list[dict[str, Any]]:
+def version_history(state: StateDB, project: Project, name: str) -> list[dict[str, Any]]:
     """Each served version: hash, deployments, sunset, and the field diff to the version before it."""
     served = project.versions(name)
-    cur = con.cursor()
-    try:
+    with state.transaction() as cur:
         rows = cur.execute(
             "SELECT version, definition_hash, definition, first_deployed, last_deployed FROM meta.metric_versions "
             "WHERE metric = ? ORDER BY version, first_deployed",
             [name],
         ).fetchall()
-    finally:
-        cur.close()
     history: dict[int, list[dict[str, Any]]] = {}
     for version, digest, definition, first, last in rows:
         history.setdefault(version, []).append(

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/deprecations", tags=["governance"])
 )
 def list_deprecations(state: StateDep) -> dict[str, Any]:
     state.recorder.flush()
-    items = dashboard(state.project, state.con, state.settings.clock())
+    items = dashboard(state.project, state.statedb, state.settings.clock())
     return {"deprecations": items, "count": len(items), "as_of": state.settings.clock().isoformat()}
 
 
@@ -31,7 +31,7 @@ def deprecation_detail(name: str, state: StateDep) -> dict[str, Any]:
     project = state.project
     return dashboard_entry(
         project,
-        state.con,
+        state.statedb,
         find_object(project, name),
         build_lineage(project),
         state.settings.clock(),

@@ -43,6 +43,7 @@ def health(state: StateDep, request: Request) -> dict[str, Any]:
         "entities": len(state.project.entities),
         "database": str(state.settings.database),
         "warehouse": state.warehouse.name,
+        "state_database": state.statedb.name,
         "seeded": seeded,
         "auth": auth,
         "pid": os.getpid(),

@@ -80,7 +80,7 @@ async def impact(request: Request, state: StateDep, format: str = "json") -> Res
         state.project,
         files,
         catalog=state.catalog,
-        con=state.con,
+        statedb=state.statedb,
         warehouse=state.warehouse,
         now=settings.clock(),
         timeout_s=settings.query_timeout_s,

@@ -145,7 +145,7 @@ def metric_sql(name: str, request: Request, state: StateDep, ctx: ContextDep) ->
 )
 def metric_versions(name: str, state: StateDep) -> dict[str, Any]:
     state.project.metric(name)
-    versions = version_history(state.con, state.project, name)
+    versions = version_history(state.statedb, state.project, name)
     warnings = [w for w in state.warnings if f"Metric '{name}' " in w]
     return {
         "metric": name,

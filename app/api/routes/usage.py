@@ -26,5 +26,5 @@ def usage_summary(
     state.recorder.flush()
     start = parse_time(since, "since") if since else None
     end = parse_time(until, "until") if until else None
-    rows = summarize(state.con, group_by=group_by, metric=metric, consumer=consumer, since=start, until=end)
+    rows = summarize(state.statedb, group_by=group_by, metric=metric, consumer=consumer, since=start, until=end)
     return {"group_by": group_by, "rows": rows, "count": len(rows)}
