@@ -19,6 +19,7 @@
     ├── PayloadTooLarge (413)       a request body over TAPFLOW_MAX_BODY_BYTES
     ├── DefinitionError (422)       definitions failed validation; carries every problem
     ├── QueryTimeout (504)
+    ├── Unsupported (501)           what the configured warehouse cannot do yet (builds off DuckDB)
     ├── DatabaseError (500)
     │   ├── MigrationError
     │   └── DatabaseBusy (409)      another process holds the DuckDB file
@@ -132,6 +133,10 @@ class DefinitionError(TapflowError):
 
 class QueryTimeout(TapflowError):
     status, title = 504, "Query timed out"
+
+
+class Unsupported(TapflowError):
+    status, title = 501, "Not supported on this warehouse"
 
 
 class DatabaseError(TapflowError):

@@ -19,8 +19,8 @@ class Settings(BaseSettings):
     database: Path = Field(Path("tapflow.duckdb"), description="Path of the DuckDB file.")
     warehouse: str = Field(
         "",
-        description="Where metric queries run: unset for the DuckDB file of `TAPFLOW_DATABASE`, or "
-        "`postgresql://user:password@host:port/db` for a PostgreSQL server (the service's state stays in the file).",
+        description="Where metric queries run: unset for the DuckDB file of `TAPFLOW_DATABASE`, "
+        "`postgresql://user:password@host:port/db`, `spark:///path/to/lake` or `sc://host:15002`.",
     )
     state_database: str = Field(
         "",
@@ -43,7 +43,10 @@ class Settings(BaseSettings):
         1, ge=1, le=12, description="The month (1-12) fiscal years start in (grains `fiscal_quarter`, `fiscal_year`)."
     )
     max_concurrent_queries: int = Field(
-        4, ge=1, description="Queries DuckDB runs at once; more wait their turn (cached answers never wait)."
+        4,
+        ge=1,
+        description="Queries the warehouse runs at once (PostgreSQL: its pool's size); more wait their turn "
+        "(cached answers never wait).",
     )
     max_dimensions: int = Field(10, ge=1, description="Most dimensions one query may group by.")
     max_metrics: int = Field(100, ge=1, description="Most metrics one query may ask for.")

@@ -109,7 +109,7 @@ def main() -> None:
         results["postgres_queries"] = postgres["queries"]
         log("Spark: load, then served against raw")
         lake = Path(folder) / "lake"
-        spark = SparkWarehouse(f"spark://{lake}")
+        spark = SparkWarehouse(f"spark://{lake}", create=True)
         try:
             results["spark_load_s"] = round(load(spark, db), 1)
             outcome = served_vs_raw(

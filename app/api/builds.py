@@ -21,6 +21,7 @@ from app.definitions.project import Project
 from app.demo.clock import build_until
 from app.engine.building.plan import BuildPlan, BuildRequest, plan_build
 from app.engine.building.runner import BuildReport, Progress, run_build
+from app.engine.warehouse import is_external, only_on_duckdb
 from app.errors import BuildConflict, TapflowError
 
 if TYPE_CHECKING:
@@ -112,12 +113,13 @@ class Builder:
             cur.execute("UPDATE meta.builds SET status = 'interrupted' WHERE status = 'running'")
         finally:
             cur.close()
-        if schedules(self.state.project):
+        if schedules(self.state.project) and not is_external(self.state.settings):
             self.scheduler = threading.Thread(target=self._schedule, name="tapflow-refresh", daemon=True)
             self.scheduler.start()
 
     def submit(self, request: BuildRequest, origin: str = "api") -> Job:
         """Plan ``request`` and start it; 409 while another build runs."""
+        only_on_duckdb(self.state.settings, "A build (POST /admin/builds)")
         with self.lock:
             if self.busy is not None:
                 raise BuildConflict(f"The demo is being seeded ({self.busy}); build when it is done.")

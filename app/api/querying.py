@@ -28,6 +28,7 @@ from app.compiler.sql import CompiledQuery, compile_query
 from app.engine.building.status import data_status
 from app.engine.database import timeout_error
 from app.engine.runner import MetricResult, run_compiled, tables_read
+from app.engine.warehouse import DuckDBWarehouse
 from app.errors import InvalidQuery, QueryTimeout
 from app.governance.deprecation import Signal, signal, touched
 from app.settings import Settings
@@ -144,7 +145,10 @@ def run_in_slot(state: ServiceState, compiled: CompiledQuery, query: MetricQuery
         raise QueryTimeout(f"The service is busy: no query slot freed within {timeout:g} s. Try again shortly.")
     try:
         remaining = max(0.001, timeout - (time.monotonic() - started))
-        return run_compiled(state.warehouse, compiled, query, timeout_s=remaining, data_version=state.data_version)
+        # the data's end is remembered per data version of the DuckDB file; another warehouse's data changes
+        # without it, so its end is read with each answer
+        version = state.data_version if isinstance(state.warehouse, DuckDBWarehouse) else None
+        return run_compiled(state.warehouse, compiled, query, timeout_s=remaining, data_version=version)
     except QueryTimeout:
         raise timeout_error(timeout) from None  # name the configured limit, not what was left of it
     finally:

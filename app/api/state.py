@@ -23,7 +23,7 @@ from app.engine.database import connect, lock_configuration
 from app.engine.dataversion import current as current_data_version
 from app.engine.migrations import apply_migrations
 from app.engine.statedb import StateDB, open_state
-from app.engine.warehouse import DuckDBWarehouse, Warehouse, open_warehouse
+from app.engine.warehouse import DuckDBWarehouse, Warehouse, is_external, only_on_duckdb, open_warehouse
 from app.errors import TapflowError
 from app.governance.journal import replay
 from app.governance.usage import UsageRecorder, event_of, insert_events
@@ -102,7 +102,7 @@ class ServiceState:
     def warnings(self) -> list[str]:
         """What /health reports: notes on how definitions were read, definitions changed in place, and
         auth being off."""
-        out = list(self.project.warnings) + [change.message() for change in self.in_place]
+        out = list(self.project.warnings) + list(self.warehouse.notes) + [c.message() for c in self.in_place]
         if self.settings.api_keys_file is None:
             out.append("Authentication is off (TAPFLOW_API_KEYS_FILE is not set): every request is served.")
         return out
@@ -161,6 +161,9 @@ class ServiceState:
         kept = self.checked
         if kept is not None and time.monotonic() - kept[0] < STATUS_TTL_S:
             return kept[1]
+        if is_external(self.settings):  # the check reads the DuckDB file, which holds none of the served data
+            self.checked = (time.monotonic(), {"tables": []})
+            return self.checked[1]
         try:
             check = self.morning(coverage=False)
         except TapflowError as exc:  # an answer's data_status is a note: it never costs the answer
@@ -171,6 +174,7 @@ class ServiceState:
 
     def morning(self, *, coverage: bool = True, only: set[str] | None = None) -> dict[str, Any]:
         """The morning check now (of the tables ``only`` names, when given)."""
+        only_on_duckdb(self.settings, "The morning check (GET /status)")
         cur = self.con.cursor()
         try:
             until = build_until(cur, self.settings.clock())

@@ -147,7 +147,7 @@ def _seed_elsewhere(settings: Settings, scale: float, if_empty: bool) -> None:
     from app.engine.warehouse import Loadable, warehouse_of
 
     try:
-        with warehouse_of(settings) as warehouse:
+        with warehouse_of(settings, create=True) as warehouse:
             if not isinstance(warehouse, Loadable):
                 raise DatabaseError(f"{warehouse.name} cannot be loaded by `tapflow seed`.")
             if if_empty and set(SEEDED_TABLES) <= set(warehouse.catalog()):
@@ -324,16 +324,12 @@ def _warehouse_catalog(settings: Settings) -> dict[str, dict[str, str]] | None:
 
 def _only_duckdb(settings: Settings, command: str) -> None:
     """Builds and data tests run on the DuckDB file: refuse them on another warehouse, saying so."""
-    from app.engine.warehouse import is_external, redact_url
+    from app.engine.warehouse import only_on_duckdb
 
-    if is_external(settings):
-        _fail(
-            DatabaseError(
-                f"`tapflow {command}` runs on the DuckDB file; TAPFLOW_WAREHOUSE={redact_url(settings.warehouse)} "
-                "is served for queries only. Its entity tables come from `tapflow seed` (built in DuckDB, loaded "
-                "by COPY); unset TAPFLOW_WAREHOUSE to build and test in the DuckDB file."
-            )
-        )
+    try:
+        only_on_duckdb(settings, f"`tapflow {command}`")
+    except TapflowError as exc:
+        _fail(exc)
 
 
 def _failed_tests(report: dict[str, Any]) -> list[dict[str, Any]]:

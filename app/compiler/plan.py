@@ -83,7 +83,7 @@ def _data_end(ctx: QueryContext, scans: list[Scan]) -> Sql | None:
         return None
     tables = sorted({(s.table.name, str(s.metrics[0].spec.timestamp), s.metrics[0].grains) for s in scans})
     key = (ctx.q.grain, ctx.calendar.zone, *tables)
-    known: dict[tuple[object, ...], Sql] = ctx.project.cache.setdefault("data_end", {})
+    known: dict[tuple[object, ...], Sql] = ctx.project.cache.setdefault("data_end_sql", {})
     if key not in known:
         ends: list[exp.Expr] = [exp.Subquery(this=data_end(s, ctx.q.grain)) for s in scans]
         first = ends[0] if len(ends) == 1 else exp.Least(this=ends[0], expressions=ends[1:])

@@ -65,7 +65,7 @@ class CompiledQuery:
         """Readable SQL for ``dialect`` with the values written in as literals."""
         if dialect not in DIALECTS:
             raise InvalidQuery(f"Unknown dialect '{dialect}'. {did_you_mean(dialect, DIALECTS)}")
-        return render(self.tree.transform(self._inline), dialect, pretty=pretty)
+        return render(self.tree.transform(self._inline), dialect, pretty=pretty, bound=False)
 
     def bound_sql(self, dialect: str) -> str:
         """The SQL ``dialect``'s engine runs, with its markers for ``params`` (DuckDB's is ``duckdb_sql``)."""

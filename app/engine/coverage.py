@@ -7,6 +7,7 @@ from typing import Any
 from sqlglot import exp
 
 from app.compiler import build
+from app.compiler.dialects import render
 from app.definitions.project import BoundTable
 from app.engine.warehouse import Warehouse
 
@@ -20,7 +21,7 @@ def table_coverage(
     if ts:
         col = exp.column(ts, table="t", quoted=True)
         fields += [exp.Min(this=col).as_("min"), exp.Max(this=col).as_("max")]
-    sql = exp.select(*fields).from_(build.table(table.name, "t")).sql(warehouse.dialect)
+    sql = render(exp.select(*fields).from_(build.table(table.name, "t")), warehouse.dialect)
     row = warehouse.select(sql, timeout_s=timeout_s).rows[0]
     out: dict[str, Any] = {"row_count": row[0]}
     if ts:

@@ -24,6 +24,8 @@ from app.engine.warehouse import redact_url
 from app.errors import DatabaseError
 
 CONNECT_TIMEOUT_S = 10
+# every session in UTC, as DuckDB and Spark read instants: a server's own TimeZone would shift TIMESTAMPTZ periods
+SESSION: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S, "options": "-c TimeZone=UTC"}
 # PostgreSQL's information_schema type names -> DuckDB's, which the definitions and the compiler read
 TYPES = {
     "character varying": "VARCHAR",
@@ -55,14 +57,22 @@ class PostgresWarehouse:
     def __init__(self, url: str, *, max_connections: int = 4) -> None:
         self.url = url
         self.name = redact_url(url)
-        with self._reaching():  # a wrong host or password is said now, in PostgreSQL's words
-            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
+        self.notes: list[str] = []  # what /health warns of: how this server differs from DuckDB
+        with self._reaching(), psycopg.connect(url, **SESSION) as conn:  # a wrong host or password: said now
+            row = conn.execute("SELECT datcollate FROM pg_database WHERE datname = current_database()").fetchone()
+        if row is not None and row[0] not in ("C", "POSIX", "C.UTF-8", "C.utf8"):
+            self.notes.append(
+                f"The warehouse {self.name} compares and orders text by the collation {row[0]!r}, DuckDB by bytes: "
+                "`order` on text and `where` ranges on text (<, BETWEEN) may differ from DuckDB's (create the "
+                "database with LC_COLLATE 'C' for the same answers)."
+            )
         self.pool = ConnectionPool(
             url,
             min_size=1,
             max_size=max_connections,
-            kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
+            kwargs=SESSION,
             configure=_read_only,
+            check=ConnectionPool.check_connection,  # a connection the server ended is replaced, not used
             open=False,
             name="tapflow-warehouse",
         )
@@ -97,10 +107,16 @@ class PostgresWarehouse:
         """Replace ``tables`` (``schema.table``) here with those of ``source``, all in one transaction (a
         failure leaves every table as it was): each as CSV written by DuckDB and read by COPY. Rows of each."""
         counts: dict[str, int] = {}
-        with self._reaching(), psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+        with self._reaching(), psycopg.connect(self.url, **SESSION) as conn:
             with tempfile.TemporaryDirectory(prefix="tapflow-load-") as folder, conn.transaction():
                 for name in tables:
-                    counts[name] = _copy_table(source, conn, name, Path(folder) / "rows.csv")
+                    try:
+                        counts[name] = _copy_table(source, conn, name, Path(folder) / "rows.csv")
+                    except psycopg.Error as exc:
+                        raise DatabaseError(
+                            f"Loading {name} into {self.name} failed, and nothing was loaded: {first_line(exc)} "
+                            "(the role needs CREATE on the database, and room for the rows)."
+                        ) from None
         return counts
 
     def close(self) -> None:
@@ -110,9 +126,9 @@ class PostgresWarehouse:
     def _reaching(self) -> Iterator[None]:
         try:
             yield
-        except psycopg.OperationalError as exc:
+        except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:  # ProgrammingError: a malformed URL
             raise DatabaseError(
-                f"Cannot reach the PostgreSQL warehouse {self.name} (TAPFLOW_WAREHOUSE): {first_line(exc)}"
+                f"Cannot reach the PostgreSQL warehouse {self.name} (TAPFLOW_WAREHOUSE): {redact_url(first_line(exc))}"
             ) from None
 
     @contextmanager

@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import duckdb
+import sqlglot
 from sqlglot import exp
 
 from app.engine.database import failed, first_line, timeout_error, unevaluable
 from app.engine.executor import Rows
-from app.errors import DatabaseError
+from app.engine.warehouse import redact_url
+from app.errors import DatabaseError, InvalidQuery, TapflowError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -53,35 +55,58 @@ class SparkWarehouse:
 
     dialect = "spark"
 
-    def __init__(self, url: str, *, shuffle_partitions: int = 4) -> None:
+    def __init__(self, url: str, *, shuffle_partitions: int = 4, create: bool = False) -> None:
         self.url = url
         parts = urlsplit(url)
         self.remote = parts.scheme == "sc"
         self.lake = None if self.remote else Path(parts.path)
-        self.name = url.split("?")[0]
+        self.name = redact_url(url.split("?")[0])
+        self.notes: list[str] = []  # lake folders Spark could not read, named for /health
+        if self.lake is not None and not self.lake.is_dir():
+            if not create:
+                raise DatabaseError(
+                    f"The Spark lake {self.lake} (TAPFLOW_WAREHOUSE) is not a folder. Point it at the folder holding "
+                    "<schema>/<table>/ folders of Parquet files, or run `tapflow seed` to write the demo there."
+                )
+            self.lake.mkdir(parents=True)
         options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        self.spark = _session(url if self.remote else None, options.get("master", "local[2]"), shuffle_partitions)
+        self.scratch = Path(tempfile.mkdtemp(prefix="tapflow-spark-"))
         self._lock = threading.Lock()  # registration of tables: one at a time
         self._registered: dict[str, dict[str, str]] = {}  # a local lake's tables, as registered
-        if self.lake is not None:
-            self.lake.mkdir(parents=True, exist_ok=True)
-            self.register()
+        try:
+            self.spark = _session(
+                url if self.remote else None, options.get("master", "local[2]"), shuffle_partitions, self.scratch
+            )
+            if self.lake is not None:
+                self.register()
+        except BaseException:
+            self.close()
+            raise
 
     def register(self) -> list[str]:
-        """Every ``<lake>/<schema>/<table>`` folder as the table ``schema.table`` (a local session's catalog lives
-        as long as the session): the names registered."""
+        """Every ``<lake>/<schema>/<table>`` folder not registered yet as the table ``schema.table`` (a local
+        session's catalog lives as long as the session); a folder Spark cannot read is skipped and named in
+        ``notes``. The names registered now."""
         assert self.lake is not None
-        names = []
-        with self._lock, self._errors(600):
+        names, notes = [], []
+        with self._lock:
             for schema_dir in sorted(p for p in self.lake.iterdir() if p.is_dir() and not p.name.startswith(".")):
                 for table_dir in sorted(p for p in schema_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-                    self._register(schema_dir.name, table_dir.name, table_dir)
-                    names.append(f"{schema_dir.name}.{table_dir.name}")
+                    name = f"{schema_dir.name}.{table_dir.name}".lower()
+                    if name in self._registered:
+                        continue
+                    try:
+                        with self._errors(600):
+                            self._register(schema_dir.name, table_dir.name, table_dir)
+                    except TapflowError as exc:
+                        notes.append(f"Lake folder {table_dir} is not a table Spark can read, skipped: {exc.detail}")
+                        continue
+                    names.append(name)
+            self.notes = notes
         return names
 
     def select(self, sql: str, *, timeout_s: float, params: dict[str, Any] | None = None) -> Rows:
-        if not sql.lstrip().upper().startswith(("SELECT", "WITH")):  # what the compiler writes, nothing else
-            raise DatabaseError("Only SELECT queries run on the Spark warehouse.")
+        _only_a_query(sql)
         started = time.perf_counter()
         group = f"tapflow-{uuid.uuid4().hex}"
         fired = threading.Event()
@@ -97,7 +122,8 @@ class SparkWarehouse:
         return Rows(rows, (time.perf_counter() - started) * 1000)
 
     def catalog(self) -> dict[str, dict[str, str]]:
-        if self.lake is not None:
+        if self.lake is not None:  # folders added since are registered now (a reload sees them)
+            self.register()
             return {name: dict(columns) for name, columns in self._registered.items()}
         catalog: dict[str, dict[str, str]] = {}
         with self._errors(120):
@@ -148,7 +174,10 @@ class SparkWarehouse:
         return counts
 
     def close(self) -> None:
-        self.spark.stop()
+        spark = getattr(self, "spark", None)
+        if spark is not None:
+            spark.stop()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _register(self, schema: str, table: str, folder: Path) -> None:
         namespace = exp.Table(db=exp.to_identifier(schema, quoted=True))
@@ -181,8 +210,8 @@ class SparkWarehouse:
         fired.set()
         if self.remote:
             self.spark.interruptTag(group)
-        else:
-            self.spark.sparkContext.cancelJobGroup(group)
+        else:  # the jobs the query still starts after this one too (a query can be several jobs)
+            self.spark.sparkContext._jsc.sc().cancelJobGroupAndFutureJobs(group, "tapflow: the query's time limit")
 
     @contextmanager
     def _errors(self, timeout_s: float, fired: threading.Event | None = None) -> Iterator[None]:
@@ -195,7 +224,9 @@ class SparkWarehouse:
                 raise timeout_error(timeout_s) from None
             if isinstance(exc, PySparkException) and any(code in str(exc) for code in CALLER_ERRORS):
                 raise unevaluable(exc) from None
-            if isinstance(exc, PySparkException) or type(exc).__name__ == "Py4JJavaError":
+            if "NumberFormatException" in str(exc):  # a number too large for Spark's literals, bound by py4j
+                raise InvalidQuery("A number in the query is too large for Spark (at most 64-bit integers).") from None
+            if isinstance(exc, PySparkException) or "py4j" in type(exc).__module__:
                 raise failed(exc) from exc
             raise
 
@@ -211,7 +242,18 @@ def duckdb_type(kind: str) -> str:
     return TYPES.get(kind, kind.upper())
 
 
-def _session(remote: str | None, master: str, shuffle_partitions: int) -> SparkSession:
+def _only_a_query(sql: str) -> None:
+    """Refuse anything but one query (what the compiler writes): no INSERT behind a WITH, no DDL."""
+    try:
+        tree = sqlglot.parse_one(sql, read="spark")
+    except sqlglot.errors.ParseError:
+        tree = None
+    writes = (exp.Insert, exp.Create, exp.Drop, exp.Delete, exp.Update, exp.Merge, exp.Alter, exp.Command)
+    if not isinstance(tree, exp.Query) or any(tree.find_all(*writes)):
+        raise DatabaseError("Only queries (SELECT) run on the Spark warehouse.")
+
+
+def _session(remote: str | None, master: str, shuffle_partitions: int, scratch: Path) -> SparkSession:
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -222,10 +264,12 @@ def _session(remote: str | None, master: str, shuffle_partitions: int) -> SparkS
         try:
             return SparkSession.builder.remote(remote).getOrCreate()
         except Exception as exc:
-            raise DatabaseError(f"Cannot reach the Spark Connect server {remote}: {first_line(exc)}") from None
+            raise DatabaseError(
+                f"Cannot use the Spark Connect server {redact_url(remote)}: {redact_url(first_line(exc))} "
+                "(Spark Connect needs pyspark's connect extras: pip install 'pyspark[connect]')."
+            ) from None
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise DatabaseError("Spark needs Java 17 or newer (java on PATH, or JAVA_HOME).")
-    scratch = tempfile.mkdtemp(prefix="tapflow-spark-")
     builder = (
         SparkSession.builder.master(master)
         .appName("tapflow")
@@ -234,9 +278,9 @@ def _session(remote: str | None, master: str, shuffle_partitions: int) -> SparkS
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .config("spark.sql.warehouse.dir", str(Path(scratch) / "warehouse"))
-        .config("spark.local.dir", scratch)
+        .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
+        .config("spark.local.dir", str(scratch))
     )
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setLogLevel("FATAL")  # a caller's bad value is a 400 here, not a logged stack trace
     return spark

@@ -81,27 +81,56 @@ class PostgresState:
         from app.engine.warehouse import redact_url
 
         self.name = redact_url(url)
+        session: dict[str, Any] = {
+            "connect_timeout": 10,
+            "options": "-c TimeZone=UTC",
+        }  # stored times are UTC, as in DuckDB
         try:
-            psycopg.connect(url, connect_timeout=10).close()
-        except psycopg.OperationalError as exc:
+            psycopg.connect(url, **session).close()
+        except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:
             raise DatabaseError(
-                f"Cannot reach the state database {self.name} (TAPFLOW_STATE_DATABASE): {first_line(exc)}"
+                f"Cannot reach the state database {self.name} (TAPFLOW_STATE_DATABASE): {redact_url(first_line(exc))}"
             ) from None
-        self.pool = ConnectionPool(url, min_size=1, max_size=max_connections, open=False, name="tapflow-state")
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_connections,
+            kwargs=session,
+            check=ConnectionPool.check_connection,
+            open=False,
+            name="tapflow-state",
+        )
         self.pool.open(wait=True, timeout=10)
-        self.migrate()
+        try:
+            self.migrate()
+        except DatabaseError:
+            self.pool.close()
+            raise
 
     def migrate(self) -> None:
         """Create the state's tables if missing (replicas starting at once take turns)."""
+        import psycopg
+
         ddl = files("app.engine").joinpath(POSTGRES_SCHEMA).read_text()
-        with self.pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
-            conn.execute(ddl)
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
+                conn.execute(ddl)
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"Cannot create the state's tables in {self.name}: {first_line(exc)} (the role needs CREATE on the "
+                "database, or the schema meta made by its owner)."
+            ) from None
 
     @contextmanager
     def transaction(self) -> Iterator[_PostgresCursor]:
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            yield _PostgresCursor(cur)
+        import psycopg
+
+        try:
+            with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                yield _PostgresCursor(cur)
+        except psycopg.Error as exc:
+            raise DatabaseError(f"The state database {self.name} failed: {first_line(exc)}") from exc
 
     def close(self) -> None:
         self.pool.close()

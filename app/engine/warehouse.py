@@ -9,6 +9,7 @@ The compiler renders each query for the warehouse's ``dialect``; values are alwa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
@@ -17,7 +18,7 @@ import duckdb
 
 from app.engine.database import connection, read_catalog
 from app.engine.executor import Rows, run_select
-from app.errors import DatabaseError
+from app.errors import DatabaseError, Unsupported
 from app.settings import Settings
 
 
@@ -26,6 +27,7 @@ class Warehouse(Protocol):
 
     dialect: str  # sqlglot's name of its SQL
     name: str  # what a person calls it in messages and /health: "duckdb", "postgresql://tapflow@db:5432/x"
+    notes: list[str]  # what /health warns of: how this engine's answers may differ, what it could not read
 
     def select(self, sql: str, *, timeout_s: float, params: dict[str, Any] | None = None) -> Rows:
         """Run one SELECT read-only; stopped past ``timeout_s`` (QueryTimeout), a caller's bad value a 400."""
@@ -54,6 +56,7 @@ class DuckDBWarehouse:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
+        self.notes: list[str] = []
 
     def select(self, sql: str, *, timeout_s: float, params: dict[str, Any] | None = None) -> Rows:
         return run_select(self.con, sql, timeout_s=timeout_s, params=params)
@@ -80,26 +83,38 @@ def is_external(settings: Settings) -> bool:
     return bool(url) and not url.startswith("duckdb:")
 
 
+def only_on_duckdb(settings: Settings, what: str) -> None:
+    """Refuse ``what`` (builds, data tests, the morning check, reseeding) when queries run on another warehouse:
+    it reads and writes the DuckDB file, which then holds none of the served data."""
+    if is_external(settings):
+        raise Unsupported(
+            f"{what} runs on the DuckDB file; TAPFLOW_WAREHOUSE={redact_url(settings.warehouse)} is served for "
+            "queries only. Its entity tables come from `tapflow seed` (built in DuckDB, loaded into it) or are "
+            "your own; unset TAPFLOW_WAREHOUSE to build and test in the DuckDB file."
+        )
+
+
 def open_warehouse(settings: Settings, con: duckdb.DuckDBPyConnection) -> Warehouse:
     """The configured warehouse; ``con`` is the DuckDB file's connection (the warehouse when none is named)."""
     return _external(settings) if is_external(settings) else DuckDBWarehouse(con)
 
 
 @contextmanager
-def warehouse_of(settings: Settings) -> Iterator[Warehouse]:
-    """The configured warehouse for one command (the DuckDB file opened read-only when none is named)."""
+def warehouse_of(settings: Settings, *, create: bool = False) -> Iterator[Warehouse]:
+    """The configured warehouse for one command (the DuckDB file opened read-only when none is named);
+    ``create``: a Spark lake's folder is made when missing (to load it)."""
     if not is_external(settings):
         with connection(settings.database, read_only=True, settings=settings) as con:
             yield DuckDBWarehouse(con)
         return
-    warehouse = _external(settings)
+    warehouse = _external(settings, create=create)
     try:
         yield warehouse
     finally:
         warehouse.close()
 
 
-def _external(settings: Settings) -> Warehouse:
+def _external(settings: Settings, *, create: bool = False) -> Warehouse:
     url = settings.warehouse.strip()
     if url.startswith(("postgresql://", "postgres://")):
         from app.engine.postgres import PostgresWarehouse
@@ -108,7 +123,7 @@ def _external(settings: Settings) -> Warehouse:
     if url.startswith(("spark:", "sc://")):
         from app.engine.spark import SparkWarehouse
 
-        return SparkWarehouse(url)
+        return SparkWarehouse(url, create=create)
     raise DatabaseError(
         f"TAPFLOW_WAREHOUSE={redact_url(url)!r} names no engine TapFlow runs on. Write postgresql://user@host:port/db "
         "for PostgreSQL, spark:///path/to/lake for a local Spark over Parquet folders, sc://host:15002 for a Spark "
@@ -117,15 +132,19 @@ def _external(settings: Settings) -> Warehouse:
 
 
 def redact_url(url: str) -> str:
-    """``url`` without its password, for messages and /health.
+    """``url`` (or a libpq conninfo) without its secrets, for messages and /health: the password of its user
+    part, and the value of every password, sslpassword or token parameter.
 
     >>> redact_url("postgresql://tapflow:s3cret@db:5432/metrics")
     'postgresql://tapflow:***@db:5432/metrics'
-    >>> redact_url("postgresql://db/metrics")
-    'postgresql://db/metrics'
+    >>> redact_url("postgresql://db/metrics?user=u&password=s3cret"), redact_url("host=db password=s3cret")
+    ('postgresql://db/metrics?user=u&password=***', 'host=db password=***')
+    >>> redact_url("sc://spark:15002/;token=s3cret;use_ssl=true")
+    'sc://spark:15002/;token=***;use_ssl=true'
     """
+    url = re.sub(r"(?i)\b(password|sslpassword|token)(\s*=\s*)('[^']*'|[^&;\s]*)", r"\1\2***", url)
     scheme, sep, rest = url.partition("://")
     userinfo, at, host = rest.rpartition("@")
-    if not at or ":" not in userinfo:
+    if not sep or not at or ":" not in userinfo or "/" in userinfo:
         return url
     return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{host}"

@@ -42,11 +42,23 @@ CORPUS: list[dict[str, Any]] = [
         "where": "device_type = 'kiosk'",
     },
     {"metrics": "new_mrr", "grain": "month", "fill": "null", "dimensions": "product_line", "start": "2024-06-01"},
+    # a fill's spine between both bounds: the bounds' truncation nests in the spine's (a rewrite at every depth)
+    {"metrics": "device_events", "grain": "day", "fill": "zero", "start": "2026-10-20", "end": "2026-10-25"},
+    {"metrics": "device_events", "grain": "hour", "fill": "null", "start": "2026-10-30", "end": "2026-10-31"},
+    {
+        "metrics": "actions",
+        "grain": "day",
+        "tz": "Asia/Kolkata",
+        "fill": "zero",
+        "start": "2026-10-10",
+        "end": "2026-10-20",
+    },
     # where: every form, on the table's own and on joined dimensions
     {"metrics": "mrr", "grain": "month", "where": "customer_tier IN ('enterprise', 'growth')"},
     {"metrics": "mrr", "grain": "quarter", "where": "sales_region LIKE 'EM%' OR sales_region IS NULL"},
     {"metrics": "subscription_mrr", "grain": "month", "where": "NOT customer.customer_tier = 'starter'"},
     {"metrics": "device_events", "grain": "week", "where": "device_type BETWEEN 'a' AND 'm'"},
+    {"metrics": "mrr", "grain": "quarter", "where": "customer_segment LIKE 'Mid\\-%' OR customer_segment LIKE '%-%'"},
     # point in time, @current, computed dimensions
     {"metrics": "subscription_mrr", "grain": "month", "dimensions": "customer.customer_tier@current"},
     {"metrics": "mrr", "grain": "month", "dimensions": "signup_cohort", "start": "2025-06-01"},

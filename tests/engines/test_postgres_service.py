@@ -63,6 +63,15 @@ def test_errors_on_postgres_are_problems_and_change_nothing(pg_demo: str, tmp_pa
         assert "soon" not in bad_value.json()["detail"]  # a value is never echoed: it may be data
         hostile = httpx.get(base + "/metrics/mrr", params={"where": "customer_tier = 'x'; DROP TABLE entity.x"})
         assert hostile.status_code == 400
+        answer = httpx.get(base + "/metrics/mrr", params={"grain": "month"}).json()
+        assert (
+            answer["meta"].get("data_status") is None and not answer["meta"]["warnings"]
+        )  # the file's check: not this
+        for method, path in (("GET", "/status"), ("POST", "/admin/builds"), ("POST", "/admin/tests")):
+            refused = httpx.request(method, base + path, json={})
+            assert refused.status_code == 501, (path, refused.text)
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert "runs on the DuckDB file" in refused.json()["detail"]
         coverage = httpx.get(base + "/metrics", params={"coverage": "true"}).json()["metrics"]
         assert next(m for m in coverage if m["name"] == "mrr")["coverage"]["last"].startswith("2026-10-31")
         assert httpx.get(base + "/metrics/mrr", params={"grain": "month"}).json()["rows"]
@@ -88,6 +97,9 @@ def test_unreachable_or_unknown_warehouse_is_said_at_start(pg_server: str, tmp_p
     assert "hunter2" not in done.stderr + done.stdout and "tapflow:***@" in done.stderr
     unknown = tapflow("validate", env=env_for(tmp_path / "s.duckdb", TAPFLOW_WAREHOUSE="mysql://x/y"))
     assert unknown.returncode == 1 and "postgresql://user@host:port/db" in unknown.stderr
+    lake = tmp_path / "no" / "lake"
+    missing = tapflow("validate", env=env_for(tmp_path / "s.duckdb", TAPFLOW_WAREHOUSE=f"spark://{lake}"))
+    assert missing.returncode == 1 and "is not a folder" in missing.stderr and not lake.exists()
 
 
 def test_catalog_names_types_as_duckdb_does(pg_server: str) -> None:
@@ -98,8 +110,13 @@ def test_catalog_names_types_as_duckdb_does(pg_server: str) -> None:
             "CREATE TABLE shop.orders (id bigint, amount numeric(12,2), ratio double precision, note text, "
             "at timestamp, at_tz timestamptz, day date, paid boolean, n integer, big numeric)"
         )
+        conn.execute("ALTER DATABASE types SET timezone = 'America/New_York'")  # a server's zone: not ours
+        conn.execute("INSERT INTO shop.orders (at_tz) VALUES ('2026-10-25 01:30:00+00')")
     warehouse = PostgresWarehouse(url)
     try:
+        assert warehouse.select("SHOW TimeZone", timeout_s=10).rows == [("UTC",)]
+        stored = warehouse.select("SELECT date_trunc('day', at_tz) FROM shop.orders", timeout_s=10).rows[0][0]
+        assert stored.isoformat() == "2026-10-25T00:00:00+00:00"  # the UTC day, not New York's 24 October
         assert warehouse.catalog()["shop.orders"] == {
             "id": "BIGINT",
             "amount": "DECIMAL(12,2)",

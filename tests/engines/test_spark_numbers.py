@@ -3,6 +3,7 @@ DuckDB)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,9 +51,25 @@ def test_spark_hours_of_berlin_fall_back_equal_hand_sql(on_spark: Any) -> None:
 def test_spark_queries_are_bounded_and_read_only(spark_lake: SparkWarehouse) -> None:
     with pytest.raises(QueryTimeout, match="limit"):  # minutes of work, cancelled with its job group at 1 s
         spark_lake.select("SELECT count(*) FROM range(0, 100000000000, 1, 2) a", timeout_s=1)
+    # a query of several jobs: those it starts after the limit are cancelled too, so the session goes idle
+    many_jobs = (
+        "SELECT count(*) FROM entity.entity_teams_daily a CROSS JOIN entity.entity_teams_daily b "
+        "WHERE a.team_size + b.team_size > 0"
+    )
+    with pytest.raises(QueryTimeout):
+        spark_lake.select(many_jobs, timeout_s=2)
+    tracker = spark_lake.spark.sparkContext.statusTracker()
+    deadline = time.monotonic() + 120
+    while tracker.getActiveJobsIds() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not tracker.getActiveJobsIds()
     assert spark_lake.select("SELECT 1 AS one", timeout_s=60).rows == [(1,)]  # the session serves on
-    with pytest.raises(DatabaseError, match="Only SELECT"):
-        spark_lake.select("DROP TABLE entity.entity_customers", timeout_s=10)
+    for write in (
+        "DROP TABLE entity.entity_customers",
+        "WITH x AS (SELECT * FROM staging.stg_crm__customers) INSERT INTO staging.stg_crm__customers SELECT * FROM x",
+    ):
+        with pytest.raises(DatabaseError, match="Only queries"):
+            spark_lake.select(write, timeout_s=10)
     with pytest.raises(InvalidQuery) as bad:
         spark_lake.select("SELECT CAST(:v AS DATE)", timeout_s=60, params={"v": "secret-value"})
     assert "secret-value" not in bad.value.detail

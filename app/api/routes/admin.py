@@ -13,6 +13,7 @@ from app.demo.pipeline import build_everything
 from app.engine.building.checks import test_tables
 from app.engine.building.plan import BuildRequest
 from app.engine.building.status import recent_runs, recorded_run
+from app.engine.warehouse import only_on_duckdb
 from app.errors import Forbidden, NotFound, QueryTimeout, SeedError
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -46,6 +47,7 @@ def reseed(state: StateDep, scale: float = Query(1.0, gt=0, le=100)) -> dict[str
             "POST /admin/seed replaces every table with generated demo data; it is refused unless the service "
             "was started in demo mode (TAPFLOW_DEMO_MODE=true, as `make run` does)."
         )
+    only_on_duckdb(settings, "Reseeding (POST /admin/seed)")
     cur = state.con.cursor()
     try:
         with state.builder.exclusive("POST /admin/seed"):
@@ -112,6 +114,7 @@ def build_status(state: StateDep, run_id: str) -> dict[str, Any]:
     "/tests", summary="Run the data tests beside each table (all, or the tables named)", response_model=TestRun
 )
 def run_table_tests(state: StateDep, body: TestBody) -> dict[str, Any]:
+    only_on_duckdb(state.settings, "The data tests (POST /admin/tests)")
     cur = state.con.cursor()
     try:
         results = test_tables(cur, state.project, body.tables, state.settings.build_batch_timeout_s)
