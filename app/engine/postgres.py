@@ -6,6 +6,7 @@ The one place where ``psycopg.Error`` becomes a ``TapflowError``.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -88,19 +89,24 @@ class PostgresWarehouse:
         return Rows(rows, (time.perf_counter() - started) * 1000)
 
     def catalog(self) -> dict[str, dict[str, str]]:
+        """Tables, views, materialized views, partitioned and foreign tables (information_schema would miss
+        materialized views), with their types as format_type writes them."""
         rows = self.select(
             """
-            SELECT table_schema, table_name, column_name, data_type, numeric_precision, numeric_scale
-            FROM information_schema.columns
-            WHERE table_schema NOT IN ('meta', 'information_schema', 'pg_catalog', 'pg_toast')
-              AND table_schema NOT LIKE 'pg\\_temp%%'
-            ORDER BY table_schema, table_name, ordinal_position
+            SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+            FROM pg_catalog.pg_class c
+            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+            WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f')
+              AND n.nspname NOT IN ('meta', 'information_schema', 'pg_catalog', 'pg_toast')
+              AND n.nspname NOT LIKE 'pg\\_%%'
+            ORDER BY n.nspname, c.relname, a.attnum
             """,
             timeout_s=60,
         ).rows
         catalog: dict[str, dict[str, str]] = {}
-        for schema, table, column, kind, precision, scale in rows:
-            catalog.setdefault(f"{schema}.{table}".lower(), {})[column.lower()] = duckdb_type(kind, precision, scale)
+        for schema, table, column, kind in rows:
+            catalog.setdefault(f"{schema}.{table}".lower(), {})[column.lower()] = duckdb_type(kind)
         return catalog
 
     def load(self, source: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, int]:
@@ -154,15 +160,20 @@ def _read_only(conn: psycopg.Connection[Any]) -> None:
     conn.read_only = True
 
 
-def duckdb_type(kind: str, precision: int | None = None, scale: int | None = None) -> str:
-    """DuckDB's name of a PostgreSQL column type.
+def duckdb_type(kind: str) -> str:
+    """DuckDB's name of a PostgreSQL column type as ``format_type`` writes it.
 
-    >>> duckdb_type("numeric", 12, 2), duckdb_type("numeric"), duckdb_type("timestamp without time zone")
+    >>> duckdb_type("numeric(12,2)"), duckdb_type("numeric"), duckdb_type("timestamp(3) without time zone")
     ('DECIMAL(12,2)', 'DOUBLE', 'TIMESTAMP')
+    >>> duckdb_type("character varying(20)"), duckdb_type("text[]")
+    ('VARCHAR', 'TEXT[]')
     """
-    if kind == "numeric":  # without precision it holds any number: read as a double
-        return f"DECIMAL({precision},{scale or 0})" if precision is not None and precision <= 38 else "DOUBLE"
-    return TYPES.get(kind, kind.upper())
+    decimal = re.fullmatch(r"numeric\((\d+),(\d+)\)", kind)
+    if decimal is not None:  # without a precision, numeric holds any number: read as a double
+        precision, scale = int(decimal[1]), int(decimal[2])
+        return f"DECIMAL({precision},{scale})" if precision <= 38 else "DOUBLE"
+    base = re.sub(r"\(\d+(,\d+)?\)", "", kind).strip()
+    return "DOUBLE" if base == "numeric" else TYPES.get(base, kind.upper())
 
 
 def _copy_table(source: duckdb.DuckDBPyConnection, conn: psycopg.Connection[Any], name: str, csv: Path) -> int:

@@ -110,6 +110,10 @@ def test_catalog_names_types_as_duckdb_does(pg_server: str) -> None:
             "CREATE TABLE shop.orders (id bigint, amount numeric(12,2), ratio double precision, note text, "
             "at timestamp, at_tz timestamptz, day date, paid boolean, n integer, big numeric)"
         )
+        conn.execute("CREATE VIEW shop.paid AS SELECT id, amount FROM shop.orders WHERE paid")
+        conn.execute(
+            "CREATE MATERIALIZED VIEW shop.daily AS SELECT day, sum(amount) AS amount FROM shop.orders GROUP BY day"
+        )
         conn.execute("ALTER DATABASE types SET timezone = 'America/New_York'")  # a server's zone: not ours
         conn.execute("INSERT INTO shop.orders (at_tz) VALUES ('2026-10-25 01:30:00+00')")
     warehouse = PostgresWarehouse(url)
@@ -129,5 +133,8 @@ def test_catalog_names_types_as_duckdb_does(pg_server: str) -> None:
             "n": "INTEGER",
             "big": "DOUBLE",
         }
+        catalog = warehouse.catalog()  # views and materialized views are tables to describe too
+        assert catalog["shop.paid"] == {"id": "BIGINT", "amount": "DECIMAL(12,2)"}
+        assert catalog["shop.daily"] == {"day": "DATE", "amount": "DOUBLE"}  # a numeric sum: no precision
     finally:
         warehouse.close()

@@ -105,19 +105,23 @@ LOAD = [  # (path, params): metric requests, each one usage event; a deprecated 
 
 def test_two_replicas_share_usage_and_deprecations(pg_server: str, pg_demo: str, tmp_path: Path) -> None:
     state_url = new_database(pg_server, "replicas_state")
-    servers = [
-        Server(env_for(tmp_path / f"replica{i}.duckdb", TAPFLOW_WAREHOUSE=pg_demo, TAPFLOW_STATE_DATABASE=state_url))
+    servers = [  # generous start and stop bounds: a busy 2-core machine starts two servers at once
+        Server(
+            env_for(tmp_path / f"replica{i}.duckdb", TAPFLOW_WAREHOUSE=pg_demo, TAPFLOW_STATE_DATABASE=state_url),
+            wait_s=300,
+            stop_s=300,
+        )
         for i in (1, 2)
     ]
     answered = {"replica-1": 0, "replica-2": 0}
     lock = threading.Lock()
 
     def load(server: Server, consumer: str, rounds: int) -> None:
-        with httpx.Client(base_url=server.base, timeout=60, headers={"X-Consumer": consumer}) as client:
+        with httpx.Client(base_url=server.base, timeout=300, headers={"X-Consumer": consumer}) as client:
             for i in range(rounds):
                 path, params = LOAD[i % len(LOAD)]
                 response = client.get(path, params=params)
-                assert response.status_code == 200, response.text
+                assert response.status_code == 200, (path, response.status_code, response.text[:500])
                 with lock:
                     answered[consumer] += 1
 
@@ -136,7 +140,7 @@ def test_two_replicas_share_usage_and_deprecations(pg_server: str, pg_demo: str,
     assert dict(rows) == answered == {"replica-1": 90, "replica-2": 90}
     assert registry[0] == registry[1] > 0  # one row per served version, whichever replica wrote it
     for server in servers:
-        with Server(server.env) as again:
+        with Server(server.env, wait_s=300) as again:
             deprecated = httpx.get(again.base + "/deprecations").json()["deprecations"]
             arr = next(d for d in deprecated if d["name"] == "arr_by_customer")
             assert {c["consumer"] for c in arr["consumers"]} == {"replica-1", "replica-2"}
