@@ -21,7 +21,7 @@ from app.definitions.project import Project
 from app.demo.clock import build_until
 from app.engine.building.plan import BuildPlan, BuildRequest, plan_build
 from app.engine.building.runner import BuildReport, Progress, run_build
-from app.engine.warehouse import is_external, only_on_duckdb
+from app.engine.warehouse import buildable, is_external
 from app.errors import BuildConflict, TapflowError
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ class Builder:
 
     def submit(self, request: BuildRequest, origin: str = "api") -> Job:
         """Plan ``request`` and start it; 409 while another build runs."""
-        only_on_duckdb(self.state.settings, "A build (POST /admin/builds)")
+        target = buildable(self.state.warehouse, "A build (POST /admin/builds)")
         with self.lock:
             if self.busy is not None:
                 raise BuildConflict(f"The demo is being seeded ({self.busy}); build when it is done.")
@@ -131,7 +131,8 @@ class Builder:
             cur = self.state.con.cursor()
             try:
                 now = self.state.settings.clock()
-                plan = plan_build(cur, self.state.project, request, build_until(cur, now))
+                until = build_until(cur, now, self.state.catalog if target is not None else None)
+                plan = plan_build(cur, self.state.project, request, until, warehouse=target)
             finally:
                 cur.close()
             job = Job(plan.run_id, request, origin, plan)
@@ -184,6 +185,7 @@ class Builder:
                 on_batch=on_batch,
                 stop=job.cancel,
                 batch_timeout_s=state.settings.build_batch_timeout_s,
+                warehouse=buildable(state.warehouse, "A build"),
             )
             if any(t.name not in state.catalog for t in job.plan.tables):
                 self._reload()  # a table built for the first time: the definitions see its columns

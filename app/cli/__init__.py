@@ -109,7 +109,7 @@ def seed(
 
     settings = _settings()
     if is_external(settings):
-        _seed_elsewhere(settings, scale, if_empty)
+        _seed_elsewhere(settings, scale, if_empty, build)
         return
     try:
         with connection(settings.database, settings=settings) as con:
@@ -138,13 +138,17 @@ def _print_seed(report: Any) -> None:
     )
 
 
-def _seed_elsewhere(settings: Settings, scale: float, if_empty: bool) -> None:
-    """The demo in the warehouse TAPFLOW_WAREHOUSE names: generated and built in a scratch DuckDB file, then
-    loaded by COPY."""
+def _seed_elsewhere(settings: Settings, scale: float, if_empty: bool, build: bool) -> None:
+    """The demo in the warehouse TAPFLOW_WAREHOUSE names: generated in a scratch DuckDB file, loaded by COPY
+    (or as Parquet folders), and built there (the run recorded in the DuckDB file of TAPFLOW_DATABASE)."""
+    from contextlib import nullcontext
+
     from app.cli.progress import BuildProgress, print_report
     from app.demo.generator import SEEDED_TABLES
     from app.demo.pipeline import seed_into
-    from app.engine.warehouse import Loadable, warehouse_of
+    from app.engine.database import connection
+    from app.engine.migrations import apply_migrations
+    from app.engine.warehouse import Buildable, Loadable, warehouse_of
 
     try:
         with warehouse_of(settings, create=True) as warehouse:
@@ -153,12 +157,17 @@ def _seed_elsewhere(settings: Settings, scale: float, if_empty: bool) -> None:
             if if_empty and set(SEEDED_TABLES) <= set(warehouse.catalog()):
                 typer.echo(f"demo data present in {warehouse.name}; not seeding (drop --if-empty to regenerate)")
                 return
-            with BuildProgress(0, 0) as progress:
-                report, built, loaded = seed_into(
-                    warehouse, scale, settings.project_dir, settings.clock(), on_batch=progress.update
-                )
+            builds = isinstance(warehouse, Buildable) and build  # its run recorded in the DuckDB file
+            with connection(settings.database, settings=settings) if builds else nullcontext() as con:
+                if con is not None:
+                    apply_migrations(con, settings.migrations_dir)
+                with BuildProgress(0, 0) as progress:
+                    report, built, loaded = seed_into(
+                        warehouse, con, scale, settings.project_dir, settings.clock(), on_batch=progress.update
+                    )
             _print_seed(report)
-            print_report(built.as_dict())
+            if built is not None:
+                print_report(built.as_dict())
             typer.echo(f"loaded {len(loaded)} tables, {sum(loaded.values()):,} rows into {warehouse.name}")
     except DefinitionError as exc:
         _fail_problems(exc)
@@ -202,24 +211,36 @@ def _build_here(request: Any, dry_run: bool) -> dict[str, Any] | None:
     from app.demo.clock import build_until
     from app.engine.building.plan import plan_build
     from app.engine.building.runner import run_build
-    from app.engine.database import connection, lock_configuration, read_catalog
+    from app.engine.database import connection, lock_configuration
     from app.engine.migrations import apply_migrations
+    from app.engine.warehouse import buildable, open_warehouse
 
     settings = _settings()
-    _only_duckdb(settings, "build")
     try:
         with connection(settings.database, settings=settings, lock=False) as con:
             apply_migrations(con, settings.migrations_dir)
             lock_configuration(con)  # migrations done: no setting of this connection changes from here
-            project = load_project(settings.project_dir, read_catalog(con))
-            plan = plan_build(con, project, request, build_until(con, settings.clock()))
-            print_plan(plan)
-            if dry_run:
-                return None
-            with BuildProgress(len(plan.batches), sum(b.done for b in plan.batches)) as progress:
-                report = run_build(
-                    con, project, plan, on_batch=progress.update, batch_timeout_s=settings.build_batch_timeout_s
-                )
+            warehouse = open_warehouse(settings, con)
+            try:
+                target = buildable(warehouse, "`tapflow build`")
+                catalog = warehouse.catalog()
+                project = load_project(settings.project_dir, catalog)
+                until = build_until(con, settings.clock(), catalog if target is not None else None)
+                plan = plan_build(con, project, request, until, warehouse=target)
+                print_plan(plan)
+                if dry_run:
+                    return None
+                with BuildProgress(len(plan.batches), sum(b.done for b in plan.batches)) as progress:
+                    report = run_build(
+                        con,
+                        project,
+                        plan,
+                        on_batch=progress.update,
+                        batch_timeout_s=settings.build_batch_timeout_s,
+                        warehouse=target,
+                    )
+            finally:
+                warehouse.close()
     except DefinitionError as exc:
         _fail_problems(exc)
     except TapflowError as exc:
@@ -275,37 +296,47 @@ def test_command(
         except TapflowError as exc:
             _fail(exc)
     else:
-        results = _with_database(lambda con, project, settings: _tests(con, project, settings, names or []))
+        results = _with_database(lambda con, wh, project, settings: _tests(con, wh, project, settings, names or []))
     failed = print_tests(results)
     raise typer.Exit(1 if failed else 0)
 
 
-def _morning_check(con: Any, project: Any, settings: Settings) -> dict[str, Any]:
+def _morning_check(con: Any, warehouse: Any, project: Any, settings: Settings) -> dict[str, Any]:
     from app.demo.clock import build_until
     from app.engine.building.status import morning_check
+    from app.engine.warehouse import only_on_duckdb
 
+    only_on_duckdb(settings, "`tapflow status`")
     return morning_check(con, project, build_until(con, settings.clock()))
 
 
-def _tests(con: Any, project: Any, settings: Settings, names: list[str]) -> list[dict[str, Any]]:
+def _tests(con: Any, warehouse: Any, project: Any, settings: Settings, names: list[str]) -> list[dict[str, Any]]:
+    """The data tests, on the DuckDB file or on the warehouse TAPFLOW_WAREHOUSE names (recorded in the file)."""
     from app.engine.building.checks import test_tables
+    from app.engine.warehouse import DuckDBWarehouse
 
-    return [r.as_dict() for r in test_tables(con, project, names, settings.build_batch_timeout_s)]
+    external = None if isinstance(warehouse, DuckDBWarehouse) else warehouse
+    return [r.as_dict() for r in test_tables(con, project, names, settings.build_batch_timeout_s, warehouse=external)]
 
 
-def _with_database(work: Callable[[Any, Any, Settings], Any]) -> Any:
-    """``work(con, project, settings)`` on the database file, opened for writing (results are recorded)."""
+def _with_database(work: Callable[[Any, Any, Any, Settings], Any]) -> Any:
+    """``work(con, warehouse, project, settings)``: the database file opened for writing (results are recorded
+    there) and the warehouse TAPFLOW_WAREHOUSE names (the file itself when none)."""
     from app.definitions.loader import load_project
-    from app.engine.database import connection, lock_configuration, read_catalog
+    from app.engine.database import connection, lock_configuration
     from app.engine.migrations import apply_migrations
+    from app.engine.warehouse import open_warehouse
 
     settings = _settings()
-    _only_duckdb(settings, "test` or `tapflow status")
     try:
         with connection(settings.database, settings=settings, lock=False) as con:
             apply_migrations(con, None)
             lock_configuration(con)
-            return work(con, load_project(settings.project_dir, read_catalog(con)), settings)
+            warehouse = open_warehouse(settings, con)
+            try:
+                return work(con, warehouse, load_project(settings.project_dir, warehouse.catalog()), settings)
+            finally:
+                warehouse.close()
     except DefinitionError as exc:
         _fail_problems(exc)
     except TapflowError as exc:
@@ -320,16 +351,6 @@ def _warehouse_catalog(settings: Settings) -> dict[str, dict[str, str]] | None:
         return None
     with warehouse_of(settings) as warehouse:
         return warehouse.catalog()
-
-
-def _only_duckdb(settings: Settings, command: str) -> None:
-    """Builds and data tests run on the DuckDB file: refuse them on another warehouse, saying so."""
-    from app.engine.warehouse import only_on_duckdb
-
-    try:
-        only_on_duckdb(settings, f"`tapflow {command}`")
-    except TapflowError as exc:
-        _fail(exc)
 
 
 def _failed_tests(report: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,22 +6,19 @@ import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 
 from app.definitions.loader import load_project
 from app.definitions.rollups import SCHEMA as ROLLUP_SCHEMA
 from app.demo.clock import build_until
-from app.demo.generator import SeedReport, seed
+from app.demo.generator import SEEDED_TABLES, SeedReport, seed
 from app.engine.building.plan import BuildRequest, plan_build
 from app.engine.building.runner import BuildReport, Progress, run_build
 from app.engine.database import read_catalog
 from app.engine.migrations import apply_migrations
+from app.engine.warehouse import Buildable, Loadable
 from app.errors import BuildError
-
-if TYPE_CHECKING:
-    from app.engine.warehouse import Loadable
 
 
 def build_everything(
@@ -31,11 +28,15 @@ def build_everything(
     *,
     origin: str = "seed",
     on_batch: Callable[[Progress], None] | None = None,
+    warehouse: Buildable | None = None,
 ) -> BuildReport:
-    """A full refresh of every built table (after a seed: the inputs changed from the first day)."""
-    project = load_project(project_dir, read_catalog(con))
-    plan = plan_build(con, project, BuildRequest(full_refresh=True), build_until(con, clock), resume=False)
-    report = run_build(con, project, plan, origin=origin, on_batch=on_batch)
+    """A full refresh of every built table (after a seed: the inputs changed from the first day), in the
+    DuckDB file of ``con`` or in ``warehouse`` (``con`` recording the run)."""
+    catalog = warehouse.catalog() if warehouse is not None else None
+    project = load_project(project_dir, catalog if catalog is not None else read_catalog(con))
+    until = build_until(con, clock, catalog)
+    plan = plan_build(con, project, BuildRequest(full_refresh=True), until, resume=False, warehouse=warehouse)
+    report = run_build(con, project, plan, origin=origin, on_batch=on_batch, warehouse=warehouse)
     if report.status != "success":
         raise BuildError(f"Building the demo's entity tables failed: {report.error}")
     return report
@@ -43,14 +44,17 @@ def build_everything(
 
 def seed_into(
     warehouse: Loadable,
+    records: duckdb.DuckDBPyConnection | None,
     scale: float,
     project_dir: Path,
     clock: datetime,
     *,
     on_batch: Callable[[Progress], None] | None = None,
-) -> tuple[SeedReport, BuildReport, dict[str, int]]:
-    """The demo in another warehouse: generated and built in a scratch DuckDB file, then every input and entity
-    table (not the rollups, which DuckDB serves) loaded into ``warehouse`` in one transaction by COPY.
+) -> tuple[SeedReport, BuildReport | None, dict[str, int]]:
+    """The demo in another warehouse: generated in a scratch DuckDB file and its inputs loaded into
+    ``warehouse`` in one transaction (COPY), then the entity tables built there, the run recorded in ``records``
+    (the service's DuckDB file; None: not built). A warehouse that takes no builds (Spark's lake) gets the entity
+    tables built in the scratch file and loaded with the inputs (not the rollups, which DuckDB serves).
     The seed's report, the build's, and the rows loaded per table."""
     with (
         tempfile.TemporaryDirectory(prefix="tapflow-seed-") as folder,
@@ -58,6 +62,11 @@ def seed_into(
     ):
         apply_migrations(con, project_dir / "migrations")
         report = seed(con, scale)
-        built = build_everything(con, project_dir, clock, on_batch=on_batch)
-        tables = [name for name in read_catalog(con) if not name.startswith(f"{ROLLUP_SCHEMA}.")]
-        return report, built, warehouse.load(con, tables)
+        if not isinstance(warehouse, Buildable):
+            built = build_everything(con, project_dir, clock, on_batch=on_batch)
+            tables = [name for name in read_catalog(con) if not name.startswith(f"{ROLLUP_SCHEMA}.")]
+            return report, built, warehouse.load(con, tables)
+        loaded = warehouse.load(con, list(SEEDED_TABLES))
+    if records is None:
+        return report, None, loaded
+    return report, build_everything(records, project_dir, clock, on_batch=on_batch, warehouse=warehouse), loaded

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,11 @@ from sqlglot import exp
 from app.engine.database import failed, first_line, misfit, timeout_error, unevaluable
 from app.engine.executor import Rows
 from app.engine.warehouse import redact_url
-from app.errors import DatabaseError
+from app.errors import BuildConflict, DatabaseError
 
 CONNECT_TIMEOUT_S = 10
+LOCK_TIMEOUT_S = 60.0  # taking a table's lock, or reading the shape of a build's rows: no rows are read
+ANALYZE_TIMEOUT_S = 600.0  # statistics of a table a build wrote (samples 30,000 rows by default, whatever its size)
 # every session in UTC, as DuckDB and Spark read instants: a server's own TimeZone would shift TIMESTAMPTZ periods
 SESSION: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S, "options": "-c TimeZone=UTC"}
 # PostgreSQL's information_schema type names -> DuckDB's, which the definitions and the compiler read
@@ -118,12 +121,36 @@ class PostgresWarehouse:
                 for name in tables:
                     try:
                         counts[name] = _copy_table(source, conn, name, Path(folder) / "rows.csv")
+                        conn.execute(exp.Analyze(tables=[_table(name)]).sql("postgres"))  # statistics for the planner
                     except psycopg.Error as exc:
                         raise DatabaseError(
                             f"Loading {name} into {self.name} failed, and nothing was loaded: {first_line(exc)} "
                             "(the role needs CREATE on the database, and room for the rows)."
                         ) from None
         return counts
+
+    @contextmanager
+    def writer(self, table: str) -> Iterator[PostgresWriter]:
+        """A read-write connection of its own holding the advisory lock of ``table`` (session level: released
+        when the build is done with the table, or when its connection ends), so one process at a time builds a
+        table, whichever replica or command asked. The table's statistics are refreshed when it is done."""
+        with self._reaching():
+            conn = psycopg.connect(self.url, autocommit=True, **SESSION)
+        try:
+            with self._errors(LOCK_TIMEOUT_S):
+                key = f"tapflow build {table}"
+                held = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [key]).fetchone()
+            if held is None or not held[0]:
+                raise BuildConflict(
+                    f"{table} is being built by another process on {self.name} (another service replica or a "
+                    "`tapflow build`); build it again when that build is done."
+                )
+            yield PostgresWriter(conn, self.name)
+            with self._errors(ANALYZE_TIMEOUT_S):  # the planner's statistics of the rows written (for what reads it)
+                conn.execute("SELECT set_config('statement_timeout', %s, false)", [f"{ANALYZE_TIMEOUT_S * 1000:.0f}ms"])
+                conn.execute(exp.Analyze(tables=[_table(table)]).sql("postgres"))
+        finally:
+            conn.close()  # the session's lock goes with it
 
     def close(self) -> None:
         self.pool.close()
@@ -137,23 +164,88 @@ class PostgresWarehouse:
                 f"Cannot reach the PostgreSQL warehouse {self.name} (TAPFLOW_WAREHOUSE): {redact_url(first_line(exc))}"
             ) from None
 
-    @contextmanager
-    def _errors(self, timeout_s: float) -> Iterator[None]:
-        """What running a query raises, as the DuckDB seam says it (database.query_errors)."""
-        try:
-            yield
-        except (psycopg.errors.QueryCanceled, PoolTimeout):
-            raise timeout_error(timeout_s) from None
-        except psycopg.errors.DataError as exc:  # PostgreSQL quotes a value that does not parse in double quotes
-            raise unevaluable(exc, "'\"") from None
-        except psycopg.errors.UndefinedFunction as exc:
-            if "operator does not exist" not in str(exc):
-                raise failed(exc) from exc
-            raise misfit(exc) from None
-        except psycopg.OperationalError as exc:
-            raise DatabaseError(f"The PostgreSQL warehouse {self.name} failed: {first_line(exc)}") from exc
-        except psycopg.Error as exc:
+    def _errors(self, timeout_s: float) -> AbstractContextManager[None]:
+        return _errors(self.name, timeout_s)
+
+
+class PostgresWriter:
+    """The connection a build writes a table's batches on (each batch one transaction)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], name: str) -> None:
+        self.conn, self.name = conn, name
+
+    def run(
+        self,
+        statements: list[tuple[str, dict[str, Any]]],
+        *,
+        timeout_s: float | None,
+        stop: threading.Event | None = None,
+    ) -> list[int]:
+        counts = []
+        deadline = None if not timeout_s else time.monotonic() + timeout_s
+        with (
+            _errors(self.name, timeout_s or 0),
+            _cancelled_when(stop, self.conn),
+            self.conn.transaction(),
+            self.conn.cursor() as cur,
+        ):
+            for sql, params in statements:
+                if deadline is not None:  # the batch's limit, shared by its statements
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise timeout_error(timeout_s or 0)
+                    cur.execute("SELECT set_config('statement_timeout', %s, true)", [f"{max(1, round(left * 1000))}ms"])
+                cur.execute(sql, params)  # always with parameters: the text's %% are psycopg's escapes
+                counts.append(max(cur.rowcount, 0))
+        return counts
+
+    def columns(self, sql: str) -> list[str]:
+        with _errors(self.name, LOCK_TIMEOUT_S), self.conn.cursor() as cur:
+            cur.execute(sql, {})
+            return [d.name for d in cur.description or []]
+
+
+@contextmanager
+def _cancelled_when(stop: threading.Event | None, conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """While the block runs, a set ``stop`` (a build cancelled) cancels the statement running on ``conn``."""
+    if stop is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if stop.wait(0.2):
+                if not done.is_set():
+                    conn.cancel_safe()
+                return
+
+    watcher = threading.Thread(target=watch, name="tapflow-build-cancel", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+
+
+@contextmanager
+def _errors(name: str, timeout_s: float) -> Iterator[None]:
+    """What running a statement raises, as the DuckDB seam says it (database.query_errors)."""
+    try:
+        yield
+    except (psycopg.errors.QueryCanceled, PoolTimeout):
+        raise timeout_error(timeout_s) from None
+    except psycopg.errors.DataError as exc:  # PostgreSQL quotes a value that does not parse in double quotes
+        raise unevaluable(exc, "'\"") from None
+    except psycopg.errors.UndefinedFunction as exc:
+        if "operator does not exist" not in str(exc):
             raise failed(exc) from exc
+        raise misfit(exc) from None
+    except psycopg.OperationalError as exc:
+        raise DatabaseError(f"The PostgreSQL warehouse {name} failed: {first_line(exc)}") from exc
+    except psycopg.Error as exc:
+        raise failed(exc) from exc
 
 
 def _read_only(conn: psycopg.Connection[Any]) -> None:
@@ -176,9 +268,14 @@ def duckdb_type(kind: str) -> str:
     return "DOUBLE" if base == "numeric" else TYPES.get(base, kind.upper())
 
 
+def _table(name: str) -> exp.Table:
+    schema, _, table = name.partition(".")
+    return exp.table_(table, db=schema, quoted=True)
+
+
 def _copy_table(source: duckdb.DuckDBPyConnection, conn: psycopg.Connection[Any], name: str, csv: Path) -> int:
     schema, _, table = name.partition(".")
-    target = exp.table_(table, db=schema, quoted=True)
+    target = _table(name)
     columns = source.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",

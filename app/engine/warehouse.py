@@ -10,8 +10,9 @@ The compiler renders each query for the warehouse's ``dialect``; values are alwa
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol, runtime_checkable
 
 import duckdb
@@ -46,6 +47,35 @@ class Loadable(Warehouse, Protocol):
     """A warehouse the demo can be loaded into (`tapflow seed`): its tables replaced by a DuckDB file's."""
 
     def load(self, source: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, int]: ...
+
+
+class Writer(Protocol):
+    """A build's hold on one table of a warehouse: no other process builds it until the hold ends."""
+
+    def run(
+        self,
+        statements: list[tuple[str, dict[str, Any]]],
+        *,
+        timeout_s: float | None,
+        stop: threading.Event | None = None,
+    ) -> list[int]:
+        """Run ``statements`` (text, parameters) in one transaction, within ``timeout_s`` in all; the rows each
+        wrote or removed. A failure rolls every one back (DatabaseError; QueryTimeout past the limit, or when
+        ``stop`` is set while a statement runs)."""
+        ...
+
+    def columns(self, sql: str) -> list[str]:
+        """The names of the columns a SELECT answers (run with LIMIT 0 by the caller)."""
+        ...
+
+
+@runtime_checkable
+class Buildable(Warehouse, Protocol):
+    """A warehouse `tapflow build` writes entity tables in (PostgreSQL; the DuckDB file builds on its own)."""
+
+    def writer(self, table: str) -> AbstractContextManager[Writer]:
+        """Hold ``table`` for a build (BuildConflict while another process holds it)."""
+        ...
 
 
 class DuckDBWarehouse:
@@ -83,14 +113,29 @@ def is_external(settings: Settings) -> bool:
     return bool(url) and not url.startswith("duckdb:")
 
 
+def buildable(warehouse: Warehouse, what: str) -> Buildable | None:
+    """The warehouse a build writes in (None: the DuckDB file, which builds in the same transactions as its
+    records); one that takes no writes is refused, saying why."""
+    if isinstance(warehouse, DuckDBWarehouse):
+        return None
+    if not isinstance(warehouse, Buildable):
+        raise Unsupported(
+            f"{what} cannot write to {warehouse.name}: a Spark lake's Parquet folders take no DELETE or UPDATE, "
+            "which a batch's replacement needs. Build in PostgreSQL or the DuckDB file and load the tables "
+            "(`tapflow seed` does so for the demo), or write the tables with your own Spark jobs."
+        )
+    return warehouse
+
+
 def only_on_duckdb(settings: Settings, what: str) -> None:
-    """Refuse ``what`` (builds, data tests, the morning check, reseeding) when queries run on another warehouse:
-    it reads and writes the DuckDB file, which then holds none of the served data."""
+    """Refuse ``what`` (the morning check, reseeding from the service) when queries run on another warehouse:
+    it reads and writes the DuckDB file's tables, which then hold none of the served data."""
     if is_external(settings):
         raise Unsupported(
-            f"{what} runs on the DuckDB file; TAPFLOW_WAREHOUSE={redact_url(settings.warehouse)} is served for "
-            "queries only. Its entity tables come from `tapflow seed` (built in DuckDB, loaded into it) or are "
-            "your own; unset TAPFLOW_WAREHOUSE to build and test in the DuckDB file."
+            f"{what} runs on the DuckDB file; TAPFLOW_WAREHOUSE={redact_url(settings.warehouse)} holds the served "
+            "tables. There, `tapflow seed` loads the demo, `tapflow build` and `tapflow test` (or POST "
+            "/admin/builds and /admin/tests) build and test the entity tables; unset TAPFLOW_WAREHOUSE for the "
+            "DuckDB file's morning check."
         )
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import httpx
 import psycopg
 import pytest
 
+from app.engine.database import read_catalog
 from app.engine.postgres import PostgresWarehouse
 from app.errors import DatabaseError, InvalidQuery, QueryTimeout
 from tests.conftest import TEST_SCALE
@@ -30,8 +34,29 @@ def _answer(base: str, path: str) -> object:
     return response.text if "format=csv" in path else response.json()["rows"]
 
 
+DAY = {"grain": "day", "start": "2026-10-30", "end": "2026-10-31", "pre_aggregations": "off"}
+QUIET_USER = """
+SELECT u.user_id FROM entity.entity_users u
+WHERE u.team_id IN (SELECT team_id FROM entity.entity_teams_daily WHERE snapshot_date = DATE '2026-10-30')
+  AND u.user_id NOT IN (SELECT user_id FROM staging.stg_app__user_activities
+                        WHERE activity_timestamp >= '2026-10-30' AND activity_timestamp < '2026-10-31')
+ORDER BY u.user_id LIMIT 1
+"""
+
+
+def _fingerprint(cursor: Any, table: str, types: dict[str, str]) -> list[object]:
+    """Rows of ``table``, the sum of each numeric column (to 6 places) and distinct values of each other one."""
+    parts = ["count(*)"]
+    for column, kind in types.items():
+        numeric = kind.startswith(("DECIMAL", "DOUBLE", "FLOAT", "BIGINT", "INTEGER", "HUGEINT", "SMALLINT"))
+        parts.append(f'CAST(sum("{column}") AS DOUBLE PRECISION)' if numeric else f'count(DISTINCT "{column}")')
+    row = cursor.execute(f"SELECT {', '.join(parts)} FROM {table}").fetchone()  # names from DuckDB's catalog
+    return [round(v, 6) if isinstance(v, float) else v for v in row]
+
+
 def test_seed_validate_and_serve_on_postgres(pg_server: str, demo_db: Path, tmp_path: Path) -> None:
-    """The README's path: migrate, seed, validate, serve; the board's answers equal DuckDB's on its own demo."""
+    """The README's path: migrate, seed (the inputs loaded, the entity tables built in PostgreSQL), build, test,
+    serve; every entity table and the board's answers equal DuckDB's on its own demo; the service builds there."""
     url = new_database(pg_server, "seeded")
     env = env_for(tmp_path / "state.duckdb", TAPFLOW_WAREHOUSE=url)
     outputs = []
@@ -42,16 +67,63 @@ def test_seed_validate_and_serve_on_postgres(pg_server: str, demo_db: Path, tmp_
     assert "tables, " in outputs[1] and f"rows into {url}" in outputs[1]
     again = tapflow("seed", "--if-empty", env=env)
     assert again.returncode == 0 and "demo data present" in again.stdout
-    refused = tapflow("build", env=env)
-    assert refused.returncode == 1 and "runs on the DuckDB file" in refused.stderr + refused.stdout
-    with running_server(env) as on_pg, running_server(env_for(demo_db)) as on_duckdb:
-        health = httpx.get(on_pg + "/health").json()
-        assert health["warehouse"] == url and health["seeded"] is True
-        for path in BOARD:
-            assert _answer(on_pg, path) == _answer(on_duckdb, path), path
+    rebuilt = tapflow("build", env=env, timeout=600)  # incremental: the last batches again, from the records
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    tested = tapflow("test", env=env, timeout=600)
+    assert tested.returncode == 0 and "0 failed" in tested.stdout, tested.stdout + tested.stderr
+    with duckdb.connect(str(demo_db), read_only=True) as duck_con, psycopg.connect(url) as pg_con:
+        built = {t: c for t, c in read_catalog(duck_con).items() if t.startswith("entity.")}
+        assert len(built) == 14
+        for table, types in built.items():
+            assert _fingerprint(pg_con, table, types) == _fingerprint(duck_con, table, types), table
+        pg_con.execute("DROP TABLE entity.entity_teams_daily")  # the records say built: the warehouse does not
+        pg_con.commit()
+        again = tapflow("build", "entity.entity_teams_daily", env=env, timeout=600)
+        assert again.returncode == 0, again.stdout + again.stderr
+        daily = built["entity.entity_teams_daily"]
+        assert _fingerprint(pg_con, "entity.entity_teams_daily", daily) == _fingerprint(
+            duck_con, "entity.entity_teams_daily", daily
+        )
     cli = tapflow("query", "mrr", "--grain", "month", "--start", "2026-01-01", env=env)
     duck = tapflow("query", "mrr", "--grain", "month", "--start", "2026-01-01", env=env_for(demo_db))
     assert cli.returncode == 0 and cli.stdout == duck.stdout and cli.stdout.count("\n") == 11
+    with running_server(env) as on_pg:
+        with running_server(env_for(demo_db)) as on_duckdb:
+            health = httpx.get(on_pg + "/health").json()
+            assert health["warehouse"] == url and health["seeded"] is True
+            for path in BOARD:
+                assert _answer(on_pg, path) == _answer(on_duckdb, path), path
+        # the service builds there too: a user active on a day they were not, then that day rebuilt
+        before = httpx.get(on_pg + "/metrics/team_active_user_days", params=DAY).json()["rows"][0]
+        with psycopg.connect(url, autocommit=True) as conn:
+            user = conn.execute(QUIET_USER).fetchone()[0]
+            conn.execute(
+                "INSERT INTO staging.stg_app__user_activities (user_id, session_id, activity_timestamp, feature, "
+                "actions_taken, loaded_at) VALUES (%s, 999999999, '2026-10-30 12:00', 'dashboards', 3, "
+                "'2026-10-30 13:00')",
+                [user],
+            )
+        started = httpx.post(
+            on_pg + "/admin/builds",
+            json={"tables": ["entity.entity_teams_daily"], "start": "2026-10-30", "end": "2026-10-31"},
+        )
+        assert started.status_code == 202, started.text
+        job = _finished(on_pg, started.json()["run_id"])
+        assert job["status"] == "success" and job["tables"][0]["batches"] == 1, job
+        after = httpx.get(on_pg + "/metrics/team_active_user_days", params=DAY).json()["rows"][0]
+        assert after["team_active_user_days"] == before["team_active_user_days"] + 1
+        checked = httpx.post(on_pg + "/admin/tests", json={"tables": ["entity.entity_teams_daily"]}).json()
+        assert checked["failed"] == 0 and len(checked["results"]) >= 3, checked
+
+
+def _finished(base: str, run_id: str, limit_s: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        job = httpx.get(f"{base}/admin/builds/{run_id}").json()
+        if job["status"] != "running":
+            return dict(job)
+        time.sleep(0.2)
+    raise AssertionError(f"build {run_id} still running after {limit_s} s")
 
 
 def test_errors_on_postgres_are_problems_and_change_nothing(pg_demo: str, tmp_path: Path) -> None:
@@ -67,11 +139,10 @@ def test_errors_on_postgres_are_problems_and_change_nothing(pg_demo: str, tmp_pa
         assert (
             answer["meta"].get("data_status") is None and not answer["meta"]["warnings"]
         )  # the file's check: not this
-        for method, path in (("GET", "/status"), ("POST", "/admin/builds"), ("POST", "/admin/tests")):
-            refused = httpx.request(method, base + path, json={})
-            assert refused.status_code == 501, (path, refused.text)
-            assert refused.headers["content-type"].startswith("application/problem+json")
-            assert "runs on the DuckDB file" in refused.json()["detail"]
+        refused = httpx.get(base + "/status")
+        assert refused.status_code == 501, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert "runs on the DuckDB file" in refused.json()["detail"]
         coverage = httpx.get(base + "/metrics", params={"coverage": "true"}).json()["metrics"]
         assert next(m for m in coverage if m["name"] == "mrr")["coverage"]["last"].startswith("2026-10-31")
         assert httpx.get(base + "/metrics/mrr", params={"grain": "month"}).json()["rows"]

@@ -15,6 +15,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from app.compiler.dialects import render
 from app.compiler.query import MetricQuery
 from app.compiler.sql import CompiledQuery, compile_query
 from app.definitions.diagnostics import did_you_mean
@@ -25,9 +26,11 @@ from app.engine.building.statements import bounded, col, in_batch, table
 from app.engine.database import transaction
 from app.engine.executor import WATCHDOG
 from app.engine.runner import tables_read
-from app.errors import UnknownTable
+from app.engine.warehouse import Warehouse
+from app.errors import QueryTimeout, TapflowError, UnknownTable
 
 SAMPLE = 5
+TEST_TIMEOUT_S = 300.0  # a test's query on another warehouse without TAPFLOW_BUILD_BATCH_TIMEOUT_S
 
 
 @dataclass
@@ -60,13 +63,17 @@ def run_tests(
     window: tuple[datetime, datetime] | None = None,
     timeout_s: float | None = None,
     record: bool = True,
+    warehouse: Warehouse | None = None,
+    columns: dict[str, str] | None = None,
 ) -> list[TestResult]:
-    """Run the tests of the table ``name`` (of an incremental table, on ``window`` when given) and record them."""
+    """Run the tests of the table ``name`` (of an incremental table, on ``window`` when given) and record them
+    in ``con``; the table is in ``warehouse`` when it is another engine than the DuckDB file. ``columns``: the
+    table's as built (definitions read before its first build only knew what the entity declares)."""
     bound = next((t for t in project.tables.values() if t.name.lower() == name.lower()), None)
-    tests = tests_of(project, bound) if bound is not None else []
+    tests = tests_of(project, bound, columns) if bound is not None else []
     if bound is None or not tests:
         return []
-    results = [_run(con, project, bound, test, window, timeout_s) for test in tests]
+    results = [_run(con, warehouse, project, bound, test, window, timeout_s) for test in tests]
     if record:
         record_results(con, run_id, results)
     return results
@@ -79,6 +86,7 @@ def metric_tests(
     windows: dict[str, tuple[datetime, datetime] | None] | None = None,
     timeout_s: float | None = None,
     record: bool = True,
+    warehouse: Warehouse | None = None,
 ) -> list[TestResult]:
     """Run the metrics' assertions and record them. With ``windows`` (the tables a run built, and the range
     built of each incremental one), only the assertions over those tables, and when every table they read
@@ -94,7 +102,7 @@ def metric_tests(
             if all(ranges):
                 since = min(r[0] for r in ranges if r).date()
                 compiled, condition = _metric_condition(project, text, since)
-            results.append(_run_metric_test(con, m.name, text, compiled, condition, timeout_s))
+            results.append(_run_metric_test(con, warehouse, m.name, text, compiled, condition, timeout_s))
     if record:
         record_results(con, run_id, results)
     return results
@@ -112,6 +120,7 @@ def _metric_condition(project: Project, text: str, since: date | None = None) ->
 
 def _run_metric_test(
     con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse | None,
     metric: str,
     text: str,
     compiled: CompiledQuery,
@@ -119,31 +128,48 @@ def _run_metric_test(
     timeout_s: float | None,
 ) -> TestResult:
     """The periods (labelled by the query's first column) where the condition is false or unknown."""
-    rows = sqlglot.parse_one(compiled.duckdb_sql, dialect="duckdb")
-    assert isinstance(rows, exp.Query)
-    first = col(compiled.columns[0].name, "m")
     failing = exp.func("coalesce", condition.copy(), exp.false()).not_()
-    q = (
-        exp.select(
-            exp.func("count", exp.Star()),
-            exp.Bracket(
-                this=exp.func("list", exp.cast(first, "VARCHAR")),
-                expressions=[exp.Slice(this=exp.Literal.number(1), expression=exp.Literal.number(SAMPLE))],
-            ),
-        )
-        .from_(rows.subquery("m"))
-        .where(failing)
-    )
+    periods = exp.select(exp.cast(col(compiled.columns[0].name, "m"), "VARCHAR")).from_(compiled.tree.subquery("m"))
     name = f"assert({text})"
+    try:
+        count, sample = _offenders(con, warehouse, periods.where(failing), compiled.params, timeout_s)
+    except (duckdb.Error, TapflowError) as exc:
+        return TestResult(f"metric:{metric}", name, "error", 0, [], _why(exc, timeout_s))
+    return TestResult(f"metric:{metric}", name, "fail" if count else "pass", count, [r[0] for r in sample])
+
+
+def _offenders(
+    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse | None,
+    rows: exp.Select,
+    params: dict[str, Any],
+    timeout_s: float | None,
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """How many rows ``rows`` selects, and, when there are any, the first SAMPLE of them."""
+    total = exp.select(exp.func("count", exp.Star())).from_(rows.subquery("o"))
+    failing = int(_select(con, warehouse, total, params, timeout_s)[0][0])
+    if not failing:
+        return 0, []
+    return failing, [tuple(r) for r in _select(con, warehouse, rows.limit(SAMPLE), params, timeout_s)]
+
+
+def _select(
+    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse | None,
+    query: exp.Query,
+    params: dict[str, Any],
+    timeout_s: float | None,
+) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` on the DuckDB file (stopped past ``timeout_s``), or on another warehouse."""
+    if warehouse is not None:
+        text = render(query, warehouse.dialect)
+        return list(warehouse.select(text, timeout_s=timeout_s or TEST_TIMEOUT_S, params=params).rows)
     cur = con.cursor()
     try:
         with _watched(cur, timeout_s):
-            count, sample = cur.execute(q.sql("duckdb"), compiled.params).fetchone() or (0, [])
-    except duckdb.Error as exc:
-        return TestResult(f"metric:{metric}", name, "error", 0, [], _why(exc, timeout_s))
+            return cur.execute(query.sql("duckdb"), params).fetchall()
     finally:
         cur.close()
-    return TestResult(f"metric:{metric}", name, "fail" if count else "pass", int(count), list(sample or []))
 
 
 def record_results(con: duckdb.DuckDBPyConnection, run_id: str, results: list[TestResult]) -> None:
@@ -171,27 +197,35 @@ def insert_results(cur: duckdb.DuckDBPyConnection, run_id: str, results: list[Te
 
 
 def test_tables(
-    con: duckdb.DuckDBPyConnection, project: Project, names: list[str], timeout_s: float | None = None
+    con: duckdb.DuckDBPyConnection,
+    project: Project,
+    names: list[str],
+    timeout_s: float | None = None,
+    warehouse: Warehouse | None = None,
 ) -> list[TestResult]:
-    """Run the tests of ``names`` (every table with tests when empty), recorded under one run id."""
+    """Run the tests of ``names`` (every table with tests when empty), recorded under one run id in ``con``;
+    the tables are in ``warehouse`` when it is another engine."""
     run_id = "test-" + uuid.uuid4().hex[:8]
     tables = sorted({t.name.lower() for t in project.tables.values() if tests_of(project, t)})
     unknown = [n for n in names if n.lower() not in tables]
     if unknown:
         raise UnknownTable(f"No tests declared on '{unknown[0][:100]}'. {did_you_mean(unknown[0], tables)}")
-    results = [r for name in (names or tables) for r in run_tests(con, project, name, run_id, timeout_s=timeout_s)]
-    return results if names else results + metric_tests(con, project, run_id, timeout_s=timeout_s)
+    results = [
+        r for name in (names or tables) for r in run_tests(con, project, name, run_id, None, timeout_s, True, warehouse)
+    ]
+    return results if names else results + metric_tests(con, project, run_id, None, timeout_s, True, warehouse)
 
 
-def tests_of(project: Project, bound: BoundTable) -> list[DataTest]:
+def tests_of(project: Project, bound: BoundTable, columns: dict[str, str] | None = None) -> list[DataTest]:
     """The tests declared beside a table, then, on a built table, ``accepted_values`` of each dimension of its
     entity that declares them and that the table carries (the allowed values are enforced, not only listed)."""
+    has = bound.has if columns is None else (lambda name: name.lower() in columns)
     tests = list(bound.spec.tests)
     if bound.spec.build is None:
         return tests
     declared = {t.accepted_values.column.lower() for t in tests if t.accepted_values}
     for dim in project.entities[bound.entity].dimensions:
-        if dim.accepted_values and dim.name.lower() not in declared and bound.has(dim.name) and bound.columns:
+        if dim.accepted_values and dim.name.lower() not in declared and has(dim.name) and bound.columns:
             implied = {"column": dim.name, "values": list(dim.accepted_values)}
             tests.append(DataTest.model_validate({"accepted_values": implied}))
     return tests
@@ -223,14 +257,17 @@ def _watched(cur: duckdb.DuckDBPyConnection, timeout_s: float | None) -> Abstrac
     return WATCHDOG.watching(cur, timeout_s) if timeout_s else nullcontext()
 
 
-def _why(exc: duckdb.Error, timeout_s: float | None) -> str:
-    if isinstance(exc, duckdb.InterruptException):
+def _why(exc: duckdb.Error | TapflowError, timeout_s: float | None) -> str:
+    if isinstance(exc, duckdb.InterruptException | QueryTimeout) and timeout_s:
         return f"ran longer than {timeout_s:g} s (TAPFLOW_BUILD_BATCH_TIMEOUT_S) and was stopped"
-    return str(exc).split("\n")[0][:300]
+    if isinstance(exc, QueryTimeout):
+        return f"ran longer than {TEST_TIMEOUT_S:g} s, the limit of a test without TAPFLOW_BUILD_BATCH_TIMEOUT_S"
+    return exc.detail[:300] if isinstance(exc, TapflowError) else str(exc).split("\n")[0][:300]
 
 
 def _run(
     con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse | None,
     project: Project,
     bound: BoundTable,
     test: DataTest,
@@ -242,19 +279,9 @@ def _run(
         if test.row_count_change is not None:
             return _row_count(con, bound, test.row_count_change.max_ratio, name)
         offending, keys = _offending(project, bound, test, window)
-        cur = con.cursor()
-        try:
-            with _watched(cur, timeout_s):
-                total = exp.select(exp.func("count", exp.Star())).from_(offending.subquery("o"))
-                failing = int((cur.execute(total.sql("duckdb")).fetchone() or (0,))[0])
-                sample = []
-                if failing:
-                    q = exp.select(*keys).from_(offending.subquery("o")).limit(SAMPLE)
-                    found = cur.execute(q.sql("duckdb")).fetchall()
-                    sample = [_plain(r[0]) if len(r) == 1 else [_plain(v) for v in r] for r in found]
-        finally:
-            cur.close()
-    except duckdb.Error as exc:
+        failing, found = _offenders(con, warehouse, exp.select(*keys).from_(offending.subquery("o")), {}, timeout_s)
+        sample = [_plain(r[0]) if len(r) == 1 else [_plain(v) for v in r] for r in found]
+    except (duckdb.Error, TapflowError) as exc:
         return TestResult(bound.name, name, "error", 0, [], _why(exc, timeout_s))
     return TestResult(bound.name, name, "fail" if failing else "pass", failing, sample)
 

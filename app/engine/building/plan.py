@@ -14,6 +14,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from app.compiler.dialects import render
 from app.compiler.rollups import rollup_reads
 from app.definitions.diagnostics import did_you_mean
 from app.definitions.project import BoundTable, Project
@@ -21,12 +22,14 @@ from app.definitions.spec import Build
 from app.engine.building import rollups
 from app.engine.building import statements as st
 from app.engine.building.periods import batches, count, floor
-from app.errors import BuildError, InvalidRequest, UnknownTable
+from app.engine.warehouse import DuckDBWarehouse, Warehouse
+from app.errors import BuildError, InvalidRequest, TapflowError, UnknownTable, Unsupported
 
 EPOCH = datetime(1970, 1, 1)
 EARLIEST, LATEST = date(1900, 1, 1), date(9000, 1, 1)  # the days a build request may name
 MAX_BATCHES = 100_000  # batches one run may plan (each is a transaction and a row in meta.build_runs)
 HISTORY_COLUMNS = ("valid_from", "valid_to", "is_current")
+LATE_ROWS_TIMEOUT_S = 300.0  # counting a source's late rows: one aggregate over an indexed or partitioned column
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,12 @@ class BuildPlan:
     until: datetime
     tables: list[TablePlan] = field(default_factory=list)
     resumed: bool = False
+    where: str = ""  # the warehouse built in, when not the DuckDB file (its name, without secrets)
+
+    @property
+    def hash(self) -> str:
+        """The request's, and the warehouse's: a run in another warehouse is never resumed in this one."""
+        return request_hash(self.request, self.where)
 
     @property
     def batches(self) -> list[Batch]:
@@ -92,9 +101,19 @@ class BuildPlan:
 
 
 def plan_build(
-    con: duckdb.DuckDBPyConnection, project: Project, request: BuildRequest, until: datetime, *, resume: bool = True
+    con: duckdb.DuckDBPyConnection,
+    project: Project,
+    request: BuildRequest,
+    until: datetime,
+    *,
+    resume: bool = True,
+    warehouse: Warehouse | None = None,
 ) -> BuildPlan:
-    """The batches of ``request``: resumed from its last unfinished run when there is one."""
+    """The batches of ``request``: resumed from its last unfinished run when there is one. ``con`` holds the
+    records of past runs; the tables are in ``warehouse`` when it is another engine (rollups are built in the
+    DuckDB file only, so none is planned there)."""
+    source = warehouse if warehouse is not None else DuckDBWarehouse(con)
+    where = "" if isinstance(source, DuckDBWarehouse) else source.name
     order = project.builds.order() if project.builds is not None else []
     bound = {t.name.lower(): t for t in project.tables.values() if t.spec.build is not None}
     _check_range(request)
@@ -103,9 +122,15 @@ def plan_build(
     for name in wanted:
         if name not in bound and name not in rollups:
             raise UnknownTable(f"No build for '{name[:100]}'. {did_you_mean(name, [*order, *project.rollups])}")
+        if name not in bound and where:
+            raise Unsupported(
+                f"'{name[:100]}' is a pre-aggregation: rollups are built in the DuckDB file only, and queries on "
+                f"{where} read the base tables. Build the entity tables here, or unset TAPFLOW_WAREHOUSE."
+            )
     names = [n for n in order if not wanted or n in wanted]
-    previous = _unfinished(con, request) if resume else None
-    plan = BuildPlan(previous or uuid.uuid4().hex[:12], request, until, resumed=previous is not None)
+    previous = _unfinished(con, request_hash(request, where)) if resume else None
+    plan = BuildPlan(previous or uuid.uuid4().hex[:12], request, until, resumed=previous is not None, where=where)
+    present = source.catalog()
     done = _batches_of(con, previous) if previous else {}
     seq = max(done, default=-1) + 1
 
@@ -123,9 +148,10 @@ def plan_build(
             plan.tables.append(table)
 
     for name in names:
-        add(_table_plan(con, bound[name], request, until))
-    for table in _rollup_plans(con, project, request, plan.tables, wanted):  # after what they read
-        add(table)
+        add(_table_plan(con, source, bound[name], request, until, name in present))
+    if isinstance(source, DuckDBWarehouse):
+        for table in _rollup_plans(con, project, request, plan.tables, wanted):  # after what they read
+            add(table)
     if sum(len(t.batches) for t in plan.tables) > MAX_BATCHES:
         raise InvalidRequest(
             f"This build would run {sum(len(t.batches) for t in plan.tables):,} batches, more than {MAX_BATCHES:,}; "
@@ -174,10 +200,15 @@ def _check_range(request: BuildRequest) -> None:
         raise InvalidRequest(f"start ({request.start}) must be before end ({request.end}, exclusive).")
 
 
-def _unfinished(con: duckdb.DuckDBPyConnection, request: BuildRequest) -> str | None:
+def request_hash(request: BuildRequest, where: str) -> str:
+    """What ``meta.builds.request_hash`` holds: the request's hash, with the warehouse's name when not the file."""
+    return request.hash if not where else hashlib.sha256(f"{request.hash} {where}".encode()).hexdigest()[:16]
+
+
+def _unfinished(con: duckdb.DuckDBPyConnection, hashed: str) -> str | None:
     row = con.execute(
         "SELECT run_id, status FROM meta.builds WHERE request_hash = ? ORDER BY started_at DESC LIMIT 1",
-        [request.hash],
+        [hashed],
     ).fetchone()
     return str(row[0]) if row is not None and row[1] in ("running", "interrupted", "failed") else None
 
@@ -190,7 +221,16 @@ def _batches_of(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[int, Batch]
     return {seq: Batch(seq, t, s, e, done=status in ("success", "skipped")) for seq, t, s, e, status in rows}
 
 
-def _table_plan(con: duckdb.DuckDBPyConnection, bound: BoundTable, request: BuildRequest, until: datetime) -> TablePlan:
+def _table_plan(
+    con: duckdb.DuckDBPyConnection,
+    source: Warehouse,
+    bound: BoundTable,
+    request: BuildRequest,
+    until: datetime,
+    present: bool,
+) -> TablePlan:
+    """``present``: the warehouse has the table; one it lacks (dropped, or another warehouse's records) is built
+    from its first day whatever the records of past runs say."""
     build = bound.spec.build
     assert build is not None
     name = bound.name.lower()
@@ -208,11 +248,11 @@ def _table_plan(con: duckdb.DuckDBPyConnection, bound: BoundTable, request: Buil
     if request.start or request.end:
         start = datetime.combine(request.start, datetime.min.time()) if request.start else first
         end = datetime.combine(request.end, datetime.min.time()) if request.end else until
-    elif not request.full_refresh:
+    elif not request.full_refresh and present:
         mark = watermark(con, name)
         if mark is not None:
             start = max(first, floor(min(mark, until) - timedelta(days=inc.lookback_days), inc.batch))
-            plan.late = _late_rows(con, name, inc.late.model_dump() if inc.late else None, start)
+            plan.late = _late_rows(con, source, name, inc.late.model_dump() if inc.late else None, start)
     grain = inc.backfill or inc.batch
     if count(floor(start, inc.batch), end, grain) > MAX_BATCHES:
         raise InvalidRequest(
@@ -319,7 +359,7 @@ def watermark(con: duckdb.DuckDBPyConnection, table: str) -> datetime | None:
 
 
 def _late_rows(
-    con: duckdb.DuckDBPyConnection, table: str, late: dict[str, str] | None, window: datetime
+    con: duckdb.DuckDBPyConnection, source: Warehouse, table: str, late: dict[str, str] | None, window: datetime
 ) -> dict[str, Any] | None:
     """Rows of the source that arrived since the last run began but belong before this run's window."""
     if late is None:
@@ -339,10 +379,12 @@ def _late_rows(
         .where(exp.and_(loaded >= exp.Placeholder(this="since"), t < exp.Placeholder(this="window")))
     )
     try:
-        found = con.execute(q.sql("duckdb"), {"since": row[0], "window": window}).fetchone()
-    except duckdb.Error as exc:
-        raise BuildError(f"{table}: counting late rows in {late['table']} failed: {str(exc).splitlines()[0]}") from exc
-    late_count, first, last = found or (0, None, None)
+        found = source.select(
+            render(q, source.dialect), timeout_s=LATE_ROWS_TIMEOUT_S, params={"since": row[0], "window": window}
+        )
+    except TapflowError as exc:
+        raise BuildError(f"{table}: counting late rows in {late['table']} failed: {exc.detail}") from exc
+    late_count, first, last = found.rows[0] if found.rows else (0, None, None)
     if not late_count:
         return None
     return {"source": late["table"], "count": int(late_count), "first": first, "last": last}

@@ -15,15 +15,17 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
+from app.compiler.dialects import render
 from app.definitions.project import Project
 from app.engine.building import statements as st
 from app.engine.building.checks import TestResult, insert_results, metric_tests, run_tests
-from app.engine.building.plan import Batch, BuildPlan, TablePlan, asked_span, prepare
+from app.engine.building.plan import EPOCH, Batch, BuildPlan, TablePlan, asked_span, prepare
 from app.engine.building.rollups import forget, needed_now, retired
 from app.engine.database import read_catalog, transaction
 from app.engine.dataversion import bump
 from app.engine.executor import WATCHDOG
-from app.errors import BuildError, TapflowError
+from app.engine.warehouse import Buildable, Warehouse, Writer, buildable
+from app.errors import BuildError, QueryTimeout, TapflowError
 
 
 @dataclass
@@ -105,9 +107,14 @@ def run_build(
     on_batch: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
     batch_timeout_s: float | None = None,
+    warehouse: Warehouse | None = None,
 ) -> BuildReport:
-    """Run every pending batch of ``plan`` in order; a failing batch is rolled back and ends the run."""
+    """Run every pending batch of ``plan`` in order; a failing batch is rolled back and ends the run.
+    ``con`` is the DuckDB file, which records the run; the tables are built there, or in ``warehouse`` when
+    it is another engine (its batches committed there, then recorded here: a batch replaces its rows, so one
+    run again after a crash between the two writes the same rows)."""
     started = time.perf_counter()
+    target = buildable(warehouse, "A build") if warehouse is not None else None
     try:
         _record_run(con, plan, origin)
     except duckdb.InterruptException:
@@ -121,7 +128,7 @@ def run_build(
     status, error = "success", None
     results: list[TestResult] = []
     try:
-        catalog = read_catalog(con)
+        catalog = read_catalog(con) if target is None else target.catalog()
         for table in plan.tables:
             report = TableReport(table.name, late=table.late, skipped=sum(1 for b in table.batches if b.done))
             reports.append(report)
@@ -135,29 +142,51 @@ def run_build(
                     prepare(project, table, catalog)
                 except duckdb.Error as exc:
                     raise BuildError(f"{table.name}: cannot build: {str(exc).splitlines()[0][:300]}") from exc
-            for batch in table.batches:
-                if batch.done:
-                    continue
-                if stop is not None and stop.is_set():
-                    raise InterruptedError
-                rows, seconds = _run_batch(con, plan, table, batch, batch_timeout_s)
-                report.batches += 1
-                report.rows += rows
-                report.seconds += seconds
-                done += 1
-                rows_total += rows
-                if on_batch is not None:
-                    on_batch(Progress(table.name, batch, rows, done, total, rows_total, time.perf_counter() - started))
+            with nullcontext() if target is None else target.writer(table.name) as writer:
+                if target is not None and writer is not None and any(not b.done for b in table.batches):
+                    _prepare_elsewhere(writer, target, table)
+                for batch in table.batches:
+                    if batch.done:
+                        continue
+                    if stop is not None and stop.is_set():
+                        raise InterruptedError
+                    if writer is None:
+                        rows, seconds = _run_batch(con, plan, table, batch, batch_timeout_s)
+                    else:
+                        rows, seconds = _run_batch_elsewhere(con, writer, plan, table, batch, batch_timeout_s, stop)
+                    report.batches += 1
+                    report.rows += rows
+                    report.seconds += seconds
+                    done += 1
+                    rows_total += rows
+                    if on_batch is not None:
+                        elapsed = time.perf_counter() - started
+                        on_batch(Progress(table.name, batch, rows, done, total, rows_total, elapsed))
             if table.name not in catalog:  # created by this run: what later tables read must see its columns
-                catalog = read_catalog(con)
-        _drop_retired(con, project)
+                catalog = read_catalog(con) if target is None else target.catalog()
+        if target is None:
+            _drop_retired(con, project)
         windows = {t.name: (t.batches[0].start, t.batches[-1].end) for t in plan.tables if t.by and t.batches}
         for report in reports:  # once every table is built: a relationship's other side is built too
             report.tests = run_tests(
-                con, project, report.name, plan.run_id, windows.get(report.name), batch_timeout_s, record=False
+                con,
+                project,
+                report.name,
+                plan.run_id,
+                windows.get(report.name),
+                batch_timeout_s,
+                record=False,
+                warehouse=target,
+                columns=catalog.get(report.name),
             )
         checked = metric_tests(
-            con, project, plan.run_id, {r.name: windows.get(r.name) for r in reports}, batch_timeout_s, record=False
+            con,
+            project,
+            plan.run_id,
+            {r.name: windows.get(r.name) for r in reports},
+            batch_timeout_s,
+            record=False,
+            warehouse=target,
         )
         results = [t for r in reports for t in r.tests] + checked
         if checked:
@@ -200,7 +229,7 @@ def _record_run(con: duckdb.DuckDBPyConnection, plan: BuildPlan, origin: str) ->
             cur.execute(
                 "INSERT INTO meta.builds (run_id, request, request_hash, origin, status, started_at) "
                 "VALUES (?, ?, ?, ?, 'running', now())",
-                [plan.run_id, json.dumps(plan.request.as_dict()), plan.request.hash, origin],
+                [plan.run_id, json.dumps(plan.request.as_dict()), plan.hash, origin],
             )
         _insert_batches(cur, plan.run_id, [b for b in plan.batches if not b.recorded])
 
@@ -251,18 +280,102 @@ def _run_batch(
     except duckdb.Error as exc:
         message = str(exc).split("\n")[0][:500]
         if isinstance(exc, duckdb.InterruptException):
-            message = f"it ran longer than {timeout_s:g} s (TAPFLOW_BUILD_BATCH_TIMEOUT_S), or was cancelled"
-        with transaction(con) as cur:
-            cur.execute(
-                "UPDATE meta.build_runs SET status = 'failed', error = ?, finished_at = now(), "
-                "seconds = ? WHERE run_id = ? AND seq = ?",
-                [message, time.perf_counter() - began, plan.run_id, batch.seq],
-            )
-        raise BuildError(
-            f"{table.name}, batch [{batch.start:%Y-%m-%d %H:%M}, {batch.end:%Y-%m-%d %H:%M}) failed and was rolled "
-            f"back: {message}"
-        ) from exc
+            message = _too_long(timeout_s)
+        raise _failed(con, plan, table, batch, message, began) from exc
     return after, seconds
+
+
+def _run_batch_elsewhere(
+    con: duckdb.DuckDBPyConnection,
+    writer: Writer,
+    plan: BuildPlan,
+    table: TablePlan,
+    batch: Batch,
+    timeout_s: float | None,
+    stop: threading.Event | None,
+) -> tuple[int, float]:
+    """One batch in another warehouse: its statements in one transaction there (cancelled when ``stop`` is
+    set), then its record here."""
+    bounds = {"start": batch.start, "end": batch.end}
+    began = time.perf_counter()
+    statements = [(sql, {k: bounds[k] for k in used}) for sql, used in table.sql]
+    try:
+        counts = writer.run(statements, timeout_s=timeout_s, stop=stop)
+    except TapflowError as exc:
+        message = _too_long(timeout_s) if isinstance(exc, QueryTimeout) else exc.detail[:500]
+        raise _failed(con, plan, table, batch, message, began) from exc
+    before, after = counts[0], counts[-1]
+    seconds = time.perf_counter() - began
+    with transaction(con) as cur:
+        cur.execute(
+            "UPDATE meta.build_runs SET status = 'success', rows_in = ?, rows_out = ?, seconds = ?, "
+            "started_at = now() - to_microseconds(?), finished_at = now(), error = NULL, changed = ? "
+            "WHERE run_id = ? AND seq = ?",
+            [before, after, seconds, int(seconds * 1e6), bool(before or after), plan.run_id, batch.seq],
+        )
+        if before or after:
+            bump(cur, f"build {table.name} [{batch.start:%Y-%m-%d %H:%M}, {batch.end:%Y-%m-%d %H:%M})")
+    return after, seconds
+
+
+def _prepare_elsewhere(writer: Writer, warehouse: Buildable, table: TablePlan) -> None:
+    """A table the warehouse lacks is created with the shape of the build's rows (the bounds written in: a
+    CREATE takes no parameters there); then the statements in its dialect, inserting by column name as DuckDB's
+    BY NAME does (a column of the table the rows lack is NULL; a column of the rows the table lacks, an error)."""
+    dialect = warehouse.dialect
+    try:
+        columns = warehouse.catalog().get(table.name)
+        if columns is None and table.create is not None:
+            schema = exp.Create(this=st.table(table.name.split(".")[0]), kind="SCHEMA", exists=True)
+            shape = st.bounded(table.create.copy().limit(0), EPOCH, EPOCH)
+            create = exp.Create(this=st.table(table.name), kind="TABLE", expression=shape)
+            writer.run([(render(schema, dialect), {}), (render(create, dialect), {})], timeout_s=None)
+            columns = warehouse.catalog().get(table.name)
+        table.create = None
+        if columns is None:
+            raise BuildError(f"{table.name}: not in {warehouse.name}, and its build does not say the shape of its rows")
+        statements = []
+        for statement in table.statements:
+            if isinstance(statement, exp.Insert) and isinstance(statement.expression, exp.Query):
+                rows = st.bounded(statement.expression, EPOCH, EPOCH)
+                shape = exp.select(exp.Star()).from_(exp.Subquery(this=rows, alias=exp.TableAlias(this=st.ident("r"))))
+                names = writer.columns(render(shape.limit(0), dialect))
+                extra = [n for n in names if n.lower() not in columns]
+                if extra:
+                    raise BuildError(
+                        f"{table.name}: its build's rows have the column(s) {', '.join(extra[:10])}, which the table "
+                        f"in {warehouse.name} lacks: add them to the table (ALTER TABLE ... ADD COLUMN), or drop them "
+                        "from the build's SQL."
+                    )
+                statement = st.named(statement, names)
+            statements.append((render(statement, dialect), st.parameters(statement)))
+    except BuildError:
+        raise
+    except TapflowError as exc:
+        raise BuildError(f"{table.name}: cannot build in {warehouse.name}: {exc.detail}") from exc
+    table.sql = statements
+
+
+def _too_long(timeout_s: float | None) -> str:
+    if not timeout_s:
+        return "it was cancelled"
+    return f"it ran longer than {timeout_s:g} s (TAPFLOW_BUILD_BATCH_TIMEOUT_S), or was cancelled"
+
+
+def _failed(
+    con: duckdb.DuckDBPyConnection, plan: BuildPlan, table: TablePlan, batch: Batch, message: str, began: float
+) -> BuildError:
+    """Record a batch as failed (its writes were rolled back) and say so."""
+    with transaction(con) as cur:
+        cur.execute(
+            "UPDATE meta.build_runs SET status = 'failed', error = ?, finished_at = now(), "
+            "seconds = ? WHERE run_id = ? AND seq = ?",
+            [message, time.perf_counter() - began, plan.run_id, batch.seq],
+        )
+    return BuildError(
+        f"{table.name}, batch [{batch.start:%Y-%m-%d %H:%M}, {batch.end:%Y-%m-%d %H:%M}) failed and was rolled "
+        f"back: {message}"
+    )
 
 
 def _checksum(cur: duckdb.DuckDBPyConnection, name: str) -> tuple[object, ...] | None:

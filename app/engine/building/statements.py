@@ -142,9 +142,11 @@ def snapshot_rows(
     as ``label`` (a DATE, or a TIMESTAMP for hours) and the history's ``columns``."""
     step = exp.Interval(this=exp.Literal.string("1"), unit=exp.var(grain.upper()))
     periods = query(
-        "SELECT p AS __start, least(p + __step__, __end__) AS __end FROM range(__start__, __end__, __step__) AS g(p)",
+        "SELECT p AS __start, least(p + __step__, __end__) AS __end "
+        "FROM generate_series(__start__, __last__, __step__) AS g(p)",
         start=param("start"),
         end=param("end"),
+        last=_last_instant(),
         step=step,
     )
     at = exp.cast(col("__start", "p"), "TIMESTAMP" if grain == "hour" else "DATE").as_(label)
@@ -173,16 +175,35 @@ def in_batch(column: exp.Expr, kind: str = "TIMESTAMP") -> exp.Expr:
     last instant (a batch ending at noon keeps its day)."""
     if kind.upper() != "DATE":
         return exp.and_(column.copy() >= param("start"), column.copy() < param("end"))
-    last = exp.cast(
-        exp.Sub(this=param("end"), expression=exp.Interval(this=exp.Literal.string("1"), unit=exp.var("MICROSECOND"))),
-        "DATE",
+    return exp.and_(column.copy() >= param("start", "DATE"), column.copy() <= exp.cast(_last_instant(), "DATE"))
+
+
+def _last_instant() -> exp.Expr:
+    """``$end`` less a microsecond: the last instant of ``[$start, $end)`` (generate_series includes its end on
+    every engine)."""
+    return exp.Sub(
+        this=param("end"), expression=exp.Interval(this=exp.Literal.string("1"), unit=exp.var("MICROSECOND"))
     )
-    return exp.and_(column.copy() >= param("start", "DATE"), column.copy() <= last)
 
 
 def insert(target: str, rows: exp.Query) -> exp.Expr:
     """``INSERT INTO target BY NAME rows``: columns matched by name, so the SELECT's order does not matter."""
     return exp.Insert(this=table(target), expression=rows, by_name=True)
+
+
+def insert_columns(target: str, rows: exp.Query, columns: Sequence[str]) -> exp.Expr:
+    """``INSERT INTO target (columns) SELECT columns FROM (rows)``: BY NAME where an engine has no such thing."""
+    named = exp.select(*(col(c, "r") for c in columns)).from_(rows.subquery("r"))
+    return exp.Insert(this=exp.Schema(this=table(target), expressions=[ident(c) for c in columns]), expression=named)
+
+
+def named(statement: exp.Expr, columns: Sequence[str]) -> exp.Expr:
+    """``statement`` with an INSERT ... BY NAME written with the target's ``columns``."""
+    if not (isinstance(statement, exp.Insert) and statement.args.get("by_name")):
+        return statement
+    target = statement.this
+    assert isinstance(target, exp.Table) and isinstance(statement.expression, exp.Query)
+    return insert_columns(".".join(p.name for p in target.parts), statement.expression, columns)
 
 
 def delete(target: str, by: str | None, kind: str = "TIMESTAMP") -> exp.Expr:
@@ -191,13 +212,13 @@ def delete(target: str, by: str | None, kind: str = "TIMESTAMP") -> exp.Expr:
 
 
 def bounded(tree: exp.Expr, start: datetime, end: datetime) -> exp.Expr:
-    """``tree`` with the bounds written in as TIMESTAMP literals (our own values, for a query without
-    parameters)."""
+    """``tree`` with the bounds written in as TIMESTAMP literals (our own values, for a statement that takes no
+    parameters: a CREATE on PostgreSQL)."""
     values = {"start": start, "end": end}
 
     def put(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder) and node.name in values:
-            return exp.Literal.string(values[node.name].isoformat(sep=" "))
+            return exp.cast(exp.Literal.string(values[node.name].isoformat(sep=" ")), "TIMESTAMP")
         return node
 
     return tree.transform(put)
