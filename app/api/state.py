@@ -23,7 +23,7 @@ from app.engine.database import connect, lock_configuration
 from app.engine.dataversion import current as current_data_version
 from app.engine.migrations import apply_migrations
 from app.engine.statedb import StateDB, open_state
-from app.engine.warehouse import DuckDBWarehouse, Warehouse, is_external, only_on_duckdb, open_warehouse
+from app.engine.warehouse import DuckDBWarehouse, Warehouse, open_warehouse
 from app.errors import TapflowError
 from app.governance.journal import replay
 from app.governance.usage import UsageRecorder, event_of, insert_events
@@ -161,25 +161,31 @@ class ServiceState:
         kept = self.checked
         if kept is not None and time.monotonic() - kept[0] < STATUS_TTL_S:
             return kept[1]
-        if is_external(self.settings):  # the check reads the DuckDB file, which holds none of the served data
-            self.checked = (time.monotonic(), {"tables": []})
-            return self.checked[1]
-        try:
-            check = self.morning(coverage=False)
+        try:  # on another warehouse, from the records only: a freshness query per table would hold up answers
+            check = self.morning(coverage=False, freshness=isinstance(self.warehouse, DuckDBWarehouse))
         except TapflowError as exc:  # an answer's data_status is a note: it never costs the answer
             log.warning("data status not computed: %s", exc.detail)
             check = {"tables": []}
         self.checked = (time.monotonic(), check)
         return check
 
-    def morning(self, *, coverage: bool = True, only: set[str] | None = None) -> dict[str, Any]:
+    def morning(self, *, coverage: bool = True, only: set[str] | None = None, freshness: bool = True) -> dict[str, Any]:
         """The morning check now (of the tables ``only`` names, when given)."""
-        only_on_duckdb(self.settings, "The morning check (GET /status)")
+        external = None if isinstance(self.warehouse, DuckDBWarehouse) else self.warehouse
         cur = self.con.cursor()
         try:
-            until = build_until(cur, self.settings.clock())
+            until = build_until(cur, self.settings.clock(), self.catalog if external is not None else None)
             timeout = self.settings.query_timeout_s
-            return morning_check(cur, self.project, until, coverage=coverage, only=only, timeout_s=timeout)
+            return morning_check(
+                cur,
+                self.project,
+                until,
+                coverage=coverage,
+                only=only,
+                timeout_s=timeout,
+                warehouse=external,
+                freshness=freshness,
+            )
         finally:
             cur.close()
 

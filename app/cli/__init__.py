@@ -304,10 +304,11 @@ def test_command(
 def _morning_check(con: Any, warehouse: Any, project: Any, settings: Settings) -> dict[str, Any]:
     from app.demo.clock import build_until
     from app.engine.building.status import morning_check
-    from app.engine.warehouse import only_on_duckdb
+    from app.engine.warehouse import DuckDBWarehouse
 
-    only_on_duckdb(settings, "`tapflow status`")
-    return morning_check(con, project, build_until(con, settings.clock()))
+    external = None if isinstance(warehouse, DuckDBWarehouse) else warehouse
+    until = build_until(con, settings.clock(), external.catalog() if external is not None else None)
+    return morning_check(con, project, until, warehouse=external)
 
 
 def _tests(con: Any, warehouse: Any, project: Any, settings: Settings, names: list[str]) -> list[dict[str, Any]]:

@@ -128,14 +128,13 @@ def buildable(warehouse: Warehouse, what: str) -> Buildable | None:
 
 
 def only_on_duckdb(settings: Settings, what: str) -> None:
-    """Refuse ``what`` (the morning check, reseeding from the service) when queries run on another warehouse:
-    it reads and writes the DuckDB file's tables, which then hold none of the served data."""
+    """Refuse ``what`` (reseeding from the service) when queries run on another warehouse: it replaces the DuckDB
+    file's tables, which then hold none of the served data."""
     if is_external(settings):
         raise Unsupported(
             f"{what} runs on the DuckDB file; TAPFLOW_WAREHOUSE={redact_url(settings.warehouse)} holds the served "
-            "tables. There, `tapflow seed` loads the demo, `tapflow build` and `tapflow test` (or POST "
-            "/admin/builds and /admin/tests) build and test the entity tables; unset TAPFLOW_WAREHOUSE for the "
-            "DuckDB file's morning check."
+            "tables. Run `tapflow seed` there instead: it loads the demo's inputs into the warehouse and builds its "
+            "entity tables in it."
         )
 
 

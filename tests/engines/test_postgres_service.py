@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +13,14 @@ import httpx
 import psycopg
 import pytest
 
+from app.definitions.loader import load_project
+from app.demo.clock import build_until
+from app.engine.building.status import morning_check
 from app.engine.database import read_catalog
 from app.engine.postgres import PostgresWarehouse
 from app.errors import DatabaseError, InvalidQuery, QueryTimeout
-from tests.conftest import TEST_SCALE
-from tests.helpers import env_for, running_server, tapflow
+from tests.conftest import ROOT, TEST_SCALE
+from tests.helpers import PINNED_NOW, env_for, running_server, tapflow
 from tests.postgres_server import new_database
 
 BOARD = [
@@ -54,7 +59,7 @@ def _fingerprint(cursor: Any, table: str, types: dict[str, str]) -> list[object]
     return [round(v, 6) if isinstance(v, float) else v for v in row]
 
 
-def test_seed_validate_and_serve_on_postgres(pg_server: str, demo_db: Path, tmp_path: Path) -> None:
+def test_seed_validate_and_serve_on_postgres(pg_server: str, demo_copy: Path, tmp_path: Path) -> None:
     """The README's path: migrate, seed (the inputs loaded, the entity tables built in PostgreSQL), build, test,
     serve; every entity table and the board's answers equal DuckDB's on its own demo; the service builds there."""
     url = new_database(pg_server, "seeded")
@@ -71,7 +76,7 @@ def test_seed_validate_and_serve_on_postgres(pg_server: str, demo_db: Path, tmp_
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     tested = tapflow("test", env=env, timeout=600)
     assert tested.returncode == 0 and "0 failed" in tested.stdout, tested.stdout + tested.stderr
-    with duckdb.connect(str(demo_db), read_only=True) as duck_con, psycopg.connect(url) as pg_con:
+    with duckdb.connect(str(demo_copy), read_only=True) as duck_con, psycopg.connect(url) as pg_con:
         built = {t: c for t, c in read_catalog(duck_con).items() if t.startswith("entity.")}
         assert len(built) == 14
         for table, types in built.items():
@@ -85,10 +90,10 @@ def test_seed_validate_and_serve_on_postgres(pg_server: str, demo_db: Path, tmp_
             duck_con, "entity.entity_teams_daily", daily
         )
     cli = tapflow("query", "mrr", "--grain", "month", "--start", "2026-01-01", env=env)
-    duck = tapflow("query", "mrr", "--grain", "month", "--start", "2026-01-01", env=env_for(demo_db))
+    duck = tapflow("query", "mrr", "--grain", "month", "--start", "2026-01-01", env=env_for(demo_copy))
     assert cli.returncode == 0 and cli.stdout == duck.stdout and cli.stdout.count("\n") == 11
     with running_server(env) as on_pg:
-        with running_server(env_for(demo_db)) as on_duckdb:
+        with running_server(env_for(demo_copy)) as on_duckdb:
             health = httpx.get(on_pg + "/health").json()
             assert health["warehouse"] == url and health["seeded"] is True
             for path in BOARD:
@@ -126,6 +131,27 @@ def _finished(base: str, run_id: str, limit_s: float = 300) -> dict[str, Any]:
     raise AssertionError(f"build {run_id} still running after {limit_s} s")
 
 
+def _seen(check: dict[str, Any]) -> dict[str, Any]:
+    """What the morning check saw in each table's rows (not the records of builds, which differ by file)."""
+    return {
+        t["table"]: (t["freshness"], t["coverage"] and t["coverage"] | {"missing_sample": []}) for t in check["tables"]
+    }
+
+
+def test_the_morning_check_reads_the_warehouse(pg_demo: str, demo_db: Path, tmp_path: Path) -> None:
+    """Freshness and grain coverage of every table, read in PostgreSQL, equal the DuckDB file's."""
+    env = env_for(tmp_path / "state.duckdb", TAPFLOW_WAREHOUSE=pg_demo)
+    done = tapflow("status", "--format", "json", env=env, timeout=300)
+    assert done.returncode in (0, 1), done.stderr  # 1: a table is stale or was never built here, which it says
+    on_pg = json.loads(done.stdout)
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        project = load_project(ROOT, read_catalog(con))
+        on_duckdb = morning_check(con, project, build_until(con, datetime.fromisoformat(PINNED_NOW)))
+    assert len(on_pg["tables"]) >= 10 and _seen(on_pg) == _seen(on_duckdb)
+    hourly = next(t for t in on_pg["tables"] if t["table"] == "entity.entity_devices_hourly")
+    assert hourly["coverage"]["first"] == "2026-10-18 00:00:00" and hourly["coverage"]["grain"] == "hour"
+
+
 def test_errors_on_postgres_are_problems_and_change_nothing(pg_demo: str, tmp_path: Path) -> None:
     env = env_for(tmp_path / "state.duckdb", TAPFLOW_WAREHOUSE=pg_demo)
     with running_server(env) as base:
@@ -135,14 +161,11 @@ def test_errors_on_postgres_are_problems_and_change_nothing(pg_demo: str, tmp_pa
         assert "soon" not in bad_value.json()["detail"]  # a value is never echoed: it may be data
         hostile = httpx.get(base + "/metrics/mrr", params={"where": "customer_tier = 'x'; DROP TABLE entity.x"})
         assert hostile.status_code == 400
-        answer = httpx.get(base + "/metrics/mrr", params={"grain": "month"}).json()
-        assert (
-            answer["meta"].get("data_status") is None and not answer["meta"]["warnings"]
-        )  # the file's check: not this
-        refused = httpx.get(base + "/status")
-        assert refused.status_code == 501, refused.text
+        status = httpx.get(base + "/status")
+        assert status.status_code == 200 and status.json()["tables"], status.text
+        refused = httpx.post(base + "/admin/seed", json={})
+        assert refused.status_code in (403, 501), refused.text  # 403 outside demo mode, 501 in it
         assert refused.headers["content-type"].startswith("application/problem+json")
-        assert "runs on the DuckDB file" in refused.json()["detail"]
         coverage = httpx.get(base + "/metrics", params={"coverage": "true"}).json()["metrics"]
         assert next(m for m in coverage if m["name"] == "mrr")["coverage"]["last"].startswith("2026-10-31")
         assert httpx.get(base + "/metrics/mrr", params={"grain": "month"}).json()["rows"]

@@ -11,12 +11,16 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
+from app.compiler.build import date_trunc
+from app.compiler.dialects import render
 from app.definitions.project import BoundTable, Project
 from app.engine.building.periods import count, floor, step
 from app.engine.building.statements import col, query, table
 from app.engine.executor import WATCHDOG
-from app.errors import BuildError
+from app.engine.warehouse import Warehouse
+from app.errors import BuildError, QueryTimeout, TapflowError
 
+DATA_TIMEOUT_S = 300.0  # a query of the check on another warehouse, without a limit given
 SLOW = 2.0  # a build over this multiple of its trailing median is flagged
 TRAILING = 10  # runs the median is taken over
 GRAINS = ("hour", "day", "month")
@@ -31,22 +35,43 @@ def morning_check(
     coverage: bool = True,
     only: set[str] | None = None,
     timeout_s: float | None = None,
+    warehouse: Warehouse | None = None,
+    freshness: bool = True,
 ) -> dict[str, Any]:
     """Everything the 8 AM review looks at, one dict (``tapflow status`` and GET /status); without
     ``coverage`` (which reads whole tables) it is what a metric answer's ``meta.data_status`` needs; ``only``
-    keeps the tables named. Past ``timeout_s`` it stops (BuildError)."""
+    keeps the tables named. Past ``timeout_s`` it stops (BuildError). The records are ``con``'s; the tables
+    are in ``warehouse`` when it is another engine than the DuckDB file. Without ``freshness``, no table is read
+    (a query per table: seconds on a large warehouse)."""
     cur = con.cursor()
+    data = _Data(cur, warehouse, timeout_s, freshness)
     try:
         with WATCHDOG.watching(cur, timeout_s) if timeout_s else nullcontext():
-            return _check(cur, project, now, coverage, only)
-    except duckdb.InterruptException:
+            return _check(cur, data, project, now, coverage, only)
+    except (duckdb.InterruptException, QueryTimeout):
         raise BuildError(f"The status check ran longer than {timeout_s} s and was stopped") from None
     finally:
         cur.close()
 
 
+class _Data:
+    """Where the check reads the tables themselves: the DuckDB cursor, or another warehouse."""
+
+    def __init__(
+        self, cur: duckdb.DuckDBPyConnection, warehouse: Warehouse | None, timeout_s: float | None, fresh: bool
+    ):
+        self.cur, self.warehouse, self.timeout_s, self.fresh = cur, warehouse, timeout_s, fresh
+
+    def row(self, tree: exp.Query) -> tuple[Any, ...] | None:
+        if self.warehouse is None:
+            return self.cur.execute(tree.sql("duckdb")).fetchone()
+        text = render(tree, self.warehouse.dialect)
+        rows = self.warehouse.select(text, timeout_s=self.timeout_s or DATA_TIMEOUT_S, params={}).rows
+        return tuple(rows[0]) if rows else None
+
+
 def _check(
-    cur: duckdb.DuckDBPyConnection, project: Project, now: datetime, coverage: bool, only: set[str] | None
+    cur: duckdb.DuckDBPyConnection, data: _Data, project: Project, now: datetime, coverage: bool, only: set[str] | None
 ) -> dict[str, Any]:
     builds = _last_builds(cur)
     tests = failed_tests(cur)
@@ -56,11 +81,12 @@ def _check(
         if (bound.spec.build is None and not bound.spec.freshness) or (only and bound.name.lower() not in only):
             continue
         try:
-            tables.append(_table(cur, project, bound, now, builds.get(bound.name.lower()), tests, late, coverage))
-        except duckdb.InterruptException:
+            tables.append(_table(data, project, bound, now, builds.get(bound.name.lower()), tests, late, coverage))
+        except (duckdb.InterruptException, QueryTimeout):
             raise
-        except (duckdb.Error, ValueError, TypeError, OverflowError) as exc:  # one table's oddity: said, not fatal
-            note = f"status not computed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        except (duckdb.Error, TapflowError, ValueError, TypeError, OverflowError) as exc:  # said, not fatal
+            why = exc.detail if isinstance(exc, TapflowError) else str(exc)
+            note = f"status not computed: {type(exc).__name__}: {why.splitlines()[0][:200]}"
             empty: dict[str, Any] = {
                 "last_build": None,
                 "failed_tests": [],
@@ -83,7 +109,7 @@ def _check(
 
 
 def _table(
-    cur: duckdb.DuckDBPyConnection,
+    data: _Data,
     project: Project,
     bound: BoundTable,
     now: datetime,
@@ -96,8 +122,8 @@ def _table(
     out: dict[str, Any] = {"table": name, "entity": bound.entity, "key": bound.key, "last_build": build}
     out["failed_tests"] = tests.get(name, [])
     out["late_rows"] = late.get(name, [])
-    out["freshness"] = _freshness(cur, project, bound, now)
-    out["coverage"] = _coverage(cur, bound) if coverage else None
+    out["freshness"] = _freshness(data, project, bound, now) if data.fresh else None
+    out["coverage"] = _coverage(data, bound) if coverage else None
     flags = []
     if build and build["status"] != "success":
         flags.append(("error", f"last build {build['status']}"))
@@ -212,9 +238,7 @@ def _late(cur: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _freshness(
-    cur: duckdb.DuckDBPyConnection, project: Project, bound: BoundTable, now: datetime
-) -> dict[str, Any] | None:
+def _freshness(data: _Data, project: Project, bound: BoundTable, now: datetime) -> dict[str, Any] | None:
     """The newest row's age against ``freshness`` (or the tightest ``meta.sla_hours`` of a metric over it)."""
     ts = bound.spec.timestamp
     warn = bound.spec.freshness.warn_after if bound.spec.freshness else None
@@ -225,8 +249,10 @@ def _freshness(
     if ts is None or (warn is None and error is None) or not bound.has(ts):
         return None
     try:
-        newest = cur.execute(exp.select(exp.func("max", col(ts))).from_(table(bound.name)).sql("duckdb")).fetchone()
-    except duckdb.Error:
+        newest = data.row(exp.select(exp.func("max", col(ts))).from_(table(bound.name)))
+    except QueryTimeout:
+        raise
+    except (duckdb.Error, TapflowError):
         return None
     value = newest[0] if newest else None
     if value is None:
@@ -242,21 +268,21 @@ def _freshness(
     return {"newest": str(value), "age_hours": round(age.total_seconds() / 3600, 1), "status": status}
 
 
-def _coverage(cur: duckdb.DuckDBPyConnection, bound: BoundTable) -> dict[str, Any] | None:
-    """First and last period of a grain table and how many periods inside have no row (up to 5 named; the
-    gaps are listed only for a span of at most MAX_SPAN periods)."""
+def _coverage(data: _Data, bound: BoundTable) -> dict[str, Any] | None:
+    """First and last period of a grain table and how many periods inside have no row (up to 5 named, in the
+    DuckDB file; the gaps are listed only for a span of at most MAX_SPAN periods)."""
     grain, ts = bound.finest_grain, bound.spec.timestamp
     if grain not in GRAINS or ts is None or bound.key == "history" or not bound.has(ts):
         return None
     step_ = exp.Interval(this=exp.Literal.string("1"), unit=exp.var(grain.upper()))
     span = query(
-        "SELECT min(p), max(p), count(*) FROM (SELECT DISTINCT CAST(time_bucket(__step__, __ts__) AS TIMESTAMP) "
-        "AS p FROM __t__ WHERE __ts__ IS NOT NULL)",
+        "SELECT min(p), max(p), count(*) FROM (SELECT DISTINCT CAST(__period__ AS TIMESTAMP) AS p "
+        "FROM __t__ WHERE __ts__ IS NOT NULL) AS s",
         ts=ts,
         t=bound.name,
-        step=step_,
+        period=date_trunc(col(ts), grain),
     )
-    first, last, present = cur.execute(span.sql("duckdb")).fetchone() or (None, None, 0)
+    first, last, present = data.row(span) or (None, None, 0)
     out: dict[str, Any] = {"grain": grain, "first": None if first is None else str(first), "last": None, "missing": 0}
     out["missing_sample"] = []
     if first is None:
@@ -264,7 +290,7 @@ def _coverage(cur: duckdb.DuckDBPyConnection, bound: BoundTable) -> dict[str, An
     out["last"] = str(last)
     expected = count(first, step(last, grain), grain)
     out["missing"] = max(0, expected - int(present))
-    if out["missing"] and expected <= MAX_SPAN:
+    if out["missing"] and expected <= MAX_SPAN and data.warehouse is None:
         gaps = query(
             "SELECT list(g.r ORDER BY g.r)[1:5] FROM range(CAST(__first__ AS TIMESTAMP), "
             "CAST(__last__ AS TIMESTAMP) + __step__, __step__) AS g(r) WHERE g.r NOT IN "
@@ -275,7 +301,7 @@ def _coverage(cur: duckdb.DuckDBPyConnection, bound: BoundTable) -> dict[str, An
             ts=ts,
             t=bound.name,
         )
-        sample = (cur.execute(gaps.sql("duckdb")).fetchone() or ([],))[0]
+        sample = (data.row(gaps) or ([],))[0]
         out["missing_sample"] = [str(x) for x in sample or []]
     return out
 
