@@ -33,7 +33,7 @@ run: install
 	$(BIN)/tapflow migrate
 	$(BIN)/tapflow seed --if-empty
 	$(BIN)/tapflow validate
-	TAPFLOW_DEMO_MODE=true $(BIN)/tapflow serve --port 8000
+	TAPFLOW_DEMO_MODE=true $(BIN)/tapflow serve --port $${TAPFLOW_PORT:-8000}
 
 test: lint system-packages
 	$(BIN)/python -m pytest

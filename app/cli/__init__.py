@@ -116,6 +116,8 @@ def seed(
             apply_migrations(con, settings.migrations_dir)
             if if_empty and is_seeded(con):
                 typer.echo("demo data present; not seeding (drop --if-empty to regenerate)")
+                if build:
+                    _finish_seed_build(con, settings)
                 return
             report = run_seed(con, scale)
             _print_seed(report)
@@ -127,6 +129,20 @@ def seed(
         _fail_problems(exc)
     except TapflowError as exc:
         _fail(exc)
+
+
+def _finish_seed_build(con: Any, settings: Settings, warehouse: Any = None) -> None:
+    """The seed's build a stopped process left unfinished, finished now (the inputs are there, not every table)."""
+    from app.cli.progress import BuildProgress, print_report
+    from app.demo.pipeline import finish_seed_build
+
+    with BuildProgress(0, 0) as progress:
+        report = finish_seed_build(
+            con, settings.project_dir, settings.clock(), on_batch=progress.update, warehouse=warehouse
+        )
+    if report is not None:
+        typer.echo("finished the demo's build that a stopped seed left unfinished:")
+        print_report(report.as_dict())
 
 
 def _print_seed(report: Any) -> None:
@@ -154,21 +170,24 @@ def _seed_elsewhere(settings: Settings, scale: float, if_empty: bool, build: boo
         with warehouse_of(settings, create=True) as warehouse:
             if not isinstance(warehouse, Loadable):
                 raise DatabaseError(f"{warehouse.name} cannot be loaded by `tapflow seed`.")
-            if if_empty and set(SEEDED_TABLES) <= set(warehouse.catalog()):
-                typer.echo(f"demo data present in {warehouse.name}; not seeding (drop --if-empty to regenerate)")
-                return
             builds = isinstance(warehouse, Buildable) and build  # its run recorded in the DuckDB file
+            present = if_empty and set(SEEDED_TABLES) <= set(warehouse.catalog())
             with connection(settings.database, settings=settings) if builds else nullcontext() as con:
                 if con is not None:
                     apply_migrations(con, settings.migrations_dir)
+                if present:
+                    typer.echo(f"demo data present in {warehouse.name}; not seeding (drop --if-empty to regenerate)")
+                    if con is not None and isinstance(warehouse, Buildable):
+                        _finish_seed_build(con, settings, warehouse)
+                    return
                 with BuildProgress(0, 0) as progress:
                     report, built, loaded = seed_into(
                         warehouse, con, scale, settings.project_dir, settings.clock(), on_batch=progress.update
                     )
             _print_seed(report)
+            typer.echo(f"loaded {len(loaded)} tables, {sum(loaded.values()):,} rows into {warehouse.name}")
             if built is not None:
                 print_report(built.as_dict())
-            typer.echo(f"loaded {len(loaded)} tables, {sum(loaded.values()):,} rows into {warehouse.name}")
     except DefinitionError as exc:
         _fail_problems(exc)
     except TapflowError as exc:

@@ -42,7 +42,7 @@ def print_status(report: dict[str, Any]) -> None:
         for t in covered:
             c = t["coverage"]
             missing = str(c["missing"]) + (
-                f" (e.g. {', '.join(x[:10] for x in c['missing_sample'])})" if c["missing"] else ""
+                f" (e.g. {', '.join(x[:10] for x in c['missing_sample'])})" if c["missing_sample"] else ""
             )
             rows.append((t["table"], c["grain"], str(c["first"])[:16], str(c["last"])[:16], missing))
         _table(rows)

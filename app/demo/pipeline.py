@@ -32,10 +32,40 @@ def build_everything(
 ) -> BuildReport:
     """A full refresh of every built table (after a seed: the inputs changed from the first day), in the
     DuckDB file of ``con`` or in ``warehouse`` (``con`` recording the run)."""
+    report = _seed_build(con, project_dir, clock, origin, on_batch, warehouse, resume=False)
+    assert report is not None
+    return report
+
+
+def finish_seed_build(
+    con: duckdb.DuckDBPyConnection,
+    project_dir: Path,
+    clock: datetime,
+    *,
+    on_batch: Callable[[Progress], None] | None = None,
+    warehouse: Buildable | None = None,
+) -> BuildReport | None:
+    """The seed's build that a stopped process left unfinished, run to its end from where it stopped (None:
+    there is none): the demo's inputs are there, its entity tables not all built."""
+    return _seed_build(con, project_dir, clock, "seed", on_batch, warehouse, resume=True)
+
+
+def _seed_build(
+    con: duckdb.DuckDBPyConnection,
+    project_dir: Path,
+    clock: datetime,
+    origin: str,
+    on_batch: Callable[[Progress], None] | None,
+    warehouse: Buildable | None,
+    *,
+    resume: bool,
+) -> BuildReport | None:
     catalog = warehouse.catalog() if warehouse is not None else None
     project = load_project(project_dir, catalog if catalog is not None else read_catalog(con))
     until = build_until(con, clock, catalog)
-    plan = plan_build(con, project, BuildRequest(full_refresh=True), until, resume=False, warehouse=warehouse)
+    plan = plan_build(con, project, BuildRequest(full_refresh=True), until, resume=resume, warehouse=warehouse)
+    if resume and not plan.resumed:
+        return None
     report = run_build(con, project, plan, origin=origin, on_batch=on_batch, warehouse=warehouse)
     if report.status != "success":
         raise BuildError(f"Building the demo's entity tables failed: {report.error}")

@@ -29,7 +29,12 @@ CONNECT_TIMEOUT_S = 10
 LOCK_TIMEOUT_S = 60.0  # taking a table's lock, or reading the shape of a build's rows: no rows are read
 ANALYZE_TIMEOUT_S = 600.0  # statistics of a table a build wrote (samples 30,000 rows by default, whatever its size)
 # every session in UTC, as DuckDB and Spark read instants: a server's own TimeZone would shift TIMESTAMPTZ periods
-SESSION: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S, "options": "-c TimeZone=UTC"}
+# text as UTF-8 whatever the database's encoding (SQL_ASCII would hand psycopg bytes)
+SESSION: dict[str, Any] = {
+    "connect_timeout": CONNECT_TIMEOUT_S,
+    "options": "-c TimeZone=UTC",
+    "client_encoding": "UTF8",
+}
 # PostgreSQL's information_schema type names -> DuckDB's, which the definitions and the compiler read
 TYPES = {
     "character varying": "VARCHAR",

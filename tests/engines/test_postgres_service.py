@@ -49,6 +49,19 @@ ORDER BY u.user_id LIMIT 1
 """
 
 
+def _stop_the_seed_at_its_last_table(records: Path, url: str) -> None:
+    """The seed's run marked interrupted before the batches of its last table, whose rows are gone."""
+    with duckdb.connect(str(records)) as con:
+        run_id, last = con.execute(
+            "SELECT run_id, max_by(table_name, seq) FROM meta.build_runs WHERE run_id = "
+            "(SELECT run_id FROM meta.builds WHERE origin = 'seed') GROUP BY run_id"
+        ).fetchone()
+        con.execute("UPDATE meta.builds SET status = 'interrupted' WHERE run_id = ?", [run_id])
+        con.execute("UPDATE meta.build_runs SET status = 'pending' WHERE run_id = ? AND table_name = ?", [run_id, last])
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {last}")  # a name from the records of this test's own build
+
+
 def _fingerprint(cursor: Any, table: str, types: dict[str, str]) -> list[object]:
     """Rows of ``table``, the sum of each numeric column (to 6 places) and distinct values of each other one."""
     parts = ["count(*)"]
@@ -71,7 +84,10 @@ def test_seed_validate_and_serve_on_postgres(pg_server: str, demo_copy: Path, tm
         outputs.append(done.stdout)
     assert "tables, " in outputs[1] and f"rows into {url}" in outputs[1]
     again = tapflow("seed", "--if-empty", env=env)
-    assert again.returncode == 0 and "demo data present" in again.stdout
+    assert again.returncode == 0 and "demo data present" in again.stdout and "finished" not in again.stdout
+    _stop_the_seed_at_its_last_table(tmp_path / "state.duckdb", url)  # as a killed `make run` leaves it
+    again = tapflow("seed", "--if-empty", env=env, timeout=600)
+    assert again.returncode == 0 and "finished the demo's build that a stopped seed left unfinished" in again.stdout
     rebuilt = tapflow("build", env=env, timeout=600)  # incremental: the last batches again, from the records
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     tested = tapflow("test", env=env, timeout=600)
@@ -194,6 +210,23 @@ def test_unreachable_or_unknown_warehouse_is_said_at_start(pg_server: str, tmp_p
     lake = tmp_path / "no" / "lake"
     missing = tapflow("validate", env=env_for(tmp_path / "s.duckdb", TAPFLOW_WAREHOUSE=f"spark://{lake}"))
     assert missing.returncode == 1 and "is not a folder" in missing.stderr and not lake.exists()
+
+
+def test_a_sql_ascii_database_is_read_as_text(pg_server: str) -> None:
+    """A database created without an encoding (SQL_ASCII) hands back bytes unless the session asks for UTF8."""
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute('DROP DATABASE IF EXISTS "ascii" WITH (FORCE)')
+        conn.execute("CREATE DATABASE ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    url = pg_server.rsplit("/", 1)[0] + "/ascii"
+    with psycopg.connect(url, autocommit=True, client_encoding="UTF8") as conn:
+        conn.execute("CREATE TABLE public.t (name text, amount numeric(12,2))")
+        conn.execute("INSERT INTO public.t VALUES ('Zürich', 1.5)")
+    warehouse = PostgresWarehouse(url)
+    try:
+        assert warehouse.catalog()["public.t"] == {"name": "VARCHAR", "amount": "DECIMAL(12,2)"}
+        assert warehouse.select("SELECT name FROM public.t", timeout_s=10).rows == [("Zürich",)]
+    finally:
+        warehouse.close()
 
 
 def test_catalog_names_types_as_duckdb_does(pg_server: str) -> None:

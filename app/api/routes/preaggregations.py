@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from app.api.deps import StateDep
 from app.api.schemas import PreAggregationList
+from app.compiler.matching import Coverage
 
 router = APIRouter(tags=["pre-aggregations"])
 
@@ -23,7 +24,7 @@ def pre_aggregations(state: StateDep) -> dict[str, Any]:
     known = state.rollup_coverage(project, sizes=True)
     out = []
     for r in sorted(project.rollups.values(), key=lambda r: r.name):
-        cov = known[r.name]
+        cov = known.get(r.name, Coverage())  # another warehouse: rollups are built in the DuckDB file only
         refresh = r.spec.refresh
         out.append(
             {

@@ -302,7 +302,9 @@ def _run_batch_elsewhere(
     try:
         counts = writer.run(statements, timeout_s=timeout_s, stop=stop)
     except TapflowError as exc:
-        message = _too_long(timeout_s) if isinstance(exc, QueryTimeout) else exc.detail[:500]
+        message = exc.detail[:500]
+        if isinstance(exc, QueryTimeout):
+            message = "it was cancelled" if stop is not None and stop.is_set() else _too_long(timeout_s)
         raise _failed(con, plan, table, batch, message, began) from exc
     before, after = counts[0], counts[-1]
     seconds = time.perf_counter() - began

@@ -22,6 +22,7 @@ from app.errors import BuildError, QueryTimeout, TapflowError
 
 DATA_TIMEOUT_S = 300.0  # a query of the check on another warehouse, without a limit given
 SLOW = 2.0  # a build over this multiple of its trailing median is flagged
+SLOW_FLOOR_S = 1.0  # ... when that median is a second or more (0.0 s against 0.01 s is noise)
 TRAILING = 10  # runs the median is taken over
 GRAINS = ("hour", "day", "month")
 MAX_SPAN = 100_000  # periods of a grain table whose gaps are listed (beyond, only counted)
@@ -178,7 +179,7 @@ def _last_builds(cur: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
             "rows": int(n_rows or 0),
             "seconds": round(float(seconds or 0), 3),
             "median_seconds": None if median is None else round(median, 3),
-            "slow": median is not None and median > 0 and float(seconds or 0) > SLOW * median,
+            "slow": median is not None and median >= SLOW_FLOOR_S and float(seconds or 0) > SLOW * median,
         }
     return out
 
