@@ -158,7 +158,7 @@ def test_spark_refuses_builds_and_runs_data_tests(spark_lake: SparkWarehouse, de
     SELECTs, and give DuckDB's results there."""
     with pytest.raises(Unsupported, match="Parquet folders take no DELETE"):
         buildable(spark_lake, "`tapflow build`")
-    tables = ["entity.entity_devices_hourly", "entity.entity_teams"]
+    tables = ["entity.entity_devices_hourly"]
     with duckdb.connect(str(tmp_path / "records.duckdb")) as records:
         apply_migrations(records, None)
         on_spark = checks.test_tables(
@@ -167,5 +167,5 @@ def test_spark_refuses_builds_and_runs_data_tests(spark_lake: SparkWarehouse, de
     with duckdb.connect(str(demo_db), read_only=True) as con:
         project = load_project(ROOT, read_catalog(con))
         on_duckdb = [r for t in tables for r in checks.run_tests(con, project, t, "compare", record=False)]
-    assert len(on_spark) >= 4 and all(r.status == "pass" for r in on_spark), [r.as_dict() for r in on_spark]
+    assert len(on_spark) >= 2 and all(r.status == "pass" for r in on_spark), [r.as_dict() for r in on_spark]
     assert [(r.table, r.test, r.failing) for r in on_spark] == [(r.table, r.test, r.failing) for r in on_duckdb]
