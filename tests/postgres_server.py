@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 
+from app.engine.postgres import PostgresWarehouse
 from tests.helpers import free_port
 
 
@@ -81,9 +82,22 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def new_database(server_url: str, name: str) -> str:
-    """An empty database ``name`` (dropped first if there) on the server; its URL."""
+def new_database(server_url: str, name: str, options: str = "") -> str:
+    """An empty database ``name`` (dropped first if there, created with ``options``) on the server; its URL."""
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # test-chosen constant names
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # test-chosen constant names and options
+        conn.execute(f'CREATE DATABASE "{name}" {options}')
     return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@contextmanager
+def warehouse_on(url: str, *statements: str) -> Iterator[PostgresWarehouse]:
+    """The warehouse TapFlow opens on ``url``, after the test's own ``statements`` ran there; closed after."""
+    with psycopg.connect(url, autocommit=True, client_encoding="UTF8") as conn:
+        for statement in statements:
+            conn.execute(statement)  # test-written SQL
+    warehouse = PostgresWarehouse(url)
+    try:
+        yield warehouse
+    finally:
+        warehouse.close()

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import psycopg
 import pytest
 import sqlglot
 
@@ -28,7 +27,7 @@ from app.engine.warehouse import buildable
 from app.errors import BuildConflict, BuildError, QueryTimeout, Unsupported
 from tests.conftest import ROOT
 from tests.helpers import env_for, tapflow
-from tests.postgres_server import new_database
+from tests.postgres_server import new_database, warehouse_on
 
 
 def _values() -> list[float]:
@@ -89,8 +88,7 @@ def test_group_by_all_without_keys_or_over_a_star(pg: PostgresWarehouse) -> None
 def test_a_batch_is_bounded_in_all_and_cancelled_when_asked(pg_server: str) -> None:
     """The batch's limit is shared by its statements (three of 0.7 s do not fit in 1 s), and a cancelled build
     stops the statement running in PostgreSQL (its writes rolled back)."""
-    warehouse = PostgresWarehouse(new_database(pg_server, "batches"))
-    try:
+    with warehouse_on(new_database(pg_server, "batches")) as warehouse:
         with warehouse.writer("public.t") as writer:
             writer.run([("CREATE TABLE public.t (a int)", {})], timeout_s=None)
             sleeps = [("INSERT INTO public.t SELECT 1 FROM pg_sleep(0.7)", {})] * 3
@@ -103,18 +101,12 @@ def test_a_batch_is_bounded_in_all_and_cancelled_when_asked(pg_server: str) -> N
                     [("INSERT INTO public.t VALUES (2)", {}), ("SELECT pg_sleep(600)", {})], timeout_s=None, stop=stop
                 )
             assert writer.run([("SELECT * FROM public.t", {})], timeout_s=10) == [0]  # nothing of either batch
-    finally:
-        warehouse.close()
 
 
 def test_rows_are_inserted_by_name_as_duckdb_does(pg_server: str) -> None:
     """DuckDB's INSERT BY NAME: a column the rows lack is NULL; a column the table lacks is an error naming it."""
     url = new_database(pg_server, "by_name")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE SCHEMA entity")
-        conn.execute("CREATE TABLE entity.t (a int, b int, c text)")
-    warehouse = PostgresWarehouse(url)
-    try:
+    with warehouse_on(url, "CREATE SCHEMA entity", "CREATE TABLE entity.t (a int, b int, c text)") as warehouse:
         fits = sqlglot.parse_one("SELECT 2 AS b, 1 AS a", dialect="duckdb")
         table = TablePlan(
             "entity.t", "e", "t", "sql", None, [], [st.delete("entity.t", None), st.insert("entity.t", fits)], None
@@ -127,8 +119,6 @@ def test_rows_are_inserted_by_name_as_duckdb_does(pg_server: str) -> None:
             table.statements = [st.insert("entity.t", extra)]
             with pytest.raises(BuildError, match="have the column\\(s\\) d, which the table"):
                 _prepare_elsewhere(writer, warehouse, table)
-    finally:
-        warehouse.close()
 
 
 def test_one_process_builds_a_table_at_a_time(pg: PostgresWarehouse, pg_demo: str, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from app.engine.postgres import PostgresWarehouse
 from app.errors import DatabaseError, InvalidQuery, QueryTimeout
 from tests.conftest import ROOT, TEST_SCALE
 from tests.helpers import PINNED_NOW, env_for, running_server, tapflow
-from tests.postgres_server import new_database
+from tests.postgres_server import new_database, warehouse_on
 
 BOARD = [
     "/metrics/mrr?grain=month",
@@ -214,37 +214,27 @@ def test_unreachable_or_unknown_warehouse_is_said_at_start(pg_server: str, tmp_p
 
 def test_a_sql_ascii_database_is_read_as_text(pg_server: str) -> None:
     """A database created without an encoding (SQL_ASCII) hands back bytes unless the session asks for UTF8."""
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute('DROP DATABASE IF EXISTS "ascii" WITH (FORCE)')
-        conn.execute("CREATE DATABASE ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
-    url = pg_server.rsplit("/", 1)[0] + "/ascii"
-    with psycopg.connect(url, autocommit=True, client_encoding="UTF8") as conn:
-        conn.execute("CREATE TABLE public.t (name text, amount numeric(12,2))")
-        conn.execute("INSERT INTO public.t VALUES ('Zürich', 1.5)")
-    warehouse = PostgresWarehouse(url)
-    try:
+    ascii_only = "ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+    with warehouse_on(
+        new_database(pg_server, "ascii", ascii_only),
+        "CREATE TABLE public.t (name text, amount numeric(12,2))",
+        "INSERT INTO public.t VALUES ('Zürich', 1.5)",
+    ) as warehouse:
         assert warehouse.catalog()["public.t"] == {"name": "VARCHAR", "amount": "DECIMAL(12,2)"}
         assert warehouse.select("SELECT name FROM public.t", timeout_s=10).rows == [("Zürich",)]
-    finally:
-        warehouse.close()
 
 
 def test_catalog_names_types_as_duckdb_does(pg_server: str) -> None:
-    url = new_database(pg_server, "types")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE SCHEMA shop")
-        conn.execute(
-            "CREATE TABLE shop.orders (id bigint, amount numeric(12,2), ratio double precision, note text, "
-            "at timestamp, at_tz timestamptz, day date, paid boolean, n integer, big numeric)"
-        )
-        conn.execute("CREATE VIEW shop.paid AS SELECT id, amount FROM shop.orders WHERE paid")
-        conn.execute(
-            "CREATE MATERIALIZED VIEW shop.daily AS SELECT day, sum(amount) AS amount FROM shop.orders GROUP BY day"
-        )
-        conn.execute("ALTER DATABASE types SET timezone = 'America/New_York'")  # a server's zone: not ours
-        conn.execute("INSERT INTO shop.orders (at_tz) VALUES ('2026-10-25 01:30:00+00')")
-    warehouse = PostgresWarehouse(url)
-    try:
+    with warehouse_on(
+        new_database(pg_server, "types"),
+        "CREATE SCHEMA shop",
+        "CREATE TABLE shop.orders (id bigint, amount numeric(12,2), ratio double precision, note text, "
+        "at timestamp, at_tz timestamptz, day date, paid boolean, n integer, big numeric)",
+        "CREATE VIEW shop.paid AS SELECT id, amount FROM shop.orders WHERE paid",
+        "CREATE MATERIALIZED VIEW shop.daily AS SELECT day, sum(amount) AS amount FROM shop.orders GROUP BY day",
+        "ALTER DATABASE types SET timezone = 'America/New_York'",  # a server's zone: not ours
+        "INSERT INTO shop.orders (at_tz) VALUES ('2026-10-25 01:30:00+00')",
+    ) as warehouse:
         assert warehouse.select("SHOW TimeZone", timeout_s=10).rows == [("UTC",)]
         stored = warehouse.select("SELECT date_trunc('day', at_tz) FROM shop.orders", timeout_s=10).rows[0][0]
         assert stored.isoformat() == "2026-10-25T00:00:00+00:00"  # the UTC day, not New York's 24 October
@@ -263,5 +253,3 @@ def test_catalog_names_types_as_duckdb_does(pg_server: str) -> None:
         catalog = warehouse.catalog()  # views and materialized views are tables to describe too
         assert catalog["shop.paid"] == {"id": "BIGINT", "amount": "DECIMAL(12,2)"}
         assert catalog["shop.daily"] == {"day": "DATE", "amount": "DOUBLE"}  # a numeric sum: no precision
-    finally:
-        warehouse.close()
