@@ -7,7 +7,7 @@ from typing import Any
 from sqlglot import exp
 
 from app.compiler.filters import dimension_name
-from app.definitions.paths import PathError, resolve_path
+from app.definitions.paths import PathError, path_of
 from app.definitions.project import MetricVersion, Project
 
 
@@ -47,7 +47,7 @@ def _accepted(project: Project, bases: list[MetricVersion], dim: str) -> tuple[s
         if m.table is None:
             continue
         try:
-            path = resolve_path(project, m.table, dim)
+            path = path_of(project, m.table, dim)
         except PathError:
             continue
         for d in project.entities[path.entity].dimensions:

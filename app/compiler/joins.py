@@ -13,7 +13,7 @@ from app.compiler import build as b
 from app.compiler.periods import ISO, Calendar, interval
 from app.compiler.zones import stored
 from app.definitions.expressions import parse_expression
-from app.definitions.paths import CURRENT, PathError, resolve_path, split_as_of
+from app.definitions.paths import CURRENT, PathError, path_of, split_as_of
 from app.definitions.project import BoundTable, History, Project
 from app.errors import InvalidQuery
 
@@ -41,7 +41,7 @@ class JoinPlan:
         a computed dimension is its expression over its entity's columns, each reached by the same path."""
         dimension, current = split_as_of(name)
         try:
-            path = resolve_path(self.project, self.table, dimension)
+            path = path_of(self.project, self.table, dimension)
         except PathError as err:
             raise InvalidQuery(f"Dimension '{name}': {err}") from None
         if path.expression is not None:

@@ -25,7 +25,7 @@ from app.compiler.shape import Shape
 from app.compiler.template import Sql, Template
 from app.compiler.zones import localize
 from app.definitions.diagnostics import did_you_mean
-from app.definitions.paths import CURRENT, PathError, resolve_path, split_as_of
+from app.definitions.paths import CURRENT, PathError, path_of, split_as_of
 from app.definitions.project import MetricVersion, Project, Rollup
 from app.errors import InvalidQuery
 
@@ -125,7 +125,7 @@ def _check_metric(ctx: QueryContext, m: MetricVersion) -> None:
             )
         if "." in dim and m.table is not None:
             try:
-                resolve_path(ctx.project, m.table, dim)
+                path_of(ctx.project, m.table, dim)
             except PathError as err:
                 raise InvalidQuery(f"Dimension '{dim}' for metric '{m.name}': {err}") from None
         raise InvalidQuery(

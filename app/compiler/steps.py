@@ -13,7 +13,7 @@ from app.compiler.spine import spine_join
 from app.compiler.template import OutputColumn
 from app.definitions.diagnostics import did_you_mean
 from app.definitions.expressions import derived_sql, parse_expression
-from app.definitions.paths import resolve_path, split_as_of
+from app.definitions.paths import path_of, split_as_of
 from app.definitions.project import MetricVersion
 from app.errors import InvalidQuery
 
@@ -99,7 +99,7 @@ def _dim_type(ctx: QueryContext, requested: list[MetricVersion], dim: str) -> st
     """The JSON type of a dimension: the database's type of its column, else its declared type."""
     for base in ctx.base_metrics(requested).values():
         assert base.table is not None
-        path = resolve_path(ctx.project, base.table, split_as_of(dim)[0])
+        path = path_of(ctx.project, base.table, split_as_of(dim)[0])
         for t in (path.table, ctx.project.current_table(path.entity)):
             if t.types and path.column in t.types:
                 kind = t.types[path.column]

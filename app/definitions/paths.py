@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from app.definitions.diagnostics import did_you_mean
-from app.definitions.project import BoundTable
+from app.definitions.project import BoundTable, Project
 from app.definitions.spec import Entity, Relationship
 
 
@@ -100,6 +100,23 @@ def entity_aliases(model: EntityModel, entity: str) -> list[str]:
     for spec in model.entities.values():
         names |= {r.name for r in spec.relationships if r.entity == entity and r.type != "one_to_many"}
     return sorted(names)
+
+
+def path_of(project: Project, start: BoundTable, dimension: str) -> DimensionPath:
+    """``resolve_path`` remembered for the loaded ``project`` (its entities and tables never change), failures
+    too: the compiler asks for the same few paths on every query it plans."""
+    known: dict[tuple[str, str, str], DimensionPath | PathError] = project.cache.setdefault("paths", {})
+    key = (start.entity, start.name, dimension)
+    found = known.get(key)
+    if found is None:
+        try:
+            found = resolve_path(project, start, dimension)
+        except PathError as err:
+            found = err
+        known[key] = found
+    if isinstance(found, PathError):
+        raise PathError(str(found), found.entities, unknown_entity=found.unknown_entity)
+    return found
 
 
 def resolve_path(model: EntityModel, start: BoundTable, dimension: str, *, fan_out: bool = False) -> DimensionPath:
