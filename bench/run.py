@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from server import bench_server  # noqa: E402
+from server import Keepalive, bench_server  # noqa: E402
 from usage_overhead import measure as usage_overhead  # noqa: E402
 
 from app.compiler.query import MetricQuery  # noqa: E402
@@ -232,22 +233,40 @@ def query_of(path: str, params: dict[str, str]) -> MetricQuery:
 
 
 def side_by_side(
-    client: httpx.Client, url: str, params: dict, raw, sql: str, bound: dict, rounds: int, steps: list | None = None
-) -> tuple[list[float], list[float]]:
-    """Milliseconds of ``rounds`` requests to the service and of the same many runs of ``sql`` directly,
-    interleaved (the machine's noise falls on both); each answer's Server-Timing steps appended to ``steps``."""
-    served, direct = [], []
+    clients: dict[str, Callable[[str, dict], tuple[int, dict[str, str], bytes]]],
+    url: str,
+    params: dict,
+    raw,
+    sql: str,
+    bound: dict,
+    rounds: int,
+    steps: list | None = None,
+) -> tuple[dict[str, list[float]], list[float]]:
+    """Milliseconds of ``rounds`` requests to the service through each of ``clients`` (name -> get) and of the
+    same many runs of ``sql`` directly, interleaved (the machine's noise falls on all of them); the first
+    client's Server-Timing steps appended to ``steps``."""
+    served: dict[str, list[float]] = {name: [] for name in clients}
+    direct = []
     for _ in range(rounds):
-        started = time.perf_counter()
-        response = client.get(url, params=params)
-        response.raise_for_status()
-        served.append(ms(time.perf_counter() - started))
-        if steps is not None:
-            steps.append(server_timing(response.headers.get("server-timing", "")) | {"total": served[-1]})
+        for i, (name, get) in enumerate(clients.items()):
+            started = time.perf_counter()
+            status, headers, _ = get(url, params)
+            served[name].append(ms(time.perf_counter() - started))
+            assert status == 200, (url, params, status)
+            if steps is not None and i == 0:
+                steps.append(server_timing(headers.get("server-timing", "")) | {"total": served[name][-1]})
         started = time.perf_counter()
         raw.execute(sql, bound).fetchall()
         direct.append(ms(time.perf_counter() - started))
     return served, direct
+
+
+def httpx_get(client: httpx.Client) -> Callable[[str, dict], tuple[int, dict[str, str], bytes]]:
+    def get(url: str, params: dict) -> tuple[int, dict[str, str], bytes]:
+        response = client.get(url, params=params)
+        return response.status_code, dict(response.headers), response.content
+
+    return get
 
 
 def server_timing(header: str) -> dict[str, float]:
@@ -266,7 +285,12 @@ def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
     shutil.copy(db, raw_db)
     raw = connect(raw_db, read_only=True)
     per_query = []
-    with bench_server(db, cache_ttl_s="0", usage_tracking="false") as server, httpx.Client(timeout=120) as client:
+    with (
+        bench_server(db, cache_ttl_s="0", usage_tracking="false") as server,
+        httpx.Client(base_url=server.base, timeout=120) as client,
+    ):
+        lean = Keepalive(server.base)
+        clients = {"http.client": lean.get, "httpx": httpx_get(client)}
         for path, base_params in E2E_QUERIES:
             params = base_params | {"pre_aggregations": "off"}
             compiled = compile_query(project, query_of(path, params))
@@ -275,7 +299,8 @@ def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
                 client.get(server.base + path, params=params).raise_for_status()
                 raw.execute(sql, bound).fetchall()
             steps: list[dict[str, float]] = []
-            served, direct = side_by_side(client, server.base + path, params, raw, sql, bound, rounds, steps)
+            both, direct = side_by_side(clients, path, params, raw, sql, bound, rounds, steps)
+            served, through_httpx = both["http.client"], both["httpx"]
             step_p50 = {k: round(statistics.median(s[k] for s in steps), 3) for k in steps[0]} if steps else {}
             inside = sum(step_p50.get(k, 0) for k in ("compile", "db", "shape", "render"))
             per_query.append(
@@ -284,11 +309,14 @@ def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
                     "served_p50_ms": round(statistics.median(served), 2),
                     "raw_p50_ms": round(statistics.median(direct), 2),
                     "ratio": round(statistics.median(served) / statistics.median(direct), 3),
+                    "served_httpx_p50_ms": round(statistics.median(through_httpx), 2),
+                    "ratio_httpx": round(statistics.median(through_httpx) / statistics.median(direct), 3),
                     # the service's own steps (Server-Timing), and the rest: HTTP, routing, the thread hop
                     "steps_p50_ms": step_p50 | {"outside": round(step_p50.get("total", 0) - inside, 3)},
                 }
             )
         rss = server.peak_rss_mib()
+        lean.close()
     raw.close()
     raw_db.unlink()
     in_range = [q for q in per_query if 10 <= q["raw_p50_ms"] <= 100]
@@ -296,6 +324,7 @@ def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
         "queries": per_query,
         "peak_rss_mib_default_memory_limit": round(rss, 1),
         "ratio": round(statistics.median([q["ratio"] for q in in_range or per_query]), 3),
+        "ratio_httpx": round(statistics.median([q["ratio_httpx"] for q in in_range or per_query]), 3),
         "queries_in_10_100ms": len(in_range),
     }
 
@@ -376,7 +405,10 @@ def preagg_vs_raw(db: Path, rounds: int) -> dict:
             assert len(got) == len(hand) and all(
                 round(float(a[-1]), 6) == round(float(b[-1]), 6) for a, b in zip(got, hand, strict=True)
             ), (path, got[:3], hand[:3])
-            served, direct = side_by_side(client, server.base + path, params, raw, sql, {}, rounds)
+            lean = Keepalive(server.base)
+            both, direct = side_by_side({"http.client": lean.get}, path, params, raw, sql, {}, rounds)
+            served = both["http.client"]
+            lean.close()
             per_query.append(
                 {
                     "query": f"{path}?{'&'.join(f'{k}={v}' for k, v in params.items())}",
@@ -574,6 +606,7 @@ def main() -> None:
         "preagg_queries": preagg["queries"],
         "rollup_build": rollups,
         "e2e_over_raw_ratio": e2e["ratio"],
+        "e2e_over_raw_ratio_httpx_client": e2e["ratio_httpx"],
         "e2e_queries": e2e["queries"],
         "e2e_queries_in_10_100ms": e2e["queries_in_10_100ms"],
         "server_peak_rss_default_memory_limit_mib": e2e["peak_rss_mib_default_memory_limit"],
@@ -629,7 +662,10 @@ def main() -> None:
     print("rollup builds (full, scale):", rollups)
     print("end to end by query (base tables):")
     for q in e2e["queries"]:
-        print(f"  {q['query']}: served {q['served_p50_ms']} ms, raw {q['raw_p50_ms']} ms, ratio {q['ratio']}")
+        print(
+            f"  {q['query']}: served {q['served_p50_ms']} ms, raw {q['raw_p50_ms']} ms, ratio {q['ratio']} "
+            f"(through httpx {q['served_httpx_p50_ms']} ms, {q['ratio_httpx']})"
+        )
         print(f"    steps (ms, p50): {q['steps_p50_ms']}")
     print(f"\nwritten to bench/results/latest.json in {results['elapsed_s']} s")
 
