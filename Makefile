@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.installed-stamp
 # The engines the tests start for real: PostgreSQL's server from the system's packages (Debian's postgresql),
 # installed once when its programs are missing (as root; otherwise the command to run is printed).
 PG_CTL := $(shell command -v pg_ctl 2>/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | tail -n 1)
+# The web catalog's browser tests drive a real headless Chromium: Debian's chromium package, installed the same way.
+CHROMIUM := $(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null)
+MISSING  := $(if $(PG_CTL),,postgresql) $(if $(CHROMIUM),,chromium)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -20,12 +23,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP) system-packages
 
 system-packages:
-ifeq ($(PG_CTL),)
+ifneq ($(strip $(MISSING)),)
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing PostgreSQL (Debian's postgresql package) for the engine tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+		echo "installing Debian's $(strip $(MISSING)) for the engine and browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(MISSING) >/dev/null; \
 	else \
-		echo "PostgreSQL's server is missing: the engine tests need it (sudo apt-get install postgresql)"; \
+		echo "missing: $(strip $(MISSING)); the engine and browser tests need them (sudo apt-get install $(strip $(MISSING)))"; \
 	fi
 endif
 

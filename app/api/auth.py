@@ -72,13 +72,18 @@ class Keyring:
 
 
 def required_scope(method: str, path: str) -> str | None:
-    if path in OPEN_PATHS:
+    if path in OPEN_PATHS or _page_shell(path):
         return None
     if path.startswith("/admin"):
         return "admin"
     if path.startswith("/impact"):
         return "impact"
     return "read"
+
+
+def _page_shell(path: str) -> bool:
+    """The web catalog's shells and assets hold no data (the page fetches its body with the key)."""
+    return path == "/" or (path.startswith("/ui/") and not path.startswith("/ui/fragments/"))
 
 
 def presented_key(headers: dict[bytes, bytes]) -> str | None:

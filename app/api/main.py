@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import problems
@@ -27,6 +28,7 @@ from app.api.routes import (
     preaggregations,
     query,
     status,
+    ui,
     usage,
 )
 from app.api.schemas import ERRORS
@@ -34,6 +36,7 @@ from app.api.state import ServiceState
 from app.api.tracking import UsageMiddleware
 from app.errors import DefinitionError
 from app.settings import Settings, get_settings
+from app.web.render import STATIC
 
 log = logging.getLogger("tapflow")
 
@@ -80,8 +83,10 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
         status,
         preaggregations,
         admin,
+        ui,
     ):
         app.include_router(module.router, responses=ERRORS)
+    app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     # First added is innermost: usage -> body limit -> auth -> result cache -> routes. The outermost
     # that needs the request context creates it (context.request_context).
     app.add_middleware(CacheMiddleware)

@@ -6,14 +6,13 @@ the service's own request: no key needed, no usage event recorded, the answer st
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Message
+from starlette.types import ASGIApp
 
-from app.api.auth import INTERNAL
+from app.api.internal import ask_all
 
 if TYPE_CHECKING:
     from app.api.state import ServiceState
@@ -44,43 +43,6 @@ def warm(app: ASGIApp, state: ServiceState) -> int:
     asks = most_asked(state, limit)
     if not asks:
         return 0
-    done = asyncio.run(_ask_all(app, asks))
+    done = sum(answer.status == 200 for answer in ask_all(app, asks))
     log.info("warmed %d of the %d answers most asked for in the last 24 hours", done, len(asks))
     return done
-
-
-async def _ask_all(app: ASGIApp, asks: list[tuple[str, str]]) -> int:
-    done = 0
-    for path, query in asks:
-        done += await _ask(app, path, query) == 200
-    return done
-
-
-async def _ask(app: ASGIApp, path: str, query: str) -> int:
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": query.encode("latin-1"),
-        "headers": [(b"host", b"tapflow"), (b"user-agent", b"tapflow-warming")],
-        "client": ("127.0.0.1", 0),
-        "server": ("tapflow", 0),
-        INTERNAL: True,
-    }
-    status = 0
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = int(message["status"])
-
-    await app(scope, receive, send)
-    return status

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.api.deps import StateDep
@@ -17,6 +17,7 @@ from app.errors import InvalidRequest, QueryTimeout
 from app.governance.impact import analyze, is_definition, proposed_files
 from app.governance.patch import apply_unified_diff
 from app.governance.report import render_markdown
+from app.web.render import markdown
 
 router = APIRouter(prefix="/impact", tags=["governance"])
 
@@ -96,9 +97,11 @@ async def impact(request: Request, state: StateDep, format: str = "json") -> Res
             "`report` is the partial analysis (partial: true). Propose fewer changes per request.",
             report=report.as_dict() | {"markdown": render_markdown(report)},
         )
+    if format == "html":  # the web catalog's impact page: the PR comment as a browser shows it
+        return HTMLResponse(markdown(render_markdown(report)), headers={"X-Impact-Verdict": report.verdict})
     wants_markdown = format == "markdown" or "text/markdown" in request.headers.get("accept", "")
     if wants_markdown:
         return MarkdownResponse(render_markdown(report))
     if format != "json":
-        raise InvalidRequest(f"Unknown format '{format[:40]}'. Allowed: json, markdown.")
+        raise InvalidRequest(f"Unknown format '{format[:40]}'. Allowed: json, markdown, html.")
     return JSONResponse(report.as_dict() | {"markdown": render_markdown(report)})

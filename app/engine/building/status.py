@@ -186,27 +186,34 @@ def _last_builds(cur: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
 
 def failed_tests(cur: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
     """The latest result of every (table, test) that did not pass."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for result in latest_tests(cur):
+        if result["status"] != "pass":
+            out.setdefault(result["table"], []).append(result)
+    return out
+
+
+def latest_tests(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The latest result of every (table, test), by table and test."""
     rows = cur.execute(
         """
         SELECT table_name, test, status, failing, sample, detail, checked_at FROM meta.test_results
         QUALIFY row_number() OVER (PARTITION BY table_name, test ORDER BY checked_at DESC, run_id DESC) = 1
+        ORDER BY table_name, test
         """
     ).fetchall()
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name, test, status, failing, sample, detail, checked in rows:
-        if status != "pass":
-            out.setdefault(name, []).append(
-                {
-                    "table": name,
-                    "test": test,
-                    "status": status,
-                    "failing": int(failing),
-                    "sample": json.loads(sample) if sample else [],
-                    "detail": detail,
-                    "checked_at": checked.isoformat(),
-                }
-            )
-    return out
+    return [
+        {
+            "table": name,
+            "test": test,
+            "status": status,
+            "failing": int(failing),
+            "sample": json.loads(sample) if sample else [],
+            "detail": detail,
+            "checked_at": checked.isoformat(),
+        }
+        for name, test, status, failing, sample, detail, checked in rows
+    ]
 
 
 def _late(cur: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
