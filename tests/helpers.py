@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -148,6 +149,19 @@ def running_server(env: dict[str, str], **options) -> Iterator[str]:
     """A ``Server`` for the length of a ``with`` block; yields its base URL."""
     with Server(env, **options) as server:
         yield server.base
+
+
+def keyed_copy(database: Path, folder: Path, keys: dict[str, tuple[str, list[str]]]) -> tuple[Path, Path]:
+    """A copy of ``database`` in ``folder`` and a keys file there for ``keys`` (name -> (key, scopes))."""
+    copy = folder / "tapflow.duckdb"
+    shutil.copy(database, copy)
+    lines = ["keys:"] + [
+        f"  - {{name: {name}, key_sha256: {hashlib.sha256(key.encode()).hexdigest()}, scopes: [{', '.join(scopes)}]}}"
+        for name, (key, scopes) in keys.items()
+    ]
+    path = folder / "keys.yml"
+    path.write_text("\n".join(lines) + "\n")
+    return copy, path
 
 
 def server_on_copy(database: Path, folder: Path, **settings: str):

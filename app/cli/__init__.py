@@ -8,6 +8,7 @@ import sys
 import typing
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -643,6 +644,40 @@ def serve(
         _fail(exc)
     finally:
         state.close()  # the lifespan closes it at shutdown; this covers a server that never started
+
+
+@cli.command()
+def docs(
+    out: Annotated[Path, typer.Option(help="The folder to write the site into (made if missing).")],
+    since: Annotated[
+        str | None, typer.Option(help="Also write CHANGELOG.md: the breaking changes since this git ref.")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="With --since: up to this ref (default: the working tree).")] = None,
+    base_url: Annotated[
+        str, typer.Option(help="The service's address, for the curl and CSV links on each page.")
+    ] = "http://localhost:8000",
+) -> None:
+    """The web catalog as a static site (charts from a snapshot of the data taken now), Markdown pages per metric
+    and entity, and with --since a changelog of breaking changes. Reads the database like `tapflow serve`."""
+    from app.api.state import ServiceState
+    from app.cli.docs import write_site
+
+    settings = _settings()
+    try:
+        state = ServiceState.open(settings)
+    except DefinitionError as exc:
+        _fail_problems(exc)
+    except TapflowError as exc:
+        _fail(exc)
+    try:
+        counts = write_site(state, out, base_url=base_url, since=since, until=until)
+    except TapflowError as exc:
+        _fail(exc)
+    finally:
+        state.close()
+    typer.echo(
+        f"wrote {counts['html']} pages and {counts['markdown']} Markdown files to {out}; open {out / 'index.html'}"
+    )
 
 
 QUERY_COMMANDS: dict[str, Callable[..., None]] = {"compile": compile_metrics, "query": query_metrics}

@@ -5,9 +5,7 @@ when a sunset is rehearsed with TAPFLOW_NOW."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,19 +13,14 @@ import httpx
 import pytest
 
 from app.governance.report import md
-from tests.helpers import env_for, running_server
+from tests.helpers import env_for, keyed_copy, running_server
 
 READER = "reader-key-9"
 
 
 @pytest.fixture(scope="module")
 def base(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
-    tmp = tmp_path_factory.mktemp("usage-evidence")
-    db = tmp / "tapflow.duckdb"
-    shutil.copy(demo_db, db)
-    keys = tmp / "keys.yml"
-    digest = hashlib.sha256(READER.encode()).hexdigest()
-    keys.write_text(f"keys:\n  - {{name: reader, key_sha256: {digest}, scopes: [read]}}\n")
+    db, keys = keyed_copy(demo_db, tmp_path_factory.mktemp("usage-evidence"), {"reader": (READER, ["read"])})
     # a sunset rehearsed far in the future: events must still carry today's time
     env = env_for(db, now="2031-06-01T00:00:00", TAPFLOW_API_KEYS_FILE=str(keys), TAPFLOW_USAGE_FLUSH_S="0.1")
     with running_server(env) as url:

@@ -139,7 +139,7 @@
     return { periods, series, note };
   }
 
-  function drawChart(el, tip, answer, metric, grain, dimension, compare) {
+  function drawChart(el, tip, answer, metric, grain, dimension, compare, query) {
     const { periods, series, note } = columns(answer, metric, dimension, compare);
     const bars = COARSE.has(grain) || periods.length <= 3;
     const width = Math.max(280, el.clientWidth || 640);
@@ -158,7 +158,7 @@
           fill: bars ? palette[i % palette.length] + "99" : undefined,
           width: 2,
           dash: s.dash,
-          points: { show: true, size: bars ? 0 : 5 },
+          points: { show: !bars, size: 5 },
           paths: bars ? uPlot.paths.bars({ size: [0.8 / Math.max(1, series.length), 64] }) : undefined,
           value: (u, v) => number(v),
         }))
@@ -179,10 +179,12 @@
           el.dataset.marks = String(marks);
           el.dataset.periods = String(periods.length);
           el.dataset.series = String(series.length);
+          el.dataset.query = query;  // last: what the chart now shows
         }],
       },
     };
     const data = [periods.map(seconds)].concat(series.map((s) => s.values));
+    for (const k of ["query", "marks", "periods", "series"]) delete el.dataset[k];
     if (el._chart) el._chart.destroy();
     el.replaceChildren();
     el._chart = new uPlot(opts, data, el);
@@ -215,8 +217,7 @@
       try {
         const answer = await metricData(metric, params);
         if (mine !== asked) return;
-        note.textContent = drawChart(el, tip, answer, metric, grain, dimension, compare) || "";
-        el.dataset.query = queryKey(params);
+        note.textContent = drawChart(el, tip, answer, metric, grain, dimension, compare, queryKey(params)) || "";
       } catch (error) {
         if (mine === asked) showProblem(el, error);
       } finally {
