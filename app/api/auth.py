@@ -82,8 +82,8 @@ def required_scope(method: str, path: str) -> str | None:
 
 
 def _page_shell(path: str) -> bool:
-    """The web catalog's shells and assets hold no data (the page fetches its body with the key)."""
-    return path == "/" or (path.startswith("/ui/") and not path.startswith("/ui/fragments/"))
+    """The web catalog's shells and assets hold no data (the page fetches its body and data with the key)."""
+    return path == "/" or (path.startswith("/ui/") and not path.startswith(("/ui/fragments/", "/ui/data/")))
 
 
 def presented_key(headers: dict[bytes, bytes]) -> str | None:

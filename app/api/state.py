@@ -61,8 +61,9 @@ class ServiceState:
         self.builder = Builder(self)
 
     @classmethod
-    def open(cls, settings: Settings) -> ServiceState:
-        """Open the database and load the definitions; invalid definitions refuse to start."""
+    def open(cls, settings: Settings, *, serving: bool = True) -> ServiceState:
+        """Open the database and load the definitions; invalid definitions refuse to start. ``serving`` False is a
+        reader (`tapflow docs`): the definitions are not recorded in the registry, no build is scheduled."""
         con = connect(settings.database, settings=settings, lock=False)  # migrations first, then locked
         warehouse: Warehouse | None = None
         statedb: StateDB | None = None
@@ -72,9 +73,9 @@ class ServiceState:
             statedb = open_state(settings, con)
             catalog = warehouse.catalog()
             project = load_project(settings.project_dir, catalog)
-            in_place = sync_registry(statedb, project, settings.clock())
+            in_place = sync_registry(statedb, project, settings.clock()) if serving else []
             journal = settings.usage_journal_dir
-            if journal is not None:  # events a killed server journalled but never inserted
+            if journal is not None and serving:  # events a killed server journalled but never inserted
                 replay(statedb, journal, insert_events, event_of)
             lock_configuration(con)
         except Exception:
@@ -95,7 +96,8 @@ class ServiceState:
         )
         for warning in state.warnings:
             log.warning(warning)
-        state.builder.start()
+        if serving:
+            state.builder.start()
         return state
 
     @property

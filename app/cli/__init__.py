@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from app.errors import DatabaseError, DefinitionError, InvalidQuery, TapflowError
+from app.errors import DatabaseBusy, DatabaseError, DefinitionError, InvalidQuery, TapflowError
 
 if TYPE_CHECKING:  # imported where used: `tapflow --help` starts without them
     from app.compiler.query import MetricQuery
@@ -658,15 +658,22 @@ def docs(
     ] = "http://localhost:8000",
 ) -> None:
     """The web catalog as a static site (charts from a snapshot of the data taken now), Markdown pages per metric
-    and entity, and with --since a changelog of breaking changes. Reads the database like `tapflow serve`."""
+    and entity, and with --since a changelog of breaking changes. Reads the database file (not while served)."""
     from app.api.state import ServiceState
     from app.cli.docs import write_site
 
     settings = _settings()
     try:
-        state = ServiceState.open(settings)
+        state = ServiceState.open(settings, serving=False)  # a reader: the registry is left as the service keeps it
     except DefinitionError as exc:
         _fail_problems(exc)
+    except DatabaseBusy:
+        _fail(
+            DatabaseBusy(
+                f"Database file '{settings.database}' is in use by a running service: stop it, or point "
+                "TAPFLOW_DATABASE at a copy of the file (docs only reads it)."
+            )
+        )
     except TapflowError as exc:
         _fail(exc)
     try:

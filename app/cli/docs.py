@@ -20,7 +20,7 @@ from app.api.main import create_app
 from app.api.routes.ui import default_grain, page_context, title_of
 from app.api.state import ServiceState
 from app.definitions.loader import load_texts, read_definition_files
-from app.governance.changes import BREAKING, Change, classify
+from app.governance.changes import BREAKING, INDIRECT, Change, classify
 from app.governance.gitfiles import files_at
 from app.web.render import STATIC, Links, render_body, render_document
 
@@ -32,6 +32,9 @@ def write_site(
     state: ServiceState, out: Path, *, base_url: str, since: str | None, until: str | None
 ) -> dict[str, int]:
     """Write the site under ``out``; how many pages of each kind were written."""
+    log = (
+        changelog(state.settings.project_dir, state.catalog, since, until) if since else None
+    )  # a bad ref: before any page
     out.mkdir(parents=True, exist_ok=True)
     shutil.copytree(STATIC, out / "static", dirs_exist_ok=True)
     app = create_app(state.settings, state=state)
@@ -69,8 +72,8 @@ def write_site(
         _write(out / "markdown" / "entities" / f"{name}.md", entity_markdown(context["e"]), counts)
     page("lineage.html", "lineage", None)
     page("deprecations.html", "deprecations", None)
-    if since:
-        _write(out / "CHANGELOG.md", changelog(state, since, until), counts)
+    if log is not None:
+        _write(out / "CHANGELOG.md", log, counts)
     return counts
 
 
@@ -87,9 +90,15 @@ def _snapshot(app: Any, asks: list[tuple[str, dict[str, str]]]) -> dict[str, dic
     )
     out: dict[str, dict[str, Any]] = {}
     for (name, _), key, answer in zip(asks, keys, answers, strict=True):
+        body = json.loads(answer.body)
         if answer.status == 200:
-            body = json.loads(answer.body)
-            out.setdefault(name, {})[key] = {"columns": body["columns"], "rows": body["rows"]}
+            meta = {k: body["meta"][k] for k in ("tz", "truncated") if k in body["meta"]}
+            out.setdefault(name, {})[key] = {"columns": body["columns"], "rows": body["rows"], "meta": meta}
+        else:  # a metric past its sunset (410): the page says so, as the service would
+            out.setdefault(name, {})[key] = {
+                "problem": body.get("detail", f"HTTP {answer.status}"),
+                "status": answer.status,
+            }
     return out
 
 
@@ -168,13 +177,13 @@ def entity_markdown(e: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def changelog(state: ServiceState, since: str, until: str | None) -> str:
-    """The breaking changes to the definitions between two git refs (``until`` None: the working tree)."""
-    root = state.settings.project_dir
-    old = load_texts(files_at(root, since), state.catalog, base=root)
+def changelog(root: Path, catalog: dict[str, dict[str, str]] | None, since: str, until: str | None) -> str:
+    """The breaking changes to the definitions of the repository at ``root`` between two git refs (``until``
+    None: the working tree), the definitions read against ``catalog``."""
+    old = load_texts(files_at(root, since), catalog, base=root)
     new_files = files_at(root, until) if until else read_definition_files(root)
-    new = load_texts(new_files, state.catalog, base=root)
-    changes = [c for c in classify(old, new) if c.classification == BREAKING]
+    new = load_texts(new_files, catalog, base=root)
+    changes = [c for c in classify(old, new) if c.classification in (BREAKING, INDIRECT)]
     head = f"# Breaking changes since {since}" + (f" up to {until}" if until else "")
     lines = [
         head,
@@ -202,7 +211,10 @@ def _change_line(c: Change) -> str:
             + ")"
         )
     fields = ", ".join(f"`{f.field}`" for f in c.fields)
-    return f"- **{c.name}** {c.status}{version}: {'; '.join(c.reasons)}" + (f" (fields: {fields})" if fields else "")
+    through = f" (through {', '.join(c.caused_by)})" if c.caused_by else ""
+    return f"- **{c.name}** {c.status}{version}: {'; '.join(c.reasons)}{through}" + (
+        f" (fields: {fields})" if fields else ""
+    )
 
 
 def _cell(text: str) -> str:

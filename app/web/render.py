@@ -21,6 +21,7 @@ from markupsafe import Markup
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 PAGES = ("catalog", "metric", "entity", "lineage", "deprecations", "impact")
+FOLDERS = {"metric": "metrics", "entity": "entities"}  # a page of one metric or entity: where it lives
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,8 @@ class Links:
             return f"{self.root}index.html" if self.static_site else "/"
         if name is None:
             return f"{self.root}{kind}.html" if self.static_site else f"/ui/{kind}"
-        safe = quote(name, safe="")
-        return f"{self.root}{kind}s/{safe}.html" if self.static_site else f"/ui/{kind}s/{safe}"
+        folder, safe = FOLDERS[kind], quote(name, safe="")
+        return f"{self.root}{folder}/{safe}.html" if self.static_site else f"/ui/{folder}/{safe}"
 
 
 @cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -150,6 +151,12 @@ def test_changing_grain_and_dimension_with_the_keyboard_redraws_the_new_answer(s
     tab.page.select_option("#grain", "quarter")  # a select's change, as the keyboard's arrow keys make it
     quarter = api(served, "/metrics/mrr", grain="quarter")["rows"]
     assert drawn(tab, "grain=quarter") == {"marks": len(quarter), "periods": len(quarter), "series": 1}
+    tab.page.focus("#chart")  # the keyboard's pointer: the first period, then the next
+    tab.page.keyboard.press("ArrowRight")
+    expect(tab.page.locator("#chart-tip")).to_have_text(f"{quarter[0]['period']} · mrr: {number(quarter[0]['mrr'])}")
+    tab.page.keyboard.press("ArrowRight")
+    expect(tab.page.locator("#chart-tip")).to_have_text(f"{quarter[1]['period']} · mrr: {number(quarter[1]['mrr'])}")
+    tab.page.focus("#grain")
     tab.page.keyboard.press("Tab")
     assert tab.page.evaluate("document.activeElement.id") == "dimension"
     tab.page.select_option("#dimension", "customer_tier")
@@ -199,7 +206,9 @@ def test_the_lineage_page_shows_customer_facts_with_its_dependents(served: str, 
     for page in ("deprecations", "impact"):
         tab.page.goto(served + f"/ui/{page}")
         tab.shot(page)
-    tab.page.goto(served + "/ui/entities/customers")
+    tab.page.goto(served + "/")
+    tab.page.click('.metric-row[data-name="mrr"] td:nth-child(3) a')  # the entity's link opens its page
+    tab.page.wait_for_url(served + "/ui/entities/customers")
     assert tab.page.locator(".table-row").count() == len(api(served, "/entities/customers")["tables"])
     tab.shot("entity")
 
@@ -248,6 +257,27 @@ def test_with_keys_on_a_page_asks_for_the_key_first_and_shows_no_data_before(key
     assert not tab.page.locator("#key-prompt").is_visible()
     usage = httpx.get(keyed + "/usage", params={"group_by": "consumer"}, headers={"X-API-Key": KEY}).json()
     assert f"{KEY_NAME}/ui" in {r["key"] for r in usage["rows"]}
+    tab.page.goto(keyed + "/")  # browsing the catalog (its sparklines) is not a use of each metric
+    tab.page.wait_for_selector(".spark[data-points]")
+    assert tab.page.locator(".spark[data-points]").count() == tab.page.locator(".spark").count()
+    seen = httpx.get(keyed + "/deprecations", headers={"X-API-Key": KEY}).json()["deprecations"]
+    assert all(c["consumer"] != f"{KEY_NAME}/ui" for d in seen for c in d["consumers"]), seen
+
+
+def test_hours_are_drawn_at_their_instants_whatever_the_browsers_zone(served: str, browser: Browser) -> None:
+    rows = api(served, "/metrics/device_events", grain="hour", start="2026-10-20", end="2026-10-21")["rows"]
+    context = browser.new_context(timezone_id="America/New_York")
+    page = context.new_page()
+    page.goto(served + "/ui/metrics/device_events")
+    page.wait_for_selector('#chart[data-query="grain=month"]')
+    page.fill("#start", "2026-10-20")
+    page.fill("#end", "2026-10-21")
+    page.select_option("#grain", "hour")
+    page.wait_for_selector('#chart[data-query="end=2026-10-21&grain=hour&start=2026-10-20"]')
+    drawn_at = page.evaluate("window.tapflowChart.data[0]")
+    expected = [datetime.fromisoformat(r["period"]).replace(tzinfo=UTC).timestamp() for r in rows]
+    assert drawn_at == expected
+    context.close()
 
 
 def test_on_a_phone_the_metric_page_fits_the_screen(served: str, browser: Browser) -> None:

@@ -8,16 +8,19 @@ contexts make the static site of ``tapflow docs``.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from app.api.deps import StateDep
+from app.api.internal import ask
 from app.api.routes.deprecations import list_deprecations
 from app.api.routes.entities import describe
-from app.api.routes.metrics import list_metrics, metric_versions
+from app.api.routes.metrics import catalog_entry, list_metrics, metric_versions
 from app.api.state import ServiceState
 from app.compiler.plan import base_metrics
 from app.compiler.query import MetricQuery
@@ -31,6 +34,7 @@ from app.web.lineage_svg import lineage_svg
 from app.web.render import PAGES, Links, render_body, render_document
 
 router = APIRouter(tags=["web catalog"], include_in_schema=False)
+AGENT = "tapflow-ui"
 PREFERRED_GRAINS = ("month", "week", "day", "quarter", "year", "hour")  # a chart's first grain, in this order
 
 
@@ -49,7 +53,7 @@ def catalog_context(state: ServiceState) -> dict[str, Any]:
 def metric_context(state: ServiceState, name: str, base_url: str) -> dict[str, Any]:
     project = state.project
     m = project.metric(name)
-    entry = next(item for item in list_metrics(state)["metrics"] if item["name"] == name)
+    entry = catalog_entry(project, m)
     entry["definition"] = m.spec.model_dump(mode="json", exclude_none=True)
     grain = default_grain(entry["grains"])
     dep, guide = None, None
@@ -81,7 +85,8 @@ def metric_context(state: ServiceState, name: str, base_url: str) -> dict[str, A
         "chart": {"grains": entry["grains"], "grain": grain, "dimensions": entry["dimensions"]},
         "versions": list(reversed(metric_versions(name, state)["versions"])),
         "sql": sql,
-        "csv_url": f"{root}/metrics/{name}?{asked}",
+        "csv_url": f"{root}/metrics/{name}?{asked}",  # served: relative (the page fills in its own address)
+        "csv_path": f"/metrics/{name}?{asked}",
         "curl": f"curl -H \"Authorization: Bearer $TAPFLOW_API_KEY\" '{root}/metrics/{name}?{asked}'",
         "status": status,
         "consumers": consumers,
@@ -164,12 +169,12 @@ def title_of(page: str, name: str | None) -> str:
 def _shell(state: ServiceState, request: Request, page: str, name: str | None = None) -> HTMLResponse:
     links = Links()
     if state.settings.api_keys_file:  # nothing but the shell until the page has a key: it fetches its body with it
-        query = f"?name={name}" if name else ""
+        query = "?" + urlencode({"name": name}) if name else ""
         document = render_document(
             page, title_of(page, name), links, body=None, fragment_url=f"/ui/fragments/{page}{query}"
         )
     else:
-        body = render_body(page, page_context(state, page, name, links, str(request.base_url)), links)
+        body = render_body(page, page_context(state, page, name, links, ""), links)
         document = render_document(page, title_of(page, name), links, body=body)
     return HTMLResponse(document, headers=NO_STORE)
 
@@ -199,11 +204,25 @@ def other_page(page: str, request: Request, state: StateDep) -> HTMLResponse:
     return _shell(state, request, page)
 
 
+@router.get("/ui/data/sparklines")
+async def sparklines(request: Request, state: StateDep) -> JSONResponse:
+    """Each metric's answer at its catalog grain, for the catalog's sparklines. Asked of the service as its own
+    requests: browsing the catalog is not a use of every metric (a deprecated one would seem still called)."""
+    out: dict[str, Any] = {}
+    for m in catalog_context(state)["metrics"]:
+        if m["spark"]:
+            answer = await ask(request.app, f"/metrics/{quote(m['name'], safe='')}", f"grain={m['spark']}", AGENT)
+            if answer.status == 200:
+                body = json.loads(answer.body)
+                out[m["name"]] = {"columns": body["columns"], "rows": body["rows"]}
+    return JSONResponse(out, headers=NO_STORE)
+
+
 @router.get("/ui/fragments/{page}", response_class=HTMLResponse)
 def fragment(page: str, request: Request, state: StateDep, name: str | None = None) -> Response:
     """A page's body, for a page that had to ask for the key first."""
     if page not in PAGES:
         raise InvalidRequest(f"Unknown page '{page[:40]}'. Pages: {', '.join(PAGES)}.")
     links = Links()
-    body = render_body(page, page_context(state, page, name, links, str(request.base_url)), links)
+    body = render_body(page, page_context(state, page, name, links, ""), links)
     return HTMLResponse(body, headers=NO_STORE)

@@ -36,6 +36,14 @@
         asking = null;
         resolve(key);
       });
+      dialog.addEventListener("close", function closed() {  // Escape: the page offers the prompt again
+        if (sessionStorage.getItem(KEY)) return dialog.removeEventListener("close", closed);
+        const again = document.createElement("button");
+        again.type = "button";
+        again.textContent = "Enter an API key";
+        again.addEventListener("click", () => { again.remove(); dialog.showModal(); });
+        main.append(again);
+      });
       dialog.showModal();
       document.getElementById("key-input").focus();
     });
@@ -91,6 +99,7 @@
     if (isStatic) {
       const answer = (snapshot[name] || {})[key];
       if (!answer) throw new Problem(404, "This view is not in the snapshot taken when the site was written.");
+      if (answer.problem) throw new Problem(answer.status, answer.problem);
       return answer;
     }
     const response = await api("/metrics/" + encodeURIComponent(name) + "?" + new URLSearchParams(key));
@@ -100,9 +109,12 @@
   // -- charts ------------------------------------------------------------------------------------------------
   const COARSE = new Set(["quarter", "year", "fiscal_quarter", "fiscal_year"]);
 
+  // A period's start as epoch seconds: a date or an hour without an offset is read as UTC (the chart is then drawn
+  // in UTC); an hour with its offset (a query in a zone) is that instant, drawn in the answer's zone.
   function seconds(period) {
-    const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(period) ? period + "T00:00:00Z" : period);
-    return t / 1000;
+    const offset = /([+-]\d{2}:\d{2}|Z)$/.test(period);
+    const text = /^\d{4}-\d{2}-\d{2}$/.test(period) ? period + "T00:00:00Z" : offset ? period : period + "Z";
+    return Date.parse(text) / 1000;
   }
 
   // Rows of an answer as uPlot columns: x (period starts) and one series per dimension value (the 8 largest).
@@ -123,8 +135,9 @@
       if (compare) series.push({ label: metric + " (prior)", values: prior, dash: [6, 4] });
     } else {
       const totals = new Map();
+      const label = (v) => (v === null || v === undefined ? "\u2205 (null)" : String(v));
       for (const r of answer.rows) {
-        const k = r[dimension] === null ? "(none)" : String(r[dimension]);
+        const k = label(r[dimension]);
         totals.set(k, (totals.get(k) || 0) + Math.abs(r[metric] || 0));
       }
       const kept = [...totals.keys()].sort((a, b) => totals.get(b) - totals.get(a)).slice(0, 8);
@@ -132,7 +145,7 @@
       for (const k of kept) series.push({ label: k, values: empty() });
       const index = new Map(kept.map((k, i) => [k, i]));
       for (const r of answer.rows) {
-        const k = r[dimension] === null ? "(none)" : String(r[dimension]);
+        const k = label(r[dimension]);
         if (index.has(k)) series[index.get(k)].values[at.get(r.period)] = r[metric];
       }
     }
@@ -142,16 +155,23 @@
   function drawChart(el, tip, answer, metric, grain, dimension, compare, query) {
     const { periods, series, note } = columns(answer, metric, dimension, compare);
     const bars = COARSE.has(grain) || periods.length <= 3;
+    const zoned = periods.some((p) => /[+-]\d{2}:\d{2}$/.test(p));
+    const zone = zoned && answer.meta && answer.meta.tz ? answer.meta.tz : "Etc/UTC";
+    const notes = [note];
+    if (answer.meta && answer.meta.truncated) {
+      notes.push(`The answer stops at ${answer.rows.length} rows: choose a coarser grain or a shorter range to see it all.`);
+    }
+    if (compare && dimension) notes.push("The prior period is drawn without a dimension: choose none to see it.");
     const width = Math.max(280, el.clientWidth || 640);
     const opts = {
       width,
       height: Math.min(360, Math.max(220, Math.round(width * 0.4))),
-      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), zone),
       legend: { show: series.length > 1 },
       cursor: { points: { size: 8 } },
       scales: { x: { time: true } },
       axes: [{}, { values: (u, ticks) => ticks.map(number), size: 70 }],
-      series: [{ label: "period" }].concat(
+      series: [{ label: "period", value: (u, v, s, i) => (i === null || i === undefined ? "–" : periods[i]) }].concat(
         series.map((s, i) => ({
           label: s.label,
           stroke: palette[i % palette.length],
@@ -191,7 +211,7 @@
     el._answer = answer;
     window.tapflowChart = el._chart;
     tip.textContent = periods.length ? "Point at the chart for a period's values." : "No rows in this range.";
-    return note;
+    return notes.filter(Boolean).join(" ");
   }
 
   function initMetric() {
@@ -224,9 +244,29 @@
         if (mine === asked) el.removeAttribute("aria-busy");
       }
     }
+    if (isStatic) {  // the snapshot holds the dimensions at the first grain only
+      const first = control("grain").value;
+      control("grain").addEventListener("change", () => {
+        const other = control("grain").value !== first;
+        control("dimension").disabled = other;
+        if (other) control("dimension").value = "";
+        control("dimension").title = other ? `Dimensions are in this snapshot at ${first} only.` : "";
+      });
+    }
     for (const id of ["grain", "dimension", "start", "end", "compare"]) {
       if (control(id)) control(id).addEventListener("change", redraw);
     }
+    el.tabIndex = 0;  // the keyboard's pointer: arrow keys step through the periods, the values are announced
+    el.addEventListener("keydown", (event) => {
+      const u = el._chart;
+      const step = { ArrowRight: 1, ArrowLeft: -1, Home: -Infinity, End: Infinity }[event.key];
+      if (!u || step === undefined || !u.data[0].length) return;
+      event.preventDefault();
+      const last = u.data[0].length - 1;
+      const now = u.cursor.idx === null || u.cursor.idx === undefined ? (step > 0 ? -1 : last + 1) : u.cursor.idx;
+      const i = Math.max(0, Math.min(last, now + step));
+      u.setCursor({ left: u.valToPos(u.data[0][i], "x"), top: u.over.clientHeight / 2 });
+    });
     new ResizeObserver(() => {
       if (el._chart) el._chart.setSize({ width: Math.max(280, el.clientWidth), height: el._chart.height });
     }).observe(el);
@@ -255,28 +295,17 @@
       shown.textContent = `${count} of ${rows.length} metrics`;
     }
     for (const input of [q, verified, deprecated, entity]) input.addEventListener("input", filter);
-    const queue = [];
-    let running = 0;
-    function next() {
-      while (running < 3 && queue.length) {
-        const el = queue.shift();
-        running++;
-        metricData(el.dataset.metric, { grain: el.dataset.grain })
-          .then((answer) => sparkline(el, answer))
-          .catch(() => { el.textContent = "–"; })
-          .finally(() => { running--; next(); });
+    const sparks = [...document.querySelectorAll(".spark")];
+    const all = isStatic
+      ? Promise.resolve(Object.fromEntries(sparks.map((el) => [el.dataset.metric, (snapshot[el.dataset.metric] || {})["grain=" + el.dataset.grain]])))
+      : api("/ui/data/sparklines").then((r) => r.json());
+    all.then((answers) => {
+      for (const el of sparks) {
+        const answer = answers[el.dataset.metric];
+        if (answer && answer.rows) sparkline(el, answer);
+        else el.textContent = "–";
       }
-    }
-    const seen = new IntersectionObserver((entries) => {
-      for (const entry of entries) {
-        if (entry.isIntersecting) {
-          seen.unobserve(entry.target);
-          queue.push(entry.target);
-        }
-      }
-      next();
-    });
-    document.querySelectorAll(".spark").forEach((el) => seen.observe(el));
+    }).catch((error) => showProblem(document.getElementById("shown"), error));
   }
 
   function sparkline(el, answer) {
@@ -305,7 +334,7 @@
       if (files.length) {
         const proposed = {};
         for (const f of files) {
-          const path = f.name.includes("__") ? f.name.replace("__", "/") : "metrics/" + f.name;
+          const path = f.name.includes("__") ? f.name.replaceAll("__", "/") : "metrics/" + f.name;
           proposed[path] = await f.text();
         }
         options = { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ files: proposed }) };
@@ -327,6 +356,10 @@
   }
 
   function initCopy() {
+    const curl = document.getElementById("curl");
+    if (curl && curl.dataset.path && location.protocol.startsWith("http")) {  // this page's own address
+      curl.textContent = `curl -H "Authorization: Bearer $TAPFLOW_API_KEY" '${location.origin}${curl.dataset.path}'`;
+    }
     document.querySelectorAll(".copy-button").forEach((button) => {
       button.addEventListener("click", async () => {
         const text = document.getElementById(button.dataset.copy).textContent;
