@@ -107,6 +107,8 @@ def loaded_bytes(page: Page) -> int:
 
 def test_the_catalog_lists_every_metric_and_filters_them(served: str, tab: Watched) -> None:
     names = [m["name"] for m in api(served, "/metrics")["metrics"]]
+    policy = httpx.get(served + "/").headers["content-security-policy"]
+    assert "script-src 'self';" in policy  # no inline script runs, even one a definition's text could smuggle in
     tab.page.goto(served + "/")
     rows = tab.page.locator(".metric-row")
     assert rows.evaluate_all("rows => rows.map(r => r.dataset.name)") == names

@@ -179,7 +179,15 @@ def _shell(state: ServiceState, request: Request, page: str, name: str | None = 
     return HTMLResponse(document, headers=NO_STORE)
 
 
-NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+NO_STORE = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    # scripts only from the service's own files: an injected <script> or on* attribute would not run
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'",
+    "Referrer-Policy": "same-origin",
+}
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -374,6 +374,8 @@
   }
 
   function init() {
+    // the page's forms act in place (no inline handlers: the pages' Content-Security-Policy forbids them)
+    document.querySelectorAll("main form").forEach((f) => f.addEventListener("submit", (e) => e.preventDefault()));
     const page = body.dataset.page;
     if (page === "catalog") initCatalog();
     if (page === "metric") initMetric();
