@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,9 +82,14 @@ def required_scope(method: str, path: str) -> str | None:
     return "read"
 
 
+SHELLS = ("/", "/ui/lineage", "/ui/deprecations", "/ui/impact")
+NAMED_SHELL = re.compile(r"/ui/(metrics|entities)/[^/]+")
+
+
 def _page_shell(path: str) -> bool:
-    """The web catalog's shells and assets hold no data (the page fetches its body and data with the key)."""
-    return path == "/" or (path.startswith("/ui/") and not path.startswith(("/ui/fragments/", "/ui/data/")))
+    """The web catalog's page shells and static files hold no data: a page fetches its body and data with the key
+    (from /ui/fragments/ and /ui/data/, which need one). Listed one by one, so a new /ui path needs a key."""
+    return path in SHELLS or path.startswith("/ui/static/") or NAMED_SHELL.fullmatch(path) is not None
 
 
 def presented_key(headers: dict[bytes, bytes]) -> str | None:
@@ -94,7 +100,7 @@ def presented_key(headers: dict[bytes, bytes]) -> str | None:
     return key or None
 
 
-INTERNAL = "tapflow.warming"  # the service's own requests (warming.py): an ASGI scope key no client can set
+INTERNAL = "tapflow.internal"  # the service's own requests (internal.py): an ASGI scope key no client can set
 
 
 class AuthMiddleware:

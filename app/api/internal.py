@@ -1,7 +1,7 @@
 """The service's own requests to itself, in process: no key needed, no usage event recorded.
 
-Warming (warming.py) asks for the answers most asked for after a build; ``tapflow docs`` asks for the
-catalog's pages and their data snapshots. Both go through the whole application, middleware included,
+Warming (warming.py) asks for the answers most asked for after a build; the web catalog's sparklines
+(routes/ui.py) and ``tapflow docs`` ask for metric answers. Both go through the whole application, middleware included,
 so what they get is what a client would get.
 """
 

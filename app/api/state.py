@@ -62,8 +62,9 @@ class ServiceState:
 
     @classmethod
     def open(cls, settings: Settings, *, serving: bool = True) -> ServiceState:
-        """Open the database and load the definitions; invalid definitions refuse to start. ``serving`` False is a
-        reader (`tapflow docs`): the definitions are not recorded in the registry, no build is scheduled."""
+        """Open the database and load the definitions; invalid definitions refuse to start. ``serving`` False is for
+        `tapflow docs`: the service's own tables are migrated as at any start, but the definitions are not recorded
+        in the registry, a journal is not replayed, and no build is scheduled."""
         con = connect(settings.database, settings=settings, lock=False)  # migrations first, then locked
         warehouse: Warehouse | None = None
         statedb: StateDB | None = None

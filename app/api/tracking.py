@@ -109,7 +109,7 @@ class UsageMiddleware:
             return
         ctx = request_context(scope)
         ctx.usage = usage
-        if scope.get(INTERNAL):  # the service's own request (warming): the answer it caches learns what a
+        if scope.get(INTERNAL):  # the service's own request (internal.py): the answer it caches learns what a
             await self.app(scope, receive, send)  # usage event would (versions, deprecations), none is recorded
             return
         status = 500

@@ -664,14 +664,14 @@ def docs(
 
     settings = _settings()
     try:
-        state = ServiceState.open(settings, serving=False)  # a reader: the registry is left as the service keeps it
+        state = ServiceState.open(settings, serving=False)  # the registry is left as the service keeps it
     except DefinitionError as exc:
         _fail_problems(exc)
     except DatabaseBusy:
         _fail(
             DatabaseBusy(
                 f"Database file '{settings.database}' is in use by a running service: stop it, or point "
-                "TAPFLOW_DATABASE at a copy of the file (docs only reads it)."
+                "TAPFLOW_DATABASE at a copy of the file (docs does not change its data)."
             )
         )
     except TapflowError as exc:

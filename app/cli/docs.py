@@ -8,16 +8,16 @@ the service's own requests: no key, no usage event, so documenting a deprecated 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from app.api.internal import ask_all
 from app.api.main import create_app
-from app.api.routes.ui import default_grain, page_context, title_of
+from app.api.routes.ui import default_grain, page_context, sparkline_answers, title_of
 from app.api.state import ServiceState
 from app.definitions.loader import load_texts, read_definition_files
 from app.governance.changes import BREAKING, INDIRECT, Change, classify
@@ -41,10 +41,12 @@ def write_site(
     app.state.tapflow = state  # the lifespan is not run: nothing is served, the state is already open
     project = state.project
     counts = {"html": 0, "markdown": 0}
+    taken = state.settings.clock().isoformat(timespec="minutes")
 
     def page(path: str, kind: str, name: str | None, snapshot: dict[str, Any] | None = None) -> dict[str, Any]:
         links = Links(static_site=True, up=path.count("/"))
         context = page_context(state, kind, name, links, base_url)
+        context["snapshot_at"] = taken
         if kind == "metric":
             context["chart"]["grains"] = snapshot_grains(context["chart"]["grains"])
             context["chart"]["grain"] = default_grain(context["chart"]["grains"])
@@ -57,8 +59,8 @@ def write_site(
         return context
 
     catalog = page_context(state, "catalog", None, Links(static_site=True), base_url)
-    sparks = [(m["name"], {"grain": m["spark"]}) for m in catalog["metrics"] if m["spark"]]
-    page("index.html", "catalog", None, snapshot=_snapshot(app, sparks))
+    sparks = asyncio.run(sparkline_answers(app, catalog["metrics"]))
+    page("index.html", "catalog", None, snapshot={name: {"spark": answer} for name, answer in sparks.items()})
     for name in sorted(project.metrics):
         m = project.metrics[name]
         grains = snapshot_grains(list(m.grains))
@@ -90,7 +92,7 @@ def _snapshot(app: Any, asks: list[tuple[str, dict[str, str]]]) -> dict[str, dic
     )
     out: dict[str, dict[str, Any]] = {}
     for (name, _), key, answer in zip(asks, keys, answers, strict=True):
-        body = json.loads(answer.body)
+        body = json.loads(answer.body) if answer.headers.get("content-type", "").endswith("json") else {}
         if answer.status == 200:
             meta = {k: body["meta"][k] for k in ("tz", "truncated") if k in body["meta"]}
             out.setdefault(name, {})[key] = {"columns": body["columns"], "rows": body["rows"], "meta": meta}
@@ -117,7 +119,8 @@ def metric_markdown(c: dict[str, Any]) -> str:
     if c["dep"]:
         d = c["dep"]
         lines += [
-            f"> **Deprecated.** Sunset on {d['sunset_date']}"
+            "> **Deprecated.**"
+            + (f" Sunset on {d['sunset_date']}" if d["sunset_date"] else "")
             + (f"; use `{d['replaced_by']}` instead." if d["replaced_by"] else ".")
             + (f" {d['reason']}" if d["reason"] else ""),
             "",
@@ -166,7 +169,8 @@ def entity_markdown(e: dict[str, Any]) -> str:
     lines += ["## Tables", "", "| table | grain | rows | first | last |", "|---|---|---|---|---|"]
     for t in e["tables"]:
         span = f"{t.get('min') or '–'} | {t.get('max') or '–'}"
-        lines.append(f"| `{t['name']}` | {t['grain'] or 'event'} | {t.get('row_count', '–')} | {span} |")
+        grain = t["grain"] or ("state" if t["key"] in ("current", "history") else "event")
+        lines.append(f"| `{t['name']}` | {grain} | {t.get('row_count', '–')} | {span} |")
     lines += ["", "## Dimensions", ""] + [
         f"- `{d['name']}`" + (f" = `{d['expression']}`" if d.get("expression") else "") for d in e["dimensions"]
     ]
@@ -185,20 +189,13 @@ def changelog(root: Path, catalog: dict[str, dict[str, str]] | None, since: str,
     new = load_texts(new_files, catalog, base=root)
     changes = [c for c in classify(old, new) if c.classification in (BREAKING, INDIRECT)]
     head = f"# Breaking changes since {since}" + (f" up to {until}" if until else "")
-    lines = [
-        head,
-        "",
-        f"_Written {datetime.now().isoformat(timespec='minutes')} by `tapflow docs --since {since}`._",
-        "",
-    ]
+    lines = [head, "", f"_Written by `tapflow docs --since {since}`._", ""]
     if not changes:
         return "\n".join([*lines, "No breaking changes.", ""])
-    for kind in ("metric", "entity"):
-        mine = [c for c in changes if c.kind == kind]
+    for kind, title in (("metric", "Metrics"), ("entity", "Entities")):
+        mine = sorted((c for c in changes if c.kind == kind), key=lambda c: c.name)
         if mine:
-            lines += (
-                [f"## {kind.capitalize()}s", ""] + [_change_line(c) for c in sorted(mine, key=lambda c: c.name)] + [""]
-            )
+            lines += [f"## {title}", "", *(_change_line(c) for c in mine), ""]
     return "\n".join(lines)
 
 

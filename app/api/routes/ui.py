@@ -18,15 +18,17 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from app.api.deps import StateDep
 from app.api.internal import ask
+from app.api.querying import metric_query
 from app.api.routes.deprecations import list_deprecations
 from app.api.routes.entities import describe
 from app.api.routes.metrics import catalog_entry, list_metrics, metric_versions
 from app.api.state import ServiceState
 from app.compiler.plan import base_metrics
-from app.compiler.query import MetricQuery
+from app.compiler.query import MetricQuery, QueryOptions
 from app.compiler.sql import compile_query
 from app.engine.building.status import latest_tests
-from app.errors import InvalidRequest, TapflowError
+from app.errors import InvalidRequest, NotFound, TapflowError
+from app.governance.dashboard import dashboard_entry
 from app.governance.deprecation import all_objects, find_object, migration_guide
 from app.governance.lineage import Node, build_lineage
 from app.governance.usage import summarize
@@ -59,16 +61,20 @@ def metric_context(state: ServiceState, name: str, base_url: str) -> dict[str, A
     dep, guide = None, None
     if entry["deprecation"]:
         obj = find_object(project, name)
-        dep = next((d for d in list_deprecations(state)["deprecations"] if d["name"] == obj.name), None)
+        state.recorder.flush()
+        now = state.settings.clock()
+        dep = dashboard_entry(project, state.statedb, obj, build_lineage(project), now)
         guide = migration_guide(state.settings.project_dir, obj)
-    try:
-        query = MetricQuery.model_validate({"metrics": [name], "grain": grain})
-        sql = compile_query(project, query).sql("duckdb", pretty=True)
+    try:  # the SQL the service runs for the chart's first view: its limits, rollups and engine
+        query = metric_query(state.settings, [name], QueryOptions.model_validate({"grain": grain}))
+        compiled = compile_query(project, query, state.coverage(project))
+        sql = compiled.sql(state.warehouse.dialect, pretty=True)
     except TapflowError as exc:
         sql = f"-- not compiled: {exc.detail}"
     bases = base_metrics(project, MetricQuery(metrics=(name,)))
     tables = {b.table.name.lower() for b in bases if b.table is not None}
     status = list(state.morning(coverage=False, only=tables)["tables"]) if tables else []
+    state.recorder.flush()  # the consumers read include the requests just answered
     since = state.settings.clock() - timedelta(days=30)
     consumers = [
         {"consumer": r["key"], "requests": r["requests"], "last_seen": r["last_seen"]}
@@ -208,29 +214,46 @@ def entity_page(name: str, request: Request, state: StateDep) -> HTMLResponse:
 @router.get("/ui/{page}", response_class=HTMLResponse)
 def other_page(page: str, request: Request, state: StateDep) -> HTMLResponse:
     if page not in ("lineage", "deprecations", "impact"):
-        raise InvalidRequest(f"Unknown page '{page[:40]}'. Pages: /, /ui/lineage, /ui/deprecations, /ui/impact.")
+        raise NotFound(f"Unknown page '{page[:40]}'. Pages: /, /ui/lineage, /ui/deprecations, /ui/impact.")
     return _shell(state, request, page)
+
+
+COARSE_TO_FINE = ("year", "quarter", "month", "week", "day", "hour")
+SPARK_POINTS = 6  # fewer periods than this at the catalog's grain: the sparkline takes a finer one
+
+
+async def sparkline_answers(app: Any, metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each metric's answer at its catalog grain (or a finer one when its history is short), asked of the
+    service as its own requests: browsing the catalog is not a use of each metric."""
+    out: dict[str, Any] = {}
+    for m in metrics:
+        grains = (
+            [g for g in PREFERRED_GRAINS[PREFERRED_GRAINS.index(m["spark"]) :] if g in m["grains"]]
+            if m["spark"]
+            else []
+        )
+        for grain in grains[:3]:
+            answer = await ask(app, f"/metrics/{quote(m['name'], safe='')}", f"grain={grain}", AGENT)
+            if answer.status != 200:
+                break
+            body = json.loads(answer.body)
+            out[m["name"]] = {"grain": grain, "columns": body["columns"], "rows": body["rows"]}
+            if len(body["rows"]) >= SPARK_POINTS:
+                break
+    return out
 
 
 @router.get("/ui/data/sparklines")
 async def sparklines(request: Request, state: StateDep) -> JSONResponse:
-    """Each metric's answer at its catalog grain, for the catalog's sparklines. Asked of the service as its own
-    requests: browsing the catalog is not a use of every metric (a deprecated one would seem still called)."""
-    out: dict[str, Any] = {}
-    for m in catalog_context(state)["metrics"]:
-        if m["spark"]:
-            answer = await ask(request.app, f"/metrics/{quote(m['name'], safe='')}", f"grain={m['spark']}", AGENT)
-            if answer.status == 200:
-                body = json.loads(answer.body)
-                out[m["name"]] = {"columns": body["columns"], "rows": body["rows"]}
-    return JSONResponse(out, headers=NO_STORE)
+    """The catalog's sparklines: every metric's answer in one request (see ``sparkline_answers``)."""
+    return JSONResponse(await sparkline_answers(request.app, catalog_context(state)["metrics"]), headers=NO_STORE)
 
 
 @router.get("/ui/fragments/{page}", response_class=HTMLResponse)
 def fragment(page: str, request: Request, state: StateDep, name: str | None = None) -> Response:
     """A page's body, for a page that had to ask for the key first."""
     if page not in PAGES:
-        raise InvalidRequest(f"Unknown page '{page[:40]}'. Pages: {', '.join(PAGES)}.")
+        raise NotFound(f"Unknown page '{page[:40]}'. Pages: {', '.join(PAGES)}.")
     links = Links()
     body = render_body(page, page_context(state, page, name, links, ""), links)
     return HTMLResponse(body, headers=NO_STORE)

@@ -8,6 +8,7 @@
   const isStatic = body.dataset.static === "true";
   const main = document.getElementById("page");
   const fmt = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
+  const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 2 });
   const palette = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4b5563"];
   const snapshot = (() => {
     const el = document.getElementById("tapflow-snapshot");
@@ -78,6 +79,14 @@
       return response;
     }
     throw new Problem(401, "No key was accepted.");
+  }
+
+  function offerAnotherKey(where) {  // a key without the scope a page needs: try another
+    const again = document.createElement("button");
+    again.type = "button";
+    again.textContent = "Use another key";
+    again.addEventListener("click", () => { sessionStorage.removeItem(KEY); again.remove(); askForKey(""); });
+    where.append(again);
   }
 
   function showProblem(where, error) {
@@ -170,7 +179,7 @@
       legend: { show: series.length > 1 },
       cursor: { points: { size: 8 } },
       scales: { x: { time: true } },
-      axes: [{}, { values: (u, ticks) => ticks.map(number), size: 70 }],
+      axes: [{}, { values: (u, ticks) => ticks.map((v) => compact.format(v)), size: 64 }],
       series: [{ label: "period", value: (u, v, s, i) => (i === null || i === undefined ? "–" : periods[i]) }].concat(
         series.map((s, i) => ({
           label: s.label,
@@ -222,7 +231,15 @@
     const metric = el.dataset.metric;
     const control = (id) => document.getElementById(id);
     let asked = 0;
-    async function redraw() {
+    let touched = false;  // the reader chose a grain: keep it, however few periods it shows
+    const MIN_PERIODS = 6;
+    function finerGrain(grain) {
+      const order = ["year", "quarter", "month", "week", "day"];
+      const offered = [...control("grain").options].map((o) => o.value);
+      return order.slice(order.indexOf(grain) + 1).find((g) => offered.includes(g)) || null;
+    }
+    async function redraw(event) {
+      if (event) touched = true;
       const grain = control("grain").value;
       const dimension = control("dimension").value;
       const compare = control("compare") && control("compare").checked;
@@ -237,9 +254,19 @@
       try {
         const answer = await metricData(metric, params);
         if (mine !== asked) return;
+        const finer = finerGrain(grain);
+        if (!touched && answer.rows.length < MIN_PERIODS && finer && !dimension) {  // a short history: show its detail
+          control("grain").value = finer;
+          return redraw();
+        }
         note.textContent = drawChart(el, tip, answer, metric, grain, dimension, compare, queryKey(params)) || "";
       } catch (error) {
-        if (mine === asked) showProblem(el, error);
+        if (mine === asked) {
+          if (el._chart) el._chart.destroy();
+          el._chart = null;
+          for (const k of ["query", "marks", "periods", "series"]) delete el.dataset[k];
+          showProblem(el, error);
+        }
       } finally {
         if (mine === asked) el.removeAttribute("aria-busy");
       }
@@ -256,6 +283,16 @@
     for (const id of ["grain", "dimension", "start", "end", "compare"]) {
       if (control(id)) control(id).addEventListener("change", redraw);
     }
+    const banner = document.getElementById("deprecation-banner");
+    if (banner && !isStatic) {  // reading the migration guide is not a use: the chart's request would be recorded
+      const draw = document.createElement("button");
+      draw.type = "button";
+      draw.id = "draw-anyway";
+      draw.textContent = "Draw the chart (recorded as a use of this deprecated metric)";
+      draw.addEventListener("click", () => { draw.remove(); redraw(); });
+      el.replaceChildren(draw);
+      tip.textContent = "";
+    }
     el.tabIndex = 0;  // the keyboard's pointer: arrow keys step through the periods, the values are announced
     el.addEventListener("keydown", (event) => {
       const u = el._chart;
@@ -270,7 +307,7 @@
     new ResizeObserver(() => {
       if (el._chart) el._chart.setSize({ width: Math.max(280, el.clientWidth), height: el._chart.height });
     }).observe(el);
-    redraw();
+    if (!banner || isStatic) redraw();
   }
 
   // -- the catalog: filters and sparklines ------------------------------------------------------------------
@@ -297,7 +334,7 @@
     for (const input of [q, verified, deprecated, entity]) input.addEventListener("input", filter);
     const sparks = [...document.querySelectorAll(".spark")];
     const all = isStatic
-      ? Promise.resolve(Object.fromEntries(sparks.map((el) => [el.dataset.metric, (snapshot[el.dataset.metric] || {})["grain=" + el.dataset.grain]])))
+      ? Promise.resolve(Object.fromEntries(sparks.map((el) => [el.dataset.metric, (snapshot[el.dataset.metric] || {}).spark])))
       : api("/ui/data/sparklines").then((r) => r.json());
     all.then((answers) => {
       for (const el of sparks) {
@@ -334,13 +371,17 @@
       if (files.length) {
         const proposed = {};
         for (const f of files) {
-          const path = f.name.includes("__") ? f.name.replaceAll("__", "/") : "metrics/" + f.name;
-          proposed[path] = await f.text();
+          const text = await f.text();
+          const folder = /^entities:/m.test(text) ? "entities/" : "metrics/";  // a bare name: its folder by its content
+          const path = f.name.includes("__") ? f.name.replaceAll("__", "/") : folder + f.name;
+          proposed[path] = text;
         }
         options = { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ files: proposed }) };
       } else {
         options = { headers: { "Content-Type": "text/x-diff" }, body: document.getElementById("diff").value };
       }
+      const run = document.getElementById("impact-run");
+      run.disabled = true;  // one analysis at a time: a later answer never overwrites a newer one
       out.setAttribute("aria-busy", "true");
       out.textContent = "Analyzing…";
       try {
@@ -349,8 +390,28 @@
         out.dataset.verdict = response.headers.get("X-Impact-Verdict") || "";
       } catch (error) {
         showProblem(out, error);
+        if (error.status === 403) offerAnotherKey(out);
       } finally {
         out.removeAttribute("aria-busy");
+        run.disabled = false;
+      }
+    });
+  }
+
+  function initCsv() {  // with keys on, a plain link would go without the key: fetch it with the key, then save
+    const link = document.getElementById("csv-link");
+    if (!link || isStatic || !main.dataset.fragment) return;
+    link.addEventListener("click", async (event) => {
+      event.preventDefault();
+      try {
+        const blob = await (await api(link.getAttribute("href"))).blob();
+        const a = document.createElement("a");
+        a.href = URL.createObjectURL(blob);
+        a.download = link.dataset.file || "metric.csv";
+        a.click();
+        URL.revokeObjectURL(a.href);
+      } catch (error) {
+        showProblem(link.parentElement, error);
       }
     });
   }
@@ -380,6 +441,7 @@
     if (page === "catalog") initCatalog();
     if (page === "metric") initMetric();
     if (page === "impact") initImpact();
+    initCsv();
     initCopy();
   }
 
