@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.helpers import ROOT, env_for, keyed_copy, running_server, tapflow
@@ -54,6 +55,16 @@ def keyed(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
         yield base
 
 
+AXE = Axe()
+
+
+def accessible(page: Page) -> None:
+    """No serious or critical finding of axe-core's accessibility rules (WCAG 2.1 A/AA and best practice)."""
+    found = AXE.run(page).response["violations"]
+    bad = [(v["id"], v["nodes"][0]["html"][:120]) for v in found if v["impact"] in ("serious", "critical")]
+    assert bad == [], bad
+
+
 class Watched:
     """A page whose console errors, failed page errors and requests are kept."""
 
@@ -65,7 +76,11 @@ class Watched:
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("request", lambda r: self.requests.append(r.url))
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, *, rules: bool = True) -> None:
+        """A screenshot under tests/artifacts/, once the page passes the accessibility rules (axe reads stylesheets
+        with requests a page from the file system may not make: the static site's pages are the same templates)."""
+        if rules:
+            accessible(self.page)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
@@ -358,6 +373,6 @@ def test_the_static_site_opens_from_the_file_system_with_working_charts(
     assert rows == api(served, "/metrics/mrr", grain="month")["rows"]  # the API's answer (a copy of the same data)
     tab.page.select_option("#dimension", "customer_tier")
     assert drawn(tab, "dimensions=customer_tier&grain=month")["series"] >= 2
-    tab.shot("static-metric")
+    tab.shot("static-metric", rules=False)
     tab.page.goto((out / "lineage.html").as_uri())
     assert tab.page.locator('g.node[data-id="table:legacy.customer_facts"]').count() == 1

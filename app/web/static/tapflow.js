@@ -290,7 +290,7 @@
       draw.id = "draw-anyway";
       draw.textContent = "Draw the chart (recorded as a use of this deprecated metric)";
       draw.addEventListener("click", () => { draw.remove(); redraw(); });
-      el.replaceChildren(draw);
+      el.before(draw);  // beside the chart, not in it: the chart is one image to assistive technology
       tip.textContent = "";
     }
     el.tabIndex = 0;  // the keyboard's pointer: arrow keys step through the periods, the values are announced
