@@ -15,6 +15,7 @@ from app import __version__
 from app.api import problems
 from app.api.auth import AuthMiddleware, Keyring
 from app.api.caching import CacheMiddleware
+from app.api.lane import MetricDataLane
 from app.api.limits import BodyLimitMiddleware
 from app.api.routes import (
     admin,
@@ -87,8 +88,9 @@ def create_app(settings: Settings | None = None, *, state: ServiceState | None =
     ):
         app.include_router(module.router, responses=ERRORS)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
-    # First added is innermost: usage -> body limit -> auth -> result cache -> routes. The outermost
+    # First added is innermost: usage -> body limit -> auth -> result cache -> metric data lane -> routes. The outermost
     # that needs the request context creates it (context.request_context).
+    app.add_middleware(MetricDataLane)
     app.add_middleware(CacheMiddleware)
     if keyring is not None:
         app.add_middleware(AuthMiddleware, keyring=keyring)

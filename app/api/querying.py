@@ -7,9 +7,11 @@ the result cache (``caching``) and answer 200 or 304 (``conditional``).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar, get_origin
 
 from fastapi import Request
@@ -64,16 +66,25 @@ Params = TypeVar("Params", bound=BaseModel)
 def query_params(request: Request, model: type[Params]) -> Params:
     """The query string as ``model``, as FastAPI reads a query model, at a tenth of its cost on the hot path:
     a list field takes every value given for it, another field its one value (repeats are a 400)."""
-    refuse_repeated(request, model)
-    given = request.query_params
+    lists = _list_fields(model)
     data: dict[str, Any] = {}
-    for name in given:
-        field = model.model_fields.get(name)
-        data[name] = given.getlist(name) if field is not None and get_origin(field.annotation) is tuple else given[name]
+    for name, value in request.query_params.multi_items():
+        if name in lists:
+            data.setdefault(name, []).append(value)
+        elif name in data:
+            refuse_repeated(request, model)  # says which parameter, and how many times
+        else:
+            data[name] = value
     try:
         return model.model_validate(data)
     except ValidationError as exc:  # the one shape of a bad parameter (problems.validation_error)
         raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
+
+
+@cache
+def _list_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of ``model`` that take a list (``dimensions=a&dimensions=b``)."""
+    return frozenset(name for name, field in model.model_fields.items() if get_origin(field.annotation) is tuple)
 
 
 def documented(model: type[BaseModel], leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -93,9 +104,9 @@ def refuse_repeated(request: Request, model: type[BaseModel]) -> None:
     """A parameter that takes one value, given twice (``grain=month&grain=year``), is a 400: never a
     silent pick of one of them. Lists (dimensions, order) may be repeated."""
     counts = Counter(name for name, _ in request.query_params.multi_items())
+    lists = _list_fields(model)
     for name, count in sorted(counts.items()):
-        field = model.model_fields.get(name)
-        if count > 1 and field is not None and get_origin(field.annotation) is not tuple:
+        if count > 1 and name in model.model_fields and name not in lists:
             raise InvalidQuery(f"{name} is given {count} times; give it once.")
 
 
@@ -191,6 +202,16 @@ def answer(
     }
     response.headers["Server-Timing"] = ", ".join(f"{name};dur={ms:.3f}" for name, ms in steps.items())
     return response
+
+
+async def answer_in_worker(
+    state: ServiceState, request: Request, ctx: RequestContext, query: MetricQuery, fmt: str | None, shape: Shape
+) -> Response:
+    """``answer`` on one of the service's worker threads, awaited from the event loop. An ``async`` route with this
+    one hop answers about half a millisecond sooner than a plain ``def`` route, which FastAPI runs through anyio's
+    thread pool (measured side by side with a 50 ms query: bench/README)."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(state.workers, answer, state, request, ctx, query, fmt, shape)
 
 
 def respond(request: Request, rendered: Rendered) -> Response:

@@ -2,13 +2,14 @@
 
 uvicorn closes idle keep-alive connections (``timeout_keep_alive``) and answers 503 past
 ``limit_concurrency``, but waits forever for a request whose headers trickle in a byte at a time;
-``HeaderTimeout`` closes such a connection after ``Settings.header_timeout_s``.
+``HeaderTimeout`` closes such a connection after ``Settings.header_timeout_s``. Its connections also send a
+response's head with its body (``OneWrite``) where uvicorn writes them apart.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 from fastapi import FastAPI
@@ -20,6 +21,39 @@ try:  # uvicorn's faster parser, when installed (uvicorn[standard])
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _Base
 except ImportError:  # pragma: no cover - depends on the environment
     _Base = H11Protocol  # type: ignore[assignment,misc]
+
+
+class OneWrite:
+    """A response's transport that sends its head with the first bytes of its body: uvicorn writes the head
+    apart, which is one more system call and TCP segment, and a client woken for a head it cannot use yet."""
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+        self._transport, self._cycle = transport, cycle
+        self._head: bytes | None = None
+        self._started = False
+
+    def write(self, data: bytes) -> None:
+        if not self._started and self._cycle.response_started:  # the head (a 100 Continue comes before it)
+            self._started, self._head = True, data
+            return
+        if self._head is not None:
+            head, self._head = self._head, None
+            self._transport.writelines([head, data])
+            return
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        """Send a head still held (a response without body bytes: HEAD)."""
+        if self._head is not None:
+            head, self._head = self._head, None
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class HeaderTimeout(_Base):
@@ -42,6 +76,20 @@ class HeaderTimeout(_Base):
                 self._arm()
         else:
             self._disarm()
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        cycle = self.cycle  # the request's (queued behind others when pipelined)
+        if cycle is not None and not isinstance(cycle.transport, OneWrite):
+            held = OneWrite(self.transport, cycle)
+            cycle.transport = cast(asyncio.Transport, held)  # what the cycle calls is there; the rest delegated
+            done = cycle.on_response
+
+            def completed() -> None:
+                held.flush()
+                done()
+
+            cycle.on_response = completed
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ from app.settings import Settings
 log = logging.getLogger("tapflow")
 STATUS_TTL_S = 60.0  # freshness moves with the clock: the check behind meta.data_status is redone this often
 RELOAD_LOCK = threading.Lock()
+WORKERS = 40  # requests being answered at once (as many as FastAPI's own thread pool takes); queries wait for a slot
 
 
 @dataclass
@@ -48,6 +50,8 @@ class ServiceState:
     data_version: int
     in_place: list[InPlaceChange] = field(default_factory=list)  # definitions changed without a version bump
     query_slots: threading.BoundedSemaphore = field(init=False)  # TAPFLOW_MAX_CONCURRENT_QUERIES
+    # the threads metric answers are computed on (querying.answer_in_worker): one hop from the event loop and back
+    workers: ThreadPoolExecutor = field(init=False)
     closed: bool = field(default=False, init=False)
     builder: Builder = field(init=False)
     checked: tuple[float, dict[str, Any]] | None = field(default=None, init=False)  # (when, morning check)
@@ -58,6 +62,7 @@ class ServiceState:
 
     def __post_init__(self) -> None:
         self.query_slots = threading.BoundedSemaphore(self.settings.max_concurrent_queries)
+        self.workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="tapflow-answer")
         self.builder = Builder(self)
 
     @classmethod
@@ -197,6 +202,7 @@ class ServiceState:
         if self.closed:
             return
         self.closed = True
+        self.workers.shutdown(wait=False, cancel_futures=True)
         self.builder.close()
         self.recorder.close()
         self.statedb.close()

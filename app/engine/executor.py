@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from app.engine.database import query_errors, transaction
+from app.engine.database import query_errors
 
 
 @dataclass(frozen=True)
@@ -24,22 +24,31 @@ class Rows:
 
 
 class Watchdog:
-    """One thread that interrupts queries past their deadline (no thread per query)."""
+    """One thread that interrupts queries past their deadline (no thread per query).
+
+    The thread sleeps until the soonest deadline, and never longer than ``PATROL_S``: a query's deadline later
+    than the thread's next wake needs no signal, so the usual query (the same timeout as the one before it) does
+    not wake the thread at all; a query's thread then spends no time handing off to it."""
+
+    PATROL_S = 0.5
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._deadlines: dict[int, tuple[float, duckdb.DuckDBPyConnection]] = {}
         self._next = 0
         self._thread: threading.Thread | None = None
+        self._wakes_at = 0.0  # time.monotonic() of the thread's next look at the deadlines
 
     def watch(self, cur: duckdb.DuckDBPyConnection, timeout_s: float) -> int:
+        deadline = time.monotonic() + timeout_s
         with self._cond:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="tapflow-query-watchdog", daemon=True)
                 self._thread.start()
             self._next += 1
-            self._deadlines[self._next] = (time.monotonic() + timeout_s, cur)
-            self._cond.notify()
+            self._deadlines[self._next] = (deadline, cur)
+            if deadline < self._wakes_at or self._wakes_at == 0.0:
+                self._cond.notify()
             return self._next
 
     def release(self, token: int) -> None:
@@ -63,8 +72,10 @@ class Watchdog:
                     if deadline <= now:
                         del self._deadlines[token]
                         cur.interrupt()
-                soonest = min((d for d, _ in self._deadlines.values()), default=None)
-                self._cond.wait(None if soonest is None else max(0.0, soonest - now))
+                soonest = min((d for d, _ in self._deadlines.values()), default=now + self.PATROL_S)
+                wait = max(0.0, min(soonest - now, self.PATROL_S))
+                self._wakes_at = now + wait
+                self._cond.wait(wait)
 
 
 WATCHDOG = Watchdog()
@@ -73,8 +84,16 @@ WATCHDOG = Watchdog()
 def run_select(
     con: duckdb.DuckDBPyConnection, sql: str, *, timeout_s: float, params: dict[str, Any] | None = None
 ) -> Rows:
-    """Execute ``sql`` in a READ ONLY transaction on a fresh cursor; interrupt it after ``timeout_s``."""
+    """Execute ``sql`` in a READ ONLY transaction on a fresh cursor; interrupt it after ``timeout_s``.
+
+    The transaction ends with the cursor: closing it rolls back, which for a transaction that cannot write is
+    all a COMMIT would do, a statement (about 0.2 ms) sooner."""
     started = time.perf_counter()
-    with query_errors(timeout_s), transaction(con, read_only=True) as cur, WATCHDOG.watching(cur, timeout_s):
-        rows = cur.execute(sql, params).fetchall() if params else cur.execute(sql).fetchall()
+    cur = con.cursor()
+    try:
+        with query_errors(timeout_s), WATCHDOG.watching(cur, timeout_s):
+            cur.execute("BEGIN TRANSACTION READ ONLY")
+            rows = cur.execute(sql, params).fetchall() if params else cur.execute(sql).fetchall()
+    finally:
+        cur.close()
     return Rows(rows, (time.perf_counter() - started) * 1000)

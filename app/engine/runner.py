@@ -74,7 +74,9 @@ def run_compiled(
     truncated = query.limit is not None and len(rows) > query.limit
     rows = rows[: query.limit]
     names = [c.name for c in compiled.columns]
-    shaped = [dict(zip(names, map(_jsonable, row), strict=True)) for row in rows]
+    shaped = [
+        {n: v if type(v) in _AS_THEY_ARE else _jsonable(v) for n, v in zip(names, row, strict=True)} for row in rows
+    ]
     warnings = list(compiled.warnings)
     partial: list[dict[str, object]] = []
     if query.grain:
@@ -117,6 +119,9 @@ def _told(wall: object, zone: ZoneInfo) -> object:
     return datetime.fromisoformat(str(wall)).replace(tzinfo=zone).isoformat()
 
 
+_AS_THEY_ARE = frozenset({type(None), bool, int, str})  # cells JSON takes as they are (tested by exact type: fast)
+
+
 def _jsonable(value: Any) -> Any:
     """A database value as JSON data (the same value feeds CSV): every column type a warehouse may have.
 
@@ -126,6 +131,11 @@ def _jsonable(value: Any) -> Any:
     >>> _jsonable([Decimal("1.5"), {"k": b"\\x01"}])
     [1.5, {'k': '01'}]
     """
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is date or kind is datetime:  # the usual cells first, by their exact type (most cells of an answer)
+        return value.isoformat()
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from app.engine import executor
 from app.engine.database import connect
 from app.engine.executor import run_select
 from app.errors import DatabaseError, InvalidQuery, QueryTimeout
@@ -121,3 +123,20 @@ def test_a_long_query_is_interrupted(con) -> None:
             con, "SELECT sum(list_sum(generate_series(1, 20000 + i % 7))) FROM range(200000) t(i)", timeout_s=0.2
         )
     assert run_select(con, "SELECT 1", timeout_s=5).rows == [(1,)]
+
+
+LONG_QUERY = "SELECT sum(a.range * b.range) FROM range(200000) a, range(200000) b"  # minutes if not stopped
+
+
+def test_a_short_timeout_after_a_long_one_is_kept(con, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchdog sleeps until the soonest deadline it knows; a query whose deadline comes sooner wakes it. Its
+    patrol here is a minute, so a missed wake would let the query run on for a minute."""
+    watchdog = executor.Watchdog()
+    monkeypatch.setattr(watchdog, "PATROL_S", 60.0)
+    monkeypatch.setattr(executor, "WATCHDOG", watchdog)
+    started = time.monotonic()
+    with watchdog.watching(con.cursor(), 3600):  # the thread now sleeps towards this (a minute, its patrol)
+        time.sleep(0.2)
+        with pytest.raises(QueryTimeout):
+            run_select(con, LONG_QUERY, timeout_s=0.5)
+    assert time.monotonic() - started < 30  # stopped at its 0.5 s, not at the patrol's 60 s

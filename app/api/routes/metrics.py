@@ -13,7 +13,7 @@ from app.api.deps import ContextDep, StateDep
 from app.api.querying import (
     MetricDataParams,
     MetricSqlParams,
-    answer,
+    answer_in_worker,
     documented,
     metric_query,
     query_params,
@@ -121,10 +121,10 @@ def metric_coverage(span: dict[str, Any], m: MetricVersion, zone: str) -> dict[s
     responses={**text_response("text/csv", "The rows as CSV (format=csv or Accept: text/csv)"), **NOT_MODIFIED},
     openapi_extra=documented(MetricDataParams),
 )
-def metric_data(name: str, request: Request, state: StateDep, ctx: ContextDep) -> Response:
+async def metric_data(name: str, request: Request, state: StateDep, ctx: ContextDep) -> Response:
     params = query_params(request, MetricDataParams)
     query = metric_query(state.settings, [name], params)
-    return answer(state, request, ctx, query, params.format, single_metric_body)
+    return await answer_in_worker(state, request, ctx, query, params.format, single_metric_body)
 
 
 @router.get(
