@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from server import Keepalive, bench_server  # noqa: E402
+from server import Keepalive, bench_server, floor_server  # noqa: E402
 from usage_overhead import measure as usage_overhead  # noqa: E402
 
 from app.compiler.query import MetricQuery  # noqa: E402
@@ -280,27 +280,37 @@ def server_timing(header: str) -> dict[str, float]:
 
 
 def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
-    """The base tables (pre_aggregations=off): the service against the same SQL run directly in DuckDB."""
+    """The base tables (pre_aggregations=off): the service against the same SQL run directly in DuckDB, and beside
+    them the floor (bench/floor.py: the same SQL behind a bare ASGI application on the same uvicorn)."""
     raw_db = db.parent / "raw_copy.duckdb"
     shutil.copy(db, raw_db)
     raw = connect(raw_db, read_only=True)
     per_query = []
+    compiled = [
+        compile_query(project, query_of(path, params | {"pre_aggregations": "off"})) for path, params in E2E_QUERIES
+    ]
+    queries = [(c.duckdb_sql, c.params) for c in compiled]
     with (
         bench_server(db, cache_ttl_s="0", usage_tracking="false") as server,
         httpx.Client(base_url=server.base, timeout=120) as client,
+        floor_server(raw_db, queries) as floor_base,
     ):
-        lean = Keepalive(server.base)
-        clients = {"http.client": lean.get, "httpx": httpx_get(client)}
-        for path, base_params in E2E_QUERIES:
+        lean, floor = Keepalive(server.base), Keepalive(floor_base)
+        for i, (path, base_params) in enumerate(E2E_QUERIES):
             params = base_params | {"pre_aggregations": "off"}
-            compiled = compile_query(project, query_of(path, params))
-            sql, bound = compiled.duckdb_sql, compiled.params
-            for _ in range(2):  # warm both sides
-                client.get(server.base + path, params=params).raise_for_status()
+            sql, bound = queries[i]
+            clients = {
+                "http.client": lean.get,
+                "httpx": httpx_get(client),
+                "floor": lambda _url, _params, i=i: floor.get(f"/q/{i}", {}),
+            }
+            for _ in range(2):  # warm every side
+                for get in clients.values():
+                    get(path, params)
                 raw.execute(sql, bound).fetchall()
             steps: list[dict[str, float]] = []
             both, direct = side_by_side(clients, path, params, raw, sql, bound, rounds, steps)
-            served, through_httpx = both["http.client"], both["httpx"]
+            served, through_httpx, bare = both["http.client"], both["httpx"], both["floor"]
             step_p50 = {k: round(statistics.median(s[k] for s in steps), 3) for k in steps[0]} if steps else {}
             inside = sum(step_p50.get(k, 0) for k in ("compile", "db", "shape", "render"))
             per_query.append(
@@ -311,20 +321,25 @@ def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
                     "ratio": round(statistics.median(served) / statistics.median(direct), 3),
                     "served_httpx_p50_ms": round(statistics.median(through_httpx), 2),
                     "ratio_httpx": round(statistics.median(through_httpx) / statistics.median(direct), 3),
+                    "floor_p50_ms": round(statistics.median(bare), 2),
+                    "ratio_floor": round(statistics.median(bare) / statistics.median(direct), 3),
                     # the service's own steps (Server-Timing), and the rest: HTTP, routing, the thread hop
                     "steps_p50_ms": step_p50 | {"outside": round(step_p50.get("total", 0) - inside, 3)},
                 }
             )
         rss = server.peak_rss_mib()
         lean.close()
+        floor.close()
     raw.close()
     raw_db.unlink()
     in_range = [q for q in per_query if 10 <= q["raw_p50_ms"] <= 100]
+    judged = in_range or per_query
     return {
         "queries": per_query,
         "peak_rss_mib_default_memory_limit": round(rss, 1),
-        "ratio": round(statistics.median([q["ratio"] for q in in_range or per_query]), 3),
-        "ratio_httpx": round(statistics.median([q["ratio_httpx"] for q in in_range or per_query]), 3),
+        "ratio": round(statistics.median([q["ratio"] for q in judged]), 3),
+        "ratio_httpx": round(statistics.median([q["ratio_httpx"] for q in judged]), 3),
+        "ratio_floor": round(statistics.median([q["ratio_floor"] for q in judged]), 3),
         "queries_in_10_100ms": len(in_range),
     }
 
@@ -578,7 +593,7 @@ def main() -> None:
     roll = rolling(con, project, 15)
     con.close()
     log("end to end against raw DuckDB (base tables)")
-    e2e = e2e_vs_raw(db, project, 15)
+    e2e = e2e_vs_raw(db, project, 60)
     log("dashboards from rollups against hand-written SQL over the base tables")
     preagg = preagg_vs_raw(db, 15)
     log("rollup builds")
@@ -607,6 +622,7 @@ def main() -> None:
         "rollup_build": rollups,
         "e2e_over_raw_ratio": e2e["ratio"],
         "e2e_over_raw_ratio_httpx_client": e2e["ratio_httpx"],
+        "e2e_floor_over_raw_ratio": e2e["ratio_floor"],
         "e2e_queries": e2e["queries"],
         "e2e_queries_in_10_100ms": e2e["queries_in_10_100ms"],
         "server_peak_rss_default_memory_limit_mib": e2e["peak_rss_mib_default_memory_limit"],
@@ -641,6 +657,7 @@ def main() -> None:
         met = value is not None and (value <= bound if op == "<=" else value >= bound)
         print(f"| {key} | {value} | {op} {bound} | {'yes' if met else 'NO'} |")
     extra = [
+        "e2e_floor_over_raw_ratio",
         "compile_cold_shape_p50_ms",
         "cli_compile_s",
         "compile_p99_ms",
@@ -664,7 +681,8 @@ def main() -> None:
     for q in e2e["queries"]:
         print(
             f"  {q['query']}: served {q['served_p50_ms']} ms, raw {q['raw_p50_ms']} ms, ratio {q['ratio']} "
-            f"(through httpx {q['served_httpx_p50_ms']} ms, {q['ratio_httpx']})"
+            f"(through httpx {q['served_httpx_p50_ms']} ms, {q['ratio_httpx']}; floor {q['floor_p50_ms']} ms, "
+            f"{q['ratio_floor']})"
         )
         print(f"    steps (ms, p50): {q['steps_p50_ms']}")
     print(f"\nwritten to bench/results/latest.json in {results['elapsed_s']} s")

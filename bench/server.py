@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import http.client
+import json
+import os
+import subprocess
 import sys
+import tempfile
+import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.helpers import Server, env_for  # noqa: E402
+from tests.helpers import Server, env_for, free_port  # noqa: E402
 
 
 def bench_server(db: Path, **settings: str) -> Server:
@@ -40,3 +48,30 @@ class Keepalive:
 
     def close(self) -> None:
         self.conn.close()
+
+
+@contextmanager
+def floor_server(db: Path, queries: list[tuple[str, dict[str, Any]]]) -> Iterator[str]:
+    """bench/floor.py under uvicorn over ``db`` (read-only) answering ``queries``: its base URL."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as listed:
+        json.dump(queries, listed)
+        listed.flush()
+        port = free_port()
+        env = os.environ | {"FLOOR_DB": str(db), "FLOOR_QUERIES": listed.name}
+        command = [sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "bench"), "floor:app"]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("bench/floor.py did not start") from None
+                    time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(30)

@@ -20,10 +20,17 @@ Shape = Callable[[MetricResult], dict[str, Any]]  # a result -> the body's field
 @dataclass(frozen=True)
 class Rendered:
     body: bytes  # what this request gets
-    cached_body: bytes  # what a cache hit gets (``meta.cached`` is true)
     media_type: str
     headers: dict[str, str]  # ETag, Cache-Control, deprecation headers (and X-Truncated for CSV)
     etag: str
+    payload: dict[str, Any] | None = None  # the JSON body's data (None for CSV)
+
+    @property
+    def cached_body(self) -> bytes:
+        """What a cache hit gets: ``meta.cached`` is true (made only when the answer is kept)."""
+        if self.payload is None:
+            return self.body
+        return to_json(self.payload | {"meta": self.payload["meta"] | {"cached": True}})
 
 
 def render(result: MetricResult, shape: Shape, sig: Signal, *, csv: bool, version: tuple[str, int]) -> Rendered:
@@ -34,11 +41,9 @@ def render(result: MetricResult, shape: Shape, sig: Signal, *, csv: bool, versio
     if csv:
         headers["X-Truncated"] = "true" if result.truncated else "false"
         body = csv_text([c["name"] for c in shaped["columns"]], shaped["rows"]).encode()
-        return Rendered(body, body, CSV_MEDIA_TYPE, headers, etag)
+        return Rendered(body, CSV_MEDIA_TYPE, headers, etag)
     payload = shaped | {"meta": meta(result, sig)}
-    body = to_json(payload)
-    payload["meta"]["cached"] = True
-    return Rendered(body, to_json(payload), JSON_MEDIA_TYPE, headers, etag)
+    return Rendered(to_json(payload), JSON_MEDIA_TYPE, headers, etag, payload)
 
 
 def to_json(payload: dict[str, Any]) -> bytes:
