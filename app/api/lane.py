@@ -32,10 +32,10 @@ class MetricDataLane:
         response: Response
         try:
             response = await metric_data(name, request, scope["app"].state.tapflow, request_context(scope))
-        except TapflowError as exc:
-            response = problem(exc, scope["path"])
+        except TapflowError as exc:  # as the exception handlers answer (problems.install)
+            response = problem(exc, request.url.path)
         except RequestValidationError as exc:
-            response = problem(validation_error(exc), scope["path"])
+            response = problem(validation_error(exc), request.url.path)
         await response(scope, receive, send)
 
 

@@ -71,10 +71,10 @@ def query_params(request: Request, model: type[Params]) -> Params:
     for name, value in request.query_params.multi_items():
         if name in lists:
             data.setdefault(name, []).append(value)
-        elif name in data:
-            refuse_repeated(request, model)  # says which parameter, and how many times
+        elif name in data and name in model.model_fields:
+            refuse_repeated(request, model)  # raises: says which parameter, and how many times
         else:
-            data[name] = value
+            data[name] = value  # an unknown parameter is refused by the model (its last value quoted)
     try:
         return model.model_validate(data)
     except ValidationError as exc:  # the one shape of a bad parameter (problems.validation_error)

@@ -2,8 +2,8 @@
 
 uvicorn closes idle keep-alive connections (``timeout_keep_alive``) and answers 503 past
 ``limit_concurrency``, but waits forever for a request whose headers trickle in a byte at a time;
-``HeaderTimeout`` closes such a connection after ``Settings.header_timeout_s``. Its connections also send a
-response's head with its body (``OneWrite``) where uvicorn writes them apart.
+``HeaderTimeout`` closes such a connection after ``Settings.header_timeout_s``. With httptools (uvicorn[standard]),
+its connections also send a response's head with its body (``OneWrite``) where uvicorn writes them apart.
 """
 
 from __future__ import annotations

@@ -202,8 +202,8 @@ class ServiceState:
         if self.closed:
             return
         self.closed = True
+        self.builder.close()  # first: a build's warming asks its answers of the workers
         self.workers.shutdown(wait=False, cancel_futures=True)
-        self.builder.close()
         self.recorder.close()
         self.statedb.close()
         self.warehouse.close()

@@ -63,6 +63,22 @@ def test_repeated_single_parameters_are_refused_and_never_share_an_answer(base) 
     assert ba.json()["meta"]["cached"] is False
 
 
+def test_an_unknown_parameter_repeated_thousands_of_times_is_refused_at_once(base) -> None:
+    """30,000 repeats of a parameter the query does not take (60 KB of query string): one 400 naming it, and /health
+    keeps answering meanwhile. Counting the repeats again at each one held the event loop for a minute."""
+    with httpx.Client(timeout=30) as client:  # either request past 30 s fails the test
+        r = client.get(f"{base}/metrics/mrr?" + "x&" * 30_000 + "x=2")
+        refused(r, "x")
+        assert r.json()["errors"][0]["input"] == "2"  # the last value, as FastAPI quotes it
+        assert client.get(f"{base}/health").status_code == 200
+
+
+def test_a_problem_names_the_path_as_requested(base) -> None:
+    """The problem's ``instance`` is the path as the client wrote it: a ``?`` in a metric's name stays encoded."""
+    r = httpx.get(f"{base}/metrics/no%3Fpe", timeout=30)
+    assert r.status_code == 404 and r.json()["instance"] == "/metrics/no%3Fpe"
+
+
 @pytest.mark.parametrize("grain", ["day", "hour"])
 def test_a_fill_over_millennia_is_refused_before_running(base, grain) -> None:
     params = {"grain": grain, "start": "0001-01-01", "end": "9999-12-31", "fill": "zero"}
