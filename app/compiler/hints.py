@@ -32,7 +32,7 @@ def where_warnings(
         accepted = _accepted(project, bases, dim)
         if accepted is None:
             continue
-        for value in values:
+        for value in dict.fromkeys(values):  # each once (an IN list's padding repeats its last)
             if isinstance(value, str) and value not in accepted:
                 out.append(
                     f"where compares '{dim}' with '{value}', which is not one of its accepted values "

@@ -74,6 +74,12 @@ class CompiledQuery:
     def _inline(self, node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder) and node.this in self.params:
             return exp.convert(self.params[node.this])
+        if isinstance(node, exp.In) and node.expressions:  # each value once: the padding's repeats (shape.py) go
+            values = {v.sql(): v for v in (item.transform(self._inline) for item in node.expressions)}
+            written = node.copy()
+            written.set("this", node.this.transform(self._inline))
+            written.set("expressions", list(values.values()))
+            return written
         return node
 
 

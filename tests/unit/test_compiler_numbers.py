@@ -1214,3 +1214,29 @@ def test_where_values_outside_the_accepted_ones_are_warned_about(project) -> Non
     )
     assert compile_query(project, MetricQuery(metrics=("mrr",), where="customer_tier = 'growth'")).warnings == ()
     assert compile_query(project, MetricQuery(metrics=("mrr",))).warnings == ()
+
+
+@pytest.mark.parametrize("negate", [False, True])
+def test_in_lists_of_every_length_count_the_rows_they_name(run, wh, negate) -> None:
+    """An IN list is padded to a power of two with its last value (shape.py); each length's answer, IN and NOT IN,
+    is the hand-written query's."""
+    values = [r[0] for r in sql(wh, "SELECT DISTINCT country FROM entity.entity_customers WHERE country IS NOT NULL")]
+    candidates = ["nowhere", *sorted(values), "elsewhere", "nowhere"]  # unknown values and a repeat too
+    assert len(values) >= 2
+    for n in range(1, len(candidates) + 1):
+        listed = ", ".join(f"'{v}'" for v in candidates[:n])
+        condition = f"country {'NOT ' if negate else ''}IN ({listed})"
+        [row] = run(metrics=("t_customers",), where=condition, cached=True)
+        [(expected,)] = sql(wh, f"SELECT count(*) FROM entity.entity_customers WHERE {condition}")
+        assert row["t_customers"] == expected, condition
+
+
+def test_in_lists_of_lengths_in_one_power_of_two_share_a_compiled_shape(project) -> None:
+    project.cache.clear()
+    shapes = {}
+    for n in range(2, 17):
+        listed = ", ".join(f"'v{k}'" for k in range(n))
+        compiled = compile_query(project, MetricQuery(metrics=("t_customers",), where=f"country IN ({listed})"))
+        shapes.setdefault(compiled.cached, []).append(n)
+        assert compiled.sql().count("'v") == n  # the SQL to read names each value once
+    assert shapes[False] == [2, 3, 5, 9]  # a new shape at 2, 3-4, 5-8 and 9-16 values
