@@ -54,7 +54,8 @@ CORPUS: list[dict[str, Any]] = [
         "end": "2026-10-20",
     },
     # where: every form, on the table's own and on joined dimensions
-    {"metrics": "mrr", "grain": "month", "where": "customer_tier IN ('enterprise', 'growth')"},
+    # an IN list of 3 runs padded to 4 with its last value (shape.py)
+    {"metrics": "mrr", "grain": "month", "where": "customer_tier IN ('enterprise', 'growth', 'starter')"},
     {"metrics": "mrr", "grain": "quarter", "where": "sales_region LIKE 'EM%' OR sales_region IS NULL"},
     {"metrics": "subscription_mrr", "grain": "month", "where": "NOT customer.customer_tier = 'starter'"},
     {"metrics": "device_events", "grain": "week", "where": "device_type BETWEEN 'a' AND 'm'"},
@@ -81,6 +82,8 @@ CORPUS: list[dict[str, Any]] = [
         "limit": 7,
         "offset": 2,
     },
+    # NOT IN over a joined dimension, its list of 3 padded to 4
+    {"metrics": "subscription_mrr", "grain": "quarter", "where": "customer.customer_tier NOT IN ('free', 'x', 'y')"},
 ]
 
 
