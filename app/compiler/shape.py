@@ -74,20 +74,26 @@ def _time_value(value: date | datetime) -> str:
 
 
 def _lift(node: exp.Expr, params: dict[str, Any], lifted: Iterator[int]) -> exp.Expr:
-    """Replace a literal value by a named placeholder (booleans and NULL stay: they are shape); an IN list of
-    values is padded first (its items are lifted next, as the walk goes on into them)."""
+    """Replace a literal value by a named placeholder (booleans and NULL stay: they are shape). An IN list of
+    values is padded first; a list of literals is lifted at once (one change of the node, not one a value)."""
     if isinstance(node, exp.In):
         _pad(node)
+        if all(isinstance(item, exp.Literal) for item in node.expressions):
+            node.set("expressions", [_placeholder(item, params, lifted) for item in node.expressions])
         return node
     if isinstance(node, exp.Literal):
-        name = f"p{next(lifted)}"
-        params[name] = node.this if node.is_string else _number(node.this)
-        return placeholder(name)
+        return _placeholder(node, params, lifted)
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Placeholder):
         name = node.this.this
         params[name] = -params[name]
         return node.this
     return node
+
+
+def _placeholder(literal: exp.Literal, params: dict[str, Any], lifted: Iterator[int]) -> exp.Placeholder:
+    name = f"p{next(lifted)}"
+    params[name] = literal.this if literal.is_string else _number(literal.this)
+    return placeholder(name)
 
 
 def _pad(node: exp.In) -> None:
@@ -96,12 +102,19 @@ def _pad(node: exp.In) -> None:
     if len(items) < 2 or not all(_plain(item) for item in items):
         return
     size = 1 << (len(items) - 1).bit_length()
-    node.set("expressions", [*items, *(items[-1].copy() for _ in range(size - len(items)))])
+    node.set("expressions", [*items, *(_again(items[-1]) for _ in range(size - len(items)))])
 
 
 def _plain(item: exp.Expr) -> bool:
     """A value lifted into a placeholder: a string or number literal, or a negative number."""
     return isinstance(item, exp.Literal) or (isinstance(item, exp.Neg) and isinstance(item.this, exp.Literal))
+
+
+def _again(item: exp.Expr) -> exp.Expr:
+    """A new node of the same plain value (``copy`` deep-copies through the copy module: ten times slower)."""
+    if isinstance(item, exp.Neg):
+        return exp.Neg(this=_again(item.this))
+    return exp.Literal(this=item.this, is_string=item.is_string)
 
 
 def _number(text: str) -> int | float:
