@@ -30,6 +30,7 @@ class QueryContext:
         self.bounds = bounds or TimeBounds(kind_of(query.start), kind_of(query.end), calendar=self.calendar)
         self.dims = [f"__d{i}" for i in range(len(query.dimensions))]  # dimensions' names inside the SQL
         self.ctes: list[tuple[str, exp.Expr]] = []
+        self.reads: set[str] = set()  # the tables the scans read (``schema.table``), joined ones included
         # the prior side of compare_to=same_days: each row keyed by the period it is the prior of
         self.shift = shift
         self.prefix = "prior_" if shift is not None else ""
@@ -39,7 +40,7 @@ class QueryContext:
         prior = QueryContext(
             self.project, self.q, shift=self.comparison_shift(), rollup=self.rollup, bounds=self.bounds
         )
-        prior.ctes = self.ctes
+        prior.ctes, prior.reads = self.ctes, self.reads
         return prior
 
     def comparison_shift(self) -> exp.Interval:

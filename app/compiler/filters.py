@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from app.definitions.diagnostics import did_you_mean
+from app.definitions.expressions import parse_duckdb
 from app.errors import InvalidQuery
 
 CONNECTIVES = (exp.And, exp.Or, exp.Not, exp.Paren)
@@ -48,7 +48,7 @@ def parse_where(text: str, allowed: Collection[str]) -> exp.Expr:
 def parse_raw(text: str) -> exp.Expr:
     """Parse ``text`` as one expression, without the allow-list."""
     try:
-        statements = sqlglot.parse(text, dialect="duckdb")
+        statements = parse_duckdb(text)
     except RecursionError:
         raise InvalidQuery("where is nested too deeply; simplify it.") from None
     except (ParseError, TokenError) as exc:

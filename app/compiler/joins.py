@@ -36,6 +36,10 @@ class JoinPlan:
     def source(self) -> str:
         return self.table.name
 
+    def reads(self) -> set[str]:
+        """The tables read so far: the metric's and each joined one."""
+        return {self.table.name, *(t.name for t in self.joined.values())}
+
     def column(self, name: str) -> exp.Expr:
         """SQL for a column of the metric's table or a dimension path such as ``team.customer.sales_region``;
         a computed dimension is its expression over its entity's columns, each reached by the same path."""

@@ -50,7 +50,7 @@ def plan_template(project: Project, query: MetricQuery, shape: Shape, rollup: Ro
         final_name, columns = steps.compare(ctx, result, requested, columns, prior)
     tree, columns = steps.final(ctx, final_name, columns)
     tree = localize(tree, project, ctx.calendar)
-    tables = frozenset(f"{t.db}.{t.name}".lower() for t in tree.find_all(exp.Table) if t.db)
+    tables = frozenset(name.lower() for name in ctx.reads if "." in name)  # as FROM writes them: schema.table
     if rollup is not None:  # what it was built from is read too (deprecations, data status)
         tables |= rollup_reads(project, rollup)
     sql = Sql(tree, duckdb_text(tree))

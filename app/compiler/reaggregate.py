@@ -24,6 +24,9 @@ class RollupReader:
     def source(self) -> str:
         return self.rollup.physical
 
+    def reads(self) -> set[str]:
+        return {self.rollup.physical}
+
     def column(self, name: str) -> exp.Column:
         return b.col(name, ALIAS)
 

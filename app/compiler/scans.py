@@ -81,6 +81,8 @@ class Reader(Protocol):
     @property
     def source(self) -> str: ...
 
+    def reads(self) -> set[str]: ...
+
     def column(self, name: str) -> exp.Expr: ...
 
 
@@ -113,7 +115,8 @@ class _Rows:
 
 
 def scan_cte(ctx: QueryContext, index: int, scan: Scan, where: exp.Expr | None) -> str:
-    """Add the CTEs of one scan; return the name of the one holding (period, dimensions, metrics)."""
+    """Add the CTEs of one scan; return the name of the one holding (period, dimensions, metrics). The tables it
+    reads are added to ``ctx.reads``."""
     spec = scan.metrics[0].spec
     timestamp = spec.timestamp or ""
     plan: Reader
@@ -146,14 +149,22 @@ def scan_cte(ctx: QueryContext, index: int, scan: Scan, where: exp.Expr | None) 
         combine,
     )
     if spec.window is not None:
-        return _window_scan(ctx, rows, spec.window)
-    if spec.non_additive_dimension is not None:
-        return _snapshot_scan(ctx, rows, scan)
-    keys = ([ctx.period_of(ts())] if ctx.q.grain else []) + rows.dims
+        name = _window_scan(ctx, rows, spec.window)
+    elif spec.non_additive_dimension is not None:
+        name = _snapshot_scan(ctx, rows, scan)
+    else:
+        name = _plain_scan(ctx, rows)
+    ctx.reads |= plan.reads()
+    return name
+
+
+def _plain_scan(ctx: QueryContext, rows: _Rows) -> str:
+    """Rows grouped by period and dimensions."""
+    keys = ([ctx.period_of(rows.timestamp())] if ctx.q.grain else []) + rows.dims
     select = b.select(
         [b.alias(k, n) for k, n in zip(keys, ctx.key_names(), strict=True)] + rows.aggregates(),
         rows.source(),
-        joins=plan.joins.values(),
+        joins=rows.plan.joins.values(),
         where=rows.conditions,
         group_by=[k.copy() for k in keys],
     )

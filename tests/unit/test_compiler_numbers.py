@@ -941,6 +941,35 @@ def test_compiled_query_describes_what_it_reads(project) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        MetricQuery(metrics=("mrr", "arpa"), grain="quarter", dimensions=("customer_tier",), compare="prior_period"),
+        MetricQuery(metrics=("arpa",), grain="month", where="sales_region <> 'emea'", tz="America/New_York"),
+        MetricQuery(metrics=("sessions",), grain="week", where="team.customer.sales_region IN ('emea', 'na')"),
+        MetricQuery(metrics=("sessions",), dimensions=("customer.customer_tier@current",), grain="month"),
+        MetricQuery(metrics=("daily_active_users",), grain="week", dimensions=("team.customer.sales_region",)),
+        MetricQuery(metrics=("team_health_score",), grain="month", dimensions=("customer.customer_tier",)),
+        MetricQuery(
+            metrics=("subscription_mrr",),
+            grain="month",
+            dimensions=("customer.customer_segment",),
+            compare="prior_period",
+            compare_to="same_days",
+            start="2025-01-10",
+        ),
+        MetricQuery(metrics=("device_events",), grain="hour", dimensions=("device_type",), tz="Europe/Paris"),
+    ],
+    ids=lambda q: "-".join(q.metrics),
+)
+def test_the_tables_a_query_reads_are_those_its_sql_names(project, query: MetricQuery) -> None:
+    """What deprecations and data status are told the query reads: every table its SQL text names, read back."""
+    compiled = compile_query(project, query)
+    tree = sqlglot.parse_one(compiled.duckdb_sql, read="duckdb")
+    named = {f"{t.db}.{t.name}".lower() for t in tree.find_all(exp.Table) if t.db}
+    assert named and compiled.template.tables == named
+
+
 def test_output_types_of_dimensions(project, root: Path) -> None:
     compiled = compile_query(
         project,
