@@ -1,4 +1,4 @@
-"""Run one SELECT on a cursor of the shared connection: read-only and interruptible.
+"""Run one SELECT on a cursor of the shared connection: read-only, one statement, and interruptible.
 
 Its duckdb errors are translated by ``database.query_errors`` (the one seam for duckdb errors).
 """
@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from app.engine.database import query_errors
+from app.errors import DatabaseError
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,9 @@ WATCHDOG = Watchdog()
 def run_select(
     con: duckdb.DuckDBPyConnection, sql: str, *, timeout_s: float, params: dict[str, Any] | None = None
 ) -> Rows:
-    """Execute ``sql`` in a READ ONLY transaction on a fresh cursor; interrupt it after ``timeout_s``.
+    """Execute ``sql``, one statement, in a READ ONLY transaction on a fresh cursor; interrupt it after
+    ``timeout_s``. Several statements are refused: a ``COMMIT;`` first would end the transaction that keeps the
+    rest from writing.
 
     The transaction ends with the cursor: closing it rolls back, which for a transaction that cannot write is
     all a COMMIT would do, a statement (about 0.2 ms) sooner."""
@@ -92,8 +95,36 @@ def run_select(
     cur = con.cursor()
     try:
         with query_errors(timeout_s), WATCHDOG.watching(cur, timeout_s):
+            statement = PARSED.statement(cur, sql)
             cur.execute("BEGIN TRANSACTION READ ONLY")
-            rows = cur.execute(sql, params).fetchall() if params else cur.execute(sql).fetchall()
+            rows = cur.execute(statement, params).fetchall() if params else cur.execute(statement).fetchall()
     finally:
         cur.close()
     return Rows(rows, (time.perf_counter() - started) * 1000)
+
+
+class Parsed:
+    """The statements DuckDB parsed, by their SQL text: a query shape's SQL is parsed once, not on every answer
+    (half a millisecond of a compiled query's run, about 14 KB kept each). Executing one runs a copy of it."""
+
+    SIZE = 512
+
+    def __init__(self) -> None:
+        self._known: dict[str, duckdb.Statement] = {}
+        self._lock = threading.Lock()
+
+    def statement(self, cur: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statement:
+        known = self._known.get(sql)
+        if known is not None:
+            return known
+        statements = cur.extract_statements(sql)
+        if len(statements) != 1:
+            raise DatabaseError(f"A query must be one SQL statement; this text holds {len(statements)}.")
+        with self._lock:
+            if len(self._known) >= self.SIZE:  # the oldest goes: dashboards keep asking for theirs
+                del self._known[next(iter(self._known))]
+            self._known[sql] = statements[0]
+        return statements[0]
+
+
+PARSED = Parsed()

@@ -108,6 +108,9 @@ def test_the_configuration_is_locked(con, setting: str, sql: str) -> None:
         "DELETE FROM entity.entity_customers",
         "INSERT INTO meta.data_versions VALUES (999, now(), 'x')",
         "DROP TABLE entity.entity_customers",
+        "WITH gone AS (DELETE FROM entity.entity_customers RETURNING *) SELECT count(*) FROM gone",  # a SELECT
+        "COMMIT; DELETE FROM entity.entity_customers",  # the read-only transaction ended first
+        "ROLLBACK; DELETE FROM entity.entity_customers; SELECT 1",
     ],
 )
 def test_queries_cannot_change_data(con, sql: str) -> None:
@@ -140,3 +143,12 @@ def test_a_short_timeout_after_a_long_one_is_kept(con, monkeypatch: pytest.Monke
         with pytest.raises(QueryTimeout):
             run_select(con, LONG_QUERY, timeout_s=0.5)
     assert time.monotonic() - started < 30  # stopped at its 0.5 s, not at the patrol's 60 s
+
+
+def test_a_statement_parsed_once_binds_each_runs_values(con) -> None:
+    sql = "SELECT count(*) FROM entity.entity_customers WHERE customer_tier = $tier"
+    by_hand = dict(con.execute("SELECT customer_tier, count(*) FROM entity.entity_customers GROUP BY ALL").fetchall())
+    assert len(by_hand) > 1
+    for tier, count in [*by_hand.items(), *by_hand.items()]:  # the second round from the parsed statement
+        assert run_select(con, sql, timeout_s=5, params={"tier": tier}).rows == [(count,)]
+    assert sql in executor.PARSED._known
