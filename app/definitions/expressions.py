@@ -38,9 +38,12 @@ def _parse_cached(sql: str) -> exp.Expr:
         raise ParseError(str(err).splitlines()[0][:200]) from None
     except RecursionError:
         raise ParseError("the expression is nested too deeply to read; simplify it") from None
-    if not statements or statements[0] is None:
+    found = [s for s in statements if s is not None]
+    if not found:
         raise ParseError("empty expression")
-    return statements[0]
+    if len(found) > 1:
+        raise ParseError(f"one expression is expected, not {len(found)} statements separated by ';'")
+    return found[0]
 
 
 class _Reader(threading.local):

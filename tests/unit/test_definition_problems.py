@@ -201,6 +201,11 @@ SEMANTIC = {
         M + "  - name: t_a\n" + DAILY + "    calculation_method: sum\n    expression: seats +* 2\n",
         [(6, "metrics.t_a.expression", "invalid SQL at line 1, column 10: ", "(in 'seats +* 2')")],
     ),
+    "two statements": (  # the second is never quietly dropped
+        "metrics/zz.yml",
+        M + "  - name: t_a\n" + DAILY + "    calculation_method: sum\n    expression: seats; DROP TABLE x\n",
+        [(6, "metrics.t_a.expression", "invalid SQL: one expression is expected, not 2 statements")],
+    ),
     "aggregating expression": (
         "metrics/zz.yml",
         M + "  - name: t_a\n" + DAILY + "    calculation_method: sum\n    expression: sum(monthly_recurring_revenue)\n",
