@@ -627,9 +627,10 @@ def serve(
     import uvicorn
 
     from app.api.main import create_app
-    from app.api.serving import server_config
+    from app.api.serving import collect_less, server_config
     from app.api.state import ServiceState
 
+    collect_less()
     settings = _settings()
     try:
         state = ServiceState.open(settings)  # the database and the definitions, checked before serving
