@@ -75,11 +75,19 @@ def _time_value(value: date | datetime) -> str:
 
 def _lift(node: exp.Expr, params: dict[str, Any], lifted: Iterator[int]) -> exp.Expr:
     """Replace a literal value by a named placeholder (booleans and NULL stay: they are shape). An IN list of
-    values is padded first; a list of literals is lifted at once (one change of the node, not one a value)."""
+    literals is lifted and padded at once, into a new node (whose placeholders the walk then skips); another IN
+    list of plain values is padded, and its values lifted one by one."""
     if isinstance(node, exp.In):
+        items = node.expressions
+        if all(isinstance(item, exp.Literal) for item in items):
+            placeholders = [_placeholder(item, params, lifted) for item in items]
+            last = params[placeholders[-1].this]
+            for _ in range(_padded(len(items)) - len(items)):
+                name = f"p{next(lifted)}"
+                params[name] = last
+                placeholders.append(placeholder(name))
+            return exp.In(**{**node.args, "expressions": placeholders})
         _pad(node)
-        if all(isinstance(item, exp.Literal) for item in node.expressions):
-            node.set("expressions", [_placeholder(item, params, lifted) for item in node.expressions])
         return node
     if isinstance(node, exp.Literal):
         return _placeholder(node, params, lifted)
@@ -101,8 +109,12 @@ def _pad(node: exp.In) -> None:
     items = node.expressions
     if len(items) < 2 or not all(_plain(item) for item in items):
         return
-    size = 1 << (len(items) - 1).bit_length()
-    node.set("expressions", [*items, *(_again(items[-1]) for _ in range(size - len(items)))])
+    node.set("expressions", [*items, *(_again(items[-1]) for _ in range(_padded(len(items)) - len(items)))])
+
+
+def _padded(length: int) -> int:
+    """The next power of two (a list of one stays one)."""
+    return 1 << (length - 1).bit_length()
 
 
 def _plain(item: exp.Expr) -> bool:
