@@ -160,6 +160,7 @@ def cold_shapes(project, rounds: int = 5) -> list[float]:
                 where = form.format(d=dims[0], v=f"v{i}{j}")
                 q = MetricQuery(metrics=(metric,), grain=grain, dimensions=dims, limit=100, where=where)
                 project.cache.pop("compiled", None)
+                project.cache.pop("queries", None)
                 started = time.perf_counter()
                 compile_query(project, q).duckdb_sql  # noqa: B018
                 out.append(ms(time.perf_counter() - started))

@@ -15,6 +15,7 @@ import duckdb
 from app.api.builds import Builder
 from app.api.caching import AnswerCache
 from app.compiler.matching import Coverage
+from app.compiler.query import MetricQuery
 from app.definitions.loader import load_project
 from app.definitions.project import Project
 from app.demo.clock import build_until
@@ -29,6 +30,7 @@ from app.errors import TapflowError
 from app.governance.journal import replay
 from app.governance.usage import UsageRecorder, event_of, insert_events
 from app.governance.versions import InPlaceChange, sync_registry
+from app.memo import Memo
 from app.settings import Settings
 
 log = logging.getLogger("tapflow")
@@ -59,6 +61,9 @@ class ServiceState:
     rollups_known: tuple[tuple[str, int], dict[str, Coverage]] | None = field(default=None, init=False)
     rollup_hits: Counter[str] = field(default_factory=Counter, init=False)
     rollup_misses: Counter[str] = field(default_factory=Counter, init=False)
+    asked: Memo[tuple[str, bytes], tuple[MetricQuery, str | None]] = field(  # GET /metrics/{name}?...: its query
+        default_factory=lambda: Memo(4096), init=False
+    )
 
     def __post_init__(self) -> None:
         self.query_slots = threading.BoundedSemaphore(self.settings.max_concurrent_queries)

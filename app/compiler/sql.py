@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlglot import exp
@@ -23,6 +23,7 @@ from app.compiler.template import OutputColumn, Template
 from app.definitions.diagnostics import did_you_mean
 from app.definitions.project import MetricVersion, Project
 from app.errors import InvalidQuery
+from app.memo import Memo
 
 __all__ = ["DIALECTS", "CompiledQuery", "OutputColumn", "Template", "compile_query"]
 
@@ -89,12 +90,24 @@ CACHE_SIZE = 2048
 def compile_query(
     project: Project, query: MetricQuery, coverage: Mapping[str, Coverage] | None = None
 ) -> CompiledQuery:
-    """Compile a metric query. Its ``where`` is vetted every time; a query whose shape was compiled
-    before reuses that SQL and binds its own values, a new shape is compiled in full. With ``coverage``
-    (what each rollup holds now), the query reads the smallest rollup that answers it exactly.
+    """Compile a metric query. A query compiled before over the same ``coverage`` (the same object) is
+    answered from memory; otherwise its ``where`` is vetted, and a query whose shape was compiled before
+    reuses that SQL and binds its own values, a new shape is compiled in full. With ``coverage`` (what
+    each rollup holds now), the query reads the smallest rollup that answers it exactly.
 
     The LIMIT is ``query.limit + 1`` so that a truncated answer can be told apart.
     """
+    known: Memo[MetricQuery, tuple[Mapping[str, Coverage] | None, CompiledQuery]]
+    known = project.cache.setdefault("queries", Memo(CACHE_SIZE))
+    again = known.get(query)
+    if again is not None and again[0] is coverage:  # the same query over the same rollups: nothing to redo
+        return again[1]
+    compiled = _compile(project, query, coverage)
+    known.put(query, (coverage, replace(compiled, cached=True)))
+    return compiled
+
+
+def _compile(project: Project, query: MetricQuery, coverage: Mapping[str, Coverage] | None) -> CompiledQuery:
     cache: OrderedDict[ShapeKey, Template] = project.cache.setdefault("compiled", OrderedDict())
     shape = shape_of(query, allowed_where(project, query))
     choice = choose(project, query, base_metrics(project, query), shape.where, coverage)

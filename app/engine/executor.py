@@ -16,6 +16,7 @@ import duckdb
 
 from app.engine.database import query_errors
 from app.errors import DatabaseError
+from app.memo import Memo
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,7 @@ class Parsed:
     SIZE = 512
 
     def __init__(self) -> None:
-        self._known: dict[str, duckdb.Statement] = {}
-        self._lock = threading.Lock()
+        self._known: Memo[str, duckdb.Statement] = Memo(self.SIZE)
 
     def statement(self, cur: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statement:
         known = self._known.get(sql)
@@ -120,11 +120,7 @@ class Parsed:
         statements = cur.extract_statements(sql)
         if len(statements) != 1:
             raise DatabaseError(f"A query must be one SQL statement; this text holds {len(statements)}.")
-        with self._lock:
-            if len(self._known) >= self.SIZE:  # the oldest goes: dashboards keep asking for theirs
-                del self._known[next(iter(self._known))]
-            self._known[sql] = statements[0]
-        return statements[0]
+        return self._known.put(sql, statements[0])
 
 
 PARSED = Parsed()

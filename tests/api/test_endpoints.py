@@ -74,6 +74,24 @@ def test_csv_by_accept_header(client) -> None:
     assert [float(r["new_mrr"]) for r in table] == pytest.approx([r["new_mrr"] for r in json_rows])
 
 
+def test_a_url_asked_again_is_read_as_the_first_time(client) -> None:
+    """GET /metrics/{name}'s query string is read once and remembered (asked_query): the metric of the path is
+    part of what is remembered, the format too, and a string that failed fails again."""
+    asked = {"grain": "quarter", "start": "2026-01-01"}
+    for _ in range(2):
+        mrr, arr = (client.get(f"/metrics/{m}", params=asked).json() for m in ("mrr", "arr"))
+        assert [c["name"] for c in mrr["columns"]] == ["period", "mrr"]
+        assert [c["name"] for c in arr["columns"]] == ["period", "arr"]
+        assert [r["arr"] for r in arr["rows"]] == pytest.approx([12 * r["mrr"] for r in mrr["rows"]])
+        as_csv = client.get("/metrics/mrr", params=asked | {"format": "csv"})
+        assert as_csv.headers["content-type"].startswith("text/csv") and as_csv.text.startswith("period,mrr")
+    for bad in ("grain=fortnight", "grain=month&grain=year", "grain=month&limits=3"):
+        for _ in range(2):
+            response = client.get(f"/metrics/mrr?{bad}")
+            assert response.status_code == 400, (bad, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+
+
 def test_nested_derived_metric_is_its_formula(client) -> None:
     body = client.post(
         "/query",

@@ -13,6 +13,7 @@ from app.compiler.matching import Coverage, choose
 from app.compiler.plan import allowed_where, base_metrics
 from app.compiler.query import MetricQuery
 from app.compiler.shape import shape_of
+from app.compiler.sql import compile_query
 from app.definitions.loader import load_texts, read_definition_files
 from app.errors import DefinitionError
 
@@ -251,3 +252,24 @@ def test_rows_outside_the_builds_keep_open_ranges_on_the_base(shipped) -> None:
         shipped, cov, metrics=("device_events",), grain="day", start=date(2026, 10, 1), end=date(2026, 10, 31)
     )
     assert reasons(wider)["devices_daily"].startswith("range starts before coverage")
+
+
+def test_a_query_compiled_before_is_compiled_again_over_new_coverage(shipped) -> None:
+    """compile_query remembers a query with the coverage object it was compiled over: the same object gives the
+    same answer again, a new one (the data changed) chooses again, whatever the old choice was."""
+    q = MetricQuery(metrics=("device_events",), grain="day", start=date(2026, 10, 20))
+    built = covered((datetime(2026, 10, 20), datetime(2026, 11, 1)))
+    first = compile_query(shipped, q, built)
+    assert first.pre_aggregation["used"] == "devices_daily" and not first.cached
+    again = compile_query(shipped, q, built)
+    assert again.cached and again.duckdb_sql == first.duckdb_sql and again.params == first.params
+    behind = covered((datetime(2026, 10, 22), datetime(2026, 11, 1)))  # the same rollups, rebuilt from the 22nd
+    after = compile_query(shipped, q, behind)
+    assert after.pre_aggregation["used"] is None
+    assert reasons_of(after)["devices_daily"].startswith("range starts before coverage")
+    assert "entity_devices_hourly" in after.duckdb_sql and "entity_devices_hourly" not in first.duckdb_sql
+    assert compile_query(shipped, q, built).pre_aggregation["used"] == "devices_daily"  # and back
+
+
+def reasons_of(compiled) -> dict[str, str]:
+    return {s["name"]: s["reason"] for s in compiled.pre_aggregation["skipped"]}

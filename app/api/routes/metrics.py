@@ -14,6 +14,7 @@ from app.api.querying import (
     MetricDataParams,
     MetricSqlParams,
     answer_in_worker,
+    asked_query,
     documented,
     metric_query,
     query_params,
@@ -122,9 +123,8 @@ def metric_coverage(span: dict[str, Any], m: MetricVersion, zone: str) -> dict[s
     openapi_extra=documented(MetricDataParams),
 )
 async def metric_data(name: str, request: Request, state: StateDep, ctx: ContextDep) -> Response:
-    params = query_params(request, MetricDataParams)
-    query = metric_query(state.settings, [name], params)
-    return await answer_in_worker(state, request, ctx, query, params.format, single_metric_body)
+    query, fmt = asked_query(state, name, request)
+    return await answer_in_worker(state, request, ctx, query, fmt, single_metric_body)
 
 
 @router.get(
