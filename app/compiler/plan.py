@@ -14,7 +14,10 @@ Shape of the SQL (each piece a CTE):
 
 from __future__ import annotations
 
+import threading
+
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 from app.compiler import steps
 from app.compiler.context import QueryContext
@@ -72,8 +75,15 @@ def _result(
 
 def duckdb_text(tree: exp.Expr) -> str:
     """DuckDB's SQL of a tree the compiler built and owns: generated in place (sqlglot's default deep copy of
-    the tree first is half the time of generating it; a test checks the tree comes out unchanged)."""
-    return tree.sql("duckdb", copy=False)
+    the tree first is half the time of generating it; a test checks the tree comes out unchanged), by this
+    thread's one DuckDB generator (``tree.sql`` makes a generator for each text: a sixth of the time)."""
+    generator = getattr(_THREAD, "duckdb", None)
+    if generator is None:
+        generator = _THREAD.duckdb = Dialect.get_or_raise("duckdb").generator()
+    return generator.generate(tree, copy=False)
+
+
+_THREAD = threading.local()  # a generator keeps state while it writes a text: one per thread
 
 
 def _data_end(ctx: QueryContext, scans: list[Scan]) -> Sql | None:
