@@ -263,25 +263,38 @@ def side_by_side(
     sql: str,
     bound: dict,
     rounds: int,
-    steps: list | None = None,
+    steps: dict[str, list[dict[str, float]]] | None = None,
 ) -> tuple[dict[str, list[float]], list[float]]:
     """Milliseconds of ``rounds`` requests to the service through each of ``clients`` (name -> get) and of the
-    same many runs of ``sql`` directly, interleaved (the machine's noise falls on all of them); the first
-    client's Server-Timing steps appended to ``steps``."""
+    same many runs of ``sql`` directly, interleaved (the machine's noise falls on all of them); the
+    Server-Timing steps of each client named in ``steps`` appended to its list there."""
     served: dict[str, list[float]] = {name: [] for name in clients}
     direct = []
     for _ in range(rounds):
-        for i, (name, get) in enumerate(clients.items()):
+        for name, get in clients.items():
             started = time.perf_counter()
             status, headers, _ = get(url, params)
             served[name].append(ms(time.perf_counter() - started))
             assert status == 200, (url, params, status)
-            if steps is not None and i == 0:
-                steps.append(server_timing(headers.get("server-timing", "")) | {"total": served[name][-1]})
+            if steps is not None and name in steps:
+                steps[name].append(server_timing(headers.get("server-timing", "")) | {"total": served[name][-1]})
         started = time.perf_counter()
         raw.execute(sql, bound).fetchall()
         direct.append(ms(time.perf_counter() - started))
     return served, direct
+
+
+def steps_p50(steps: list[dict[str, float]]) -> dict[str, float]:
+    """The median of each step over the rounds, and of ``outside``: each round's total less its steps."""
+    outside = [s["total"] - sum(v for k, v in s.items() if k != "total") for s in steps]
+    return {k: round(statistics.median(s[k] for s in steps), 3) for k in steps[0]} | {
+        "outside": round(statistics.median(outside), 3)
+    }
+
+
+def paired(served: list[float], direct: list[float]) -> float:
+    """The median of the rounds' ratios: ``served[i]`` over ``direct[i]``, the two measured in the same round."""
+    return round(statistics.median(a / b for a, b in zip(served, direct, strict=True)), 3)
 
 
 def httpx_get(client: httpx.Client) -> Callable[[str, dict], tuple[int, dict[str, str], bytes]]:
@@ -331,11 +344,9 @@ def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
                 for get in clients.values():
                     get(path, params)
                 raw.execute(sql, bound).fetchall()
-            steps: list[dict[str, float]] = []
+            steps: dict[str, list[dict[str, float]]] = {"http.client": [], "floor": []}
             both, direct = side_by_side(clients, path, params, raw, sql, bound, rounds, steps)
             served, through_httpx, bare = both["http.client"], both["httpx"], both["floor"]
-            step_p50 = {k: round(statistics.median(s[k] for s in steps), 3) for k in steps[0]} if steps else {}
-            inside = sum(step_p50.get(k, 0) for k in ("compile", "db", "shape", "render"))
             per_query.append(
                 {
                     "query": f"{path}?{'&'.join(f'{k}={v}' for k, v in params.items())}",
@@ -346,8 +357,14 @@ def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
                     "ratio_httpx": round(statistics.median(through_httpx) / statistics.median(direct), 3),
                     "floor_p50_ms": round(statistics.median(bare), 2),
                     "ratio_floor": round(statistics.median(bare) / statistics.median(direct), 3),
+                    # each round's own ratio (its requests and its raw run measured within a few hundred ms of
+                    # each other, in the same stretch of the machine's speed), and the median of those
+                    "ratio_paired": paired(served, direct),
+                    "ratio_floor_paired": paired(bare, direct),
                     # the service's own steps (Server-Timing), and the rest: HTTP, routing, the thread hop
-                    "steps_p50_ms": step_p50 | {"outside": round(step_p50.get("total", 0) - inside, 3)},
+                    "steps_p50_ms": steps_p50(steps["http.client"]),
+                    # the floor's: its database step (cursor, execute, fetch), and the rest
+                    "floor_steps_p50_ms": steps_p50(steps["floor"]),
                 }
             )
         rss = server.peak_rss_mib()
@@ -363,6 +380,8 @@ def e2e_vs_raw(db: Path, project, rounds: int) -> dict:
         "ratio": round(statistics.median([q["ratio"] for q in judged]), 3),
         "ratio_httpx": round(statistics.median([q["ratio_httpx"] for q in judged]), 3),
         "ratio_floor": round(statistics.median([q["ratio_floor"] for q in judged]), 3),
+        "ratio_paired": round(statistics.median([q["ratio_paired"] for q in judged]), 3),
+        "ratio_floor_paired": round(statistics.median([q["ratio_floor_paired"] for q in judged]), 3),
         "queries_in_10_100ms": len(in_range),
     }
 
@@ -653,6 +672,8 @@ def main() -> None:
         "e2e_over_raw_ratio": e2e["ratio"],
         "e2e_over_raw_ratio_httpx_client": e2e["ratio_httpx"],
         "e2e_floor_over_raw_ratio": e2e["ratio_floor"],
+        "e2e_over_raw_ratio_paired": e2e["ratio_paired"],
+        "e2e_floor_over_raw_ratio_paired": e2e["ratio_floor_paired"],
         "e2e_queries": e2e["queries"],
         "e2e_queries_in_10_100ms": e2e["queries_in_10_100ms"],
         "server_peak_rss_default_memory_limit_mib": e2e["peak_rss_mib_default_memory_limit"],
@@ -689,6 +710,8 @@ def main() -> None:
     extra = [
         "compile_new_shape_p50_ms_python_default_collector",
         "e2e_floor_over_raw_ratio",
+        "e2e_over_raw_ratio_paired",
+        "e2e_floor_over_raw_ratio_paired",
         "compile_cold_shape_p50_ms",
         "cli_compile_s",
         "compile_p99_ms",
@@ -713,9 +736,9 @@ def main() -> None:
         print(
             f"  {q['query']}: served {q['served_p50_ms']} ms, raw {q['raw_p50_ms']} ms, ratio {q['ratio']} "
             f"(through httpx {q['served_httpx_p50_ms']} ms, {q['ratio_httpx']}; floor {q['floor_p50_ms']} ms, "
-            f"{q['ratio_floor']})"
+            f"{q['ratio_floor']}; round by round: {q['ratio_paired']}, floor {q['ratio_floor_paired']})"
         )
-        print(f"    steps (ms, p50): {q['steps_p50_ms']}")
+        print(f"    steps (ms, p50): {q['steps_p50_ms']}; the floor's: {q['floor_steps_p50_ms']}")
     print(f"\nwritten to bench/results/latest.json in {results['elapsed_s']} s")
 
 
