@@ -85,11 +85,24 @@ def test_a_url_asked_again_is_read_as_the_first_time(client) -> None:
         assert [r["arr"] for r in arr["rows"]] == pytest.approx([12 * r["mrr"] for r in mrr["rows"]])
         as_csv = client.get("/metrics/mrr", params=asked | {"format": "csv"})
         assert as_csv.headers["content-type"].startswith("text/csv") and as_csv.text.startswith("period,mrr")
+    asked = client.app.state.tapflow.asked
     for bad in ("grain=fortnight", "grain=month&grain=year", "grain=month&limits=3"):
         for _ in range(2):
+            kept = len(asked)
             response = client.get(f"/metrics/mrr?{bad}")
             assert response.status_code == 400, (bad, response.text)
             assert response.headers["content-type"] == "application/problem+json"
+            assert len(asked) == kept
+    # a long URL is answered as any other, and read every time rather than kept
+    tiers = " OR ".join(f"customer_tier = 'tier number {i}'" for i in range(40))
+    long_where = {"grain": "quarter", "where": f"customer_tier = 'growth' OR {tiers}"}
+    kept = len(asked)
+    growth = [client.get("/metrics/mrr", params=long_where) for _ in range(2)]
+    assert [r.status_code for r in growth] == [200, 200] and growth[0].json()["rows"] == growth[1].json()["rows"]
+    assert len(growth[0].request.url.query) > 1024 and len(asked) == kept
+    short_where = {"grain": "quarter", "where": "customer_tier = 'growth'", "limit": 977}  # a URL no test asks
+    short = client.get("/metrics/mrr", params=short_where).json()
+    assert short["rows"] == growth[0].json()["rows"] and len(asked) == kept + 1
 
 
 def test_nested_derived_metric_is_its_formula(client) -> None:
