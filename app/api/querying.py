@@ -118,8 +118,9 @@ def metric_query(settings: Settings, metrics: tuple[str, ...] | list[str], optio
 def asked_query(state: ServiceState, name: str, request: Request) -> tuple[MetricQuery, str | None]:
     """The query and format of ``GET /metrics/{name}`` with this query string, read once and then remembered by
     it: a dashboard asks the same URLs over and over (0.2 ms a request). A query string that fails is read, and
-    refused, every time; a path and query string over ``ASKED_LONGEST`` bytes are read every time too, so that
-    what is kept stays small (4,096 of them: about 10 MiB at most) whatever URLs are sent."""
+    refused, every time; a path and query string longer than ``ASKED_LONGEST`` are read every time too, so that
+    what is kept stays small (``ServiceState.asked`` keeps 1,024: about 12 MB at most) whatever URLs are
+    sent."""
     key = (name, request.scope["query_string"])
     known = state.asked.get(key)
     if known is None:
@@ -130,7 +131,7 @@ def asked_query(state: ServiceState, name: str, request: Request) -> tuple[Metri
     return known
 
 
-ASKED_LONGEST = 1024  # bytes of path and query string: a dashboard's URLs are shorter
+ASKED_LONGEST = 512  # characters of path and query string: a dashboard's URLs are shorter
 
 
 def wants_csv(request: Request, fmt: str | None) -> bool:

@@ -62,7 +62,7 @@ class ServiceState:
     rollup_hits: Counter[str] = field(default_factory=Counter, init=False)
     rollup_misses: Counter[str] = field(default_factory=Counter, init=False)
     asked: Memo[tuple[str, bytes], tuple[MetricQuery, str | None]] = field(  # GET /metrics/{name}?...: its query
-        default_factory=lambda: Memo(4096), init=False
+        default_factory=lambda: Memo(1024), init=False
     )
 
     def __post_init__(self) -> None:

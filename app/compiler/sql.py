@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -97,14 +98,24 @@ def compile_query(
 
     The LIMIT is ``query.limit + 1`` so that a truncated answer can be told apart.
     """
-    known: Memo[MetricQuery, tuple[Mapping[str, Coverage] | None, CompiledQuery]]
-    known = project.cache.setdefault("queries", Memo(CACHE_SIZE))
+    known: Memo[MetricQuery, tuple[Mapping[str, Coverage] | None, CompiledQuery]] | None
+    known = project.cache.get("queries")
+    if known is None:
+        known = project.cache.setdefault("queries", Memo(KNOWN_QUERIES))
     again = known.get(query)
     if again is not None and again[0] is coverage:  # the same query over the same rollups: nothing to redo
         return again[1]
     compiled = _compile(project, query, coverage)
-    known.put(query, (coverage, replace(compiled, cached=True)))
+    if len(compiled.params) + len(compiled.warnings) <= KNOWN_VALUES:
+        known.put(query, (coverage, replace(compiled, cached=True)))
     return compiled
+
+
+# Queries remembered whole, per project: a dashboard's, which have a few values each. A query with more (a long IN
+# list, a warning per value) is not kept: each entry holds its template too (about 70 KB), so what is kept stays
+# under about 40 MB, beside the compiled shapes, whatever is asked.
+KNOWN_QUERIES = 512
+KNOWN_VALUES = 32
 
 
 def _compile(project: Project, query: MetricQuery, coverage: Mapping[str, Coverage] | None) -> CompiledQuery:
@@ -115,7 +126,8 @@ def _compile(project: Project, query: MetricQuery, coverage: Mapping[str, Covera
     template = cache.get(key)
     cached = template is not None
     if template is not None:
-        cache.move_to_end(key)
+        with suppress(KeyError):  # another thread may have just let it go
+            cache.move_to_end(key)
     else:
         template = plan_template(project, query, shape, choice.rollup)
         cache[key] = template

@@ -263,6 +263,7 @@ def test_a_query_compiled_before_is_compiled_again_over_new_coverage(shipped) ->
     assert first.pre_aggregation["used"] == "devices_daily" and not first.cached
     again = compile_query(shipped, q, built)
     assert again.cached and again.duckdb_sql == first.duckdb_sql and again.params == first.params
+    assert compile_query(shipped, q, built) is again  # remembered, not compiled again
     behind = covered((datetime(2026, 10, 22), datetime(2026, 11, 1)))  # the same rollups, rebuilt from the 22nd
     after = compile_query(shipped, q, behind)
     assert after.pre_aggregation["used"] is None
@@ -273,3 +274,16 @@ def test_a_query_compiled_before_is_compiled_again_over_new_coverage(shipped) ->
 
 def reasons_of(compiled) -> dict[str, str]:
     return {s["name"]: s["reason"] for s in compiled.pre_aggregation["skipped"]}
+
+
+def test_a_query_of_many_values_is_compiled_each_time_not_kept(shipped) -> None:
+    """What compile_query keeps stays small: a query with more values (and warnings) than KNOWN_VALUES is
+    compiled again each time it is asked."""
+    few = MetricQuery(metrics=("mrr",), grain="month", where="customer_tier IN ('growth', 'enterprise')")
+    compile_query(shipped, few)
+    assert compile_query(shipped, few) is compile_query(shipped, few)  # the kept one, from the second on
+    tiers = ", ".join(f"'tier {i}'" for i in range(40))
+    many = MetricQuery(metrics=("mrr",), grain="month", where=f"customer_tier IN ({tiers})")
+    compile_query(shipped, many)
+    second, third = compile_query(shipped, many), compile_query(shipped, many)
+    assert second is not third and second.duckdb_sql == third.duckdb_sql and second.params == third.params
