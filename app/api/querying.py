@@ -119,7 +119,7 @@ def asked_query(state: ServiceState, name: str, request: Request) -> tuple[Metri
     """The query and format of ``GET /metrics/{name}`` with this query string, read once and then remembered by
     it: a dashboard asks the same URLs over and over (0.2 ms a request). A query string that fails is read, and
     refused, every time; a path and query string longer than ``ASKED_LONGEST`` are read every time too, so that
-    what is kept stays small (``ServiceState.asked`` keeps 1,024: about 12 MB at most) whatever URLs are
+    what is kept stays small (``ServiceState.asked`` keeps 1,024: 13 MB at most) whatever URLs are
     sent."""
     key = (name, request.scope["query_string"])
     known = state.asked.get(key)
