@@ -159,7 +159,7 @@ def note_query(ctx: RequestContext, query: MetricQuery) -> None:
 def check_deprecations(state: ServiceState, ctx: RequestContext, compiled: CompiledQuery) -> Signal:
     """Deprecation signal of a compiled query (410 past a sunset); noted for usage either way."""
     project = compiled.project
-    objects = touched(project, list(compiled.metrics) + list(compiled.base_metrics), tables_read(compiled))
+    objects = touched(project, [*compiled.metrics, *compiled.base_metrics], compiled.template.tables)
     if ctx.usage is not None:
         ctx.usage.versions = [m.version for m in compiled.metrics]
         ctx.usage.deprecated = [o.name for o in objects]

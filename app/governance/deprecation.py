@@ -7,6 +7,7 @@ IMF-fixdate) and RFC 8288 links (successor-version, deprecation).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
@@ -17,6 +18,7 @@ from app.definitions.diagnostics import did_you_mean
 from app.definitions.project import MetricVersion, Project
 from app.definitions.spec import Deprecation
 from app.errors import Gone, NotFound
+from app.memo import Memo
 
 
 @dataclass(frozen=True)
@@ -143,8 +145,24 @@ def find_object(project: Project, name: str) -> DeprecatedObject:
     raise NotFound(f"No deprecated object named '{name}'. {did_you_mean(name, names)}")
 
 
-def touched(project: Project, metrics: list[MetricVersion], tables: set[str]) -> list[DeprecatedObject]:
-    """Deprecated objects behind a response: the metrics (and parents) and every table read."""
+def touched(project: Project, metrics: list[MetricVersion], tables: frozenset[str]) -> tuple[DeprecatedObject, ...]:
+    """Deprecated objects behind a response: the metrics (and parents) and every table read; worked out once
+    per metrics and tables of a project (a query shape's answers ask again and again)."""
+    key = (tuple((m.name, m.version) for m in metrics), tables)
+    known: Memo[tuple[tuple[tuple[str, int], ...], frozenset[str]], tuple[DeprecatedObject, ...]] | None
+    known = project.cache.get("touched")
+    if known is None:
+        known = project.cache.setdefault("touched", Memo(TOUCHED_SIZE))
+    objects = known.get(key)
+    if objects is None:
+        objects = known.put(key, tuple(_touched(project, metrics, tables)))
+    return objects
+
+
+TOUCHED_SIZE = 1024
+
+
+def _touched(project: Project, metrics: list[MetricVersion], tables: frozenset[str]) -> list[DeprecatedObject]:
     out: dict[str, DeprecatedObject] = {}
     for m in metrics:
         for obj in metric_objects(project, m):
@@ -159,7 +177,7 @@ def touched(project: Project, metrics: list[MetricVersion], tables: set[str]) ->
     return list(out.values())
 
 
-def _most_urgent(objects: list[DeprecatedObject]) -> DeprecatedObject:
+def _most_urgent(objects: Sequence[DeprecatedObject]) -> DeprecatedObject:
     order = {"metric": 0, "version": 1, "entity": 2, "table": 3}
     return min(objects, key=lambda o: (o.deprecation.sunset_date or date.max, order[o.kind]))
 
@@ -182,7 +200,7 @@ def guide_url(obj: DeprecatedObject) -> str:
     return f"/deprecations/{obj.slug}/guide"
 
 
-def signal(project: Project, objects: list[DeprecatedObject], now: datetime, *, enforce: bool = True) -> Signal:
+def signal(project: Project, objects: Sequence[DeprecatedObject], now: datetime, *, enforce: bool = True) -> Signal:
     """Headers and meta for a response touching ``objects``; with ``enforce``, Gone past a sunset."""
     if not objects:
         return Signal()
@@ -201,7 +219,7 @@ def signal(project: Project, objects: list[DeprecatedObject], now: datetime, *, 
         **as_dict(project, primary, now),
         "objects": [as_dict(project, o, now) for o in objects],
     }
-    return Signal(objects, headers, meta, warnings)
+    return Signal(list(objects), headers, meta, warnings)
 
 
 def _links(project: Project, obj: DeprecatedObject) -> str:

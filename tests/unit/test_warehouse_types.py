@@ -112,3 +112,29 @@ def test_every_column_type_answers_in_json_and_csv(shop, dimension) -> None:
     json.dumps(result.rows, allow_nan=False)  # every value is JSON data
     text = csv_text([c.name for c in result.columns], result.rows)
     assert text.count("\n") == len(result.rows) + 1
+
+
+def test_rows_are_shaped_column_by_column_as_cell_by_cell() -> None:
+    """Each column converted at once (a column JSON takes as it is left alone, dates and floats in one pass) gives
+    what converting each cell on its own gives: NaN and the infinities as null, dates as ISO text, the rest too."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from app.engine.runner import _jsonable, _shaped
+
+    inf, nan = float("inf"), float("nan")
+    rows = [
+        (date(2026, 1, 1), 1.5, None, "a", Decimal("2.50"), datetime(2026, 1, 1, 6), 3, None),
+        (None, nan, 2.0, None, Decimal("7"), None, None, date(2026, 2, 1)),
+        (date(2026, 1, 3), inf, -inf, "c", None, datetime(2026, 1, 3), True, "text"),
+        (date(2026, 1, 4), -0.0, nan, "d", Decimal("1e3"), datetime(2026, 1, 4, 0, 0, 1, 5), 4, 1.25),
+    ]
+    names = ["d", "f", "g", "s", "n", "t", "i", "mixed"]
+    expected = [{n: _jsonable(v) for n, v in zip(names, row, strict=True)} for row in rows]
+    got = _shaped(names, rows)
+    assert got == expected
+    assert got[1]["f"] is None and got[2]["f"] is None and got[2]["g"] is None and got[1]["mixed"] == "2026-02-01"
+    json.dumps(got, allow_nan=False)
+    assert _shaped(names, []) == []
+    with pytest.raises(ValueError, match="3 values a row for 2 columns"):
+        _shaped(["a", "b"], [(1, 2, 3)])
