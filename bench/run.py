@@ -5,9 +5,10 @@ table and written to bench/results/latest.json.
 
 What it measures (issue 6): compile latency of distinct queries; compile time of one query of
 1/10/40/80 metrics; end-to-end latency through a real uvicorn server against the same SQL run
-directly in DuckDB, with the floor beside them (bench/floor.py), over three draws of fresh processes; cached dashboard queries (one
-client, then 32 concurrent clients with wrk); a rolling window against hand-written pre-aggregated
-SQL; the server's peak RSS; the cold start of `tapflow compile`; and the overhead of usage recording.
+directly in DuckDB, with the floor beside them (bench/floor.py), over three draws of fresh processes;
+cached dashboard queries (one client, then 32 concurrent clients with wrk); a rolling window against
+hand-written pre-aggregated SQL; the server's peak RSS; the cold start of `tapflow compile`; and the
+overhead of usage recording.
 """
 
 from __future__ import annotations
