@@ -23,14 +23,16 @@ class Rendered:
     media_type: str
     headers: dict[str, str]  # ETag, Cache-Control, deprecation headers (and X-Truncated for CSV)
     etag: str
-    payload: dict[str, Any] | None = None  # the JSON body's data (None for CSV)
+    data: bytes | None = None  # the JSON body but its meta, encoded (None for CSV)
+    about: dict[str, Any] | None = None  # the JSON body's meta
 
     @property
     def cached_body(self) -> bytes:
-        """What a cache hit gets: ``meta.cached`` is true (made only when the answer is kept)."""
-        if self.payload is None:
+        """What a cache hit gets: the same bytes but ``meta.cached``, which is true (made only when the answer is
+        kept)."""
+        if self.data is None or self.about is None:
             return self.body
-        return to_json(self.payload | {"meta": self.payload["meta"] | {"cached": True}})
+        return with_meta(self.data, self.about | {"cached": True})
 
 
 def render(result: MetricResult, shape: Shape, sig: Signal, *, csv: bool, version: tuple[str, int]) -> Rendered:
@@ -44,8 +46,13 @@ def render(result: MetricResult, shape: Shape, sig: Signal, *, csv: bool, versio
         body = csv_text([c["name"] for c in shaped["columns"]], shaped["rows"]).encode()
         return Rendered(body, CSV_MEDIA_TYPE, headers, etag)
     about = meta(result, sig)
-    body = data[:-1] + b',"meta":' + to_json(about) + b"}"  # to_json(shaped | {"meta": about}), the data not again
-    return Rendered(body, JSON_MEDIA_TYPE, headers, etag, shaped | {"meta": about})
+    return Rendered(with_meta(data, about), JSON_MEDIA_TYPE, headers, etag, data, about)
+
+
+def with_meta(data: bytes, about: dict[str, Any]) -> bytes:
+    """The JSON object ``data`` (encoded, not empty) with ``meta`` last: ``to_json(shaped | {"meta": about})``
+    without encoding the data again. A fresh answer and its cached copy share the data's bytes."""
+    return (data[:-1] + b"," if data != b"{}" else b"{") + b'"meta":' + to_json(about) + b"}"
 
 
 def to_json(payload: dict[str, Any]) -> bytes:

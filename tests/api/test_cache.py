@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from app.api.main import create_app
+from app.api.rendering import Rendered, to_json, with_meta
 from app.settings import Settings
 from tests.api.conftest import app_client
 from tests.conftest import ROOT
@@ -31,6 +33,17 @@ def oracle(client, sql: str) -> list:
         cur.close()
 
 
+def test_a_cached_body_is_the_fresh_body_but_its_cached_flag() -> None:
+    """Where one half of a body needs the standard library's JSON (an integer past 64 bits, a HUGEINT) and the other
+    is written by orjson (which writes 1e-05 as 0.00001), the cached copy still differs only in ``meta.cached``."""
+    data = to_json({"rows": [{"x": 0.00001}]})
+    about = {"params": {"p0": 2**70}, "cached": False}
+    fresh = Rendered(with_meta(data, about), "application/json", {}, 'W/"x"', data, about)
+    assert fresh.cached_body == fresh.body.replace(b'"cached":false', b'"cached":true')
+    assert json.loads(fresh.body) == {"rows": [{"x": 0.00001}], "meta": about}
+    assert json.loads(with_meta(b"{}", {"a": 1})) == {"meta": {"a": 1}}
+
+
 def test_repeated_query_is_served_from_cache_with_etag_and_304(app_db: Path) -> None:
     with app_client(create_app(Settings(database=app_db, project_dir=ROOT))) as client:
         params = {"grain": "month", "start": "2026-01-01", "dimensions": "product_line"}
@@ -38,6 +51,7 @@ def test_repeated_query_is_served_from_cache_with_etag_and_304(app_db: Path) -> 
         second = client.get("/metrics/new_mrr", params=dict(reversed(list(params.items()))))  # same query
         assert first.json()["meta"]["cached"] is False and second.json()["meta"]["cached"] is True
         assert first.json()["rows"] == second.json()["rows"]
+        assert second.content == first.content.replace(b'"cached":false', b'"cached":true', 1)  # the same bytes
         assert first.headers["ETag"] == second.headers["ETag"] and first.headers["Cache-Control"] == "no-cache"
         steps = dict(part.strip().split(";dur=") for part in first.headers["Server-Timing"].split(","))
         assert list(steps) == ["compile", "db", "shape", "render"] and all(float(v) >= 0 for v in steps.values())
